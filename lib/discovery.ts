@@ -1,0 +1,45 @@
+/**
+ * Finding the lessons: every `lessons/NN-short-name.ts` is one, in number order.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Lesson } from './lesson.ts';
+
+export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
+
+export interface LessonFile {
+  number: string;
+  slug: string;
+  file: string;
+}
+
+const LESSON_FILE = /^(\d{2})-([a-z0-9-]+)\.ts$/;
+
+/** The lesson files in a directory, sorted by number. */
+export function listLessonFiles(dir: string = LESSONS_DIR): LessonFile[] {
+  return fs
+    .readdirSync(dir)
+    .flatMap((name) => {
+      const m = LESSON_FILE.exec(name);
+      return m?.[1] && m[2] ? [{ number: m[1], slug: m[2], file: path.join(dir, name) }] : [];
+    })
+    .sort((a, b) => a.number.localeCompare(b.number));
+}
+
+/** Accept "5", "05" or "05-cgroups"; return the two-digit number, or undefined. */
+export function normalizeLessonNumber(arg: string): string | undefined {
+  const m = /^(\d{1,2})(?:-[a-z0-9-]*)?$/.exec(arg.trim());
+  return m?.[1] ? m[1].padStart(2, '0') : undefined;
+}
+
+export function findLessonFile(arg: string, files: LessonFile[] = listLessonFiles()): LessonFile | undefined {
+  const n = normalizeLessonNumber(arg);
+  return n === undefined ? undefined : files.find((f) => f.number === n);
+}
+
+export async function loadLesson(file: LessonFile): Promise<Lesson<unknown>> {
+  const mod = (await import(pathToFileURL(file.file).href)) as { default?: Lesson<unknown> };
+  if (!mod.default) throw new Error(`${file.file} has no default export (a lesson made with defineLesson)`);
+  return mod.default;
+}

@@ -1,0 +1,146 @@
+/**
+ * How lessons talk to the learner: headings, prose, the commands about to run, the matching docker command,
+ * and evidence from the host and the container side by side.
+ *
+ * Everything goes through a Printer that writes to a sink (the terminal, or a buffer in tests), so a lesson never
+ * calls console.log and tests can read exactly what a learner would see. Lines are kept within 100 columns so
+ * they stay readable on a projector.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+
+export const MAX_WIDTH = 100;
+
+export interface PrinterOptions {
+  write?: (text: string) => void;
+  color?: boolean;
+  width?: number;
+}
+
+/** Wrap prose to `width` columns, keeping blank lines between paragraphs. */
+export function wrap(text: string, width: number, indent = ''): string[] {
+  const out: string[] = [];
+  for (const para of text.trim().split(/\n\s*\n/)) {
+    if (out.length > 0) out.push('');
+    let line = '';
+    for (const word of para.split(/\s+/).filter(Boolean)) {
+      if (line && indent.length + line.length + 1 + word.length > width) {
+        out.push(indent + line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    if (line) out.push(indent + line);
+  }
+  return out;
+}
+
+/** Cut a line to `width` columns, marking the cut. */
+export function clip(line: string, width: number): string {
+  return line.length <= width ? line : `${line.slice(0, Math.max(0, width - 1))}…`;
+}
+
+/** Two columns of text, `|`-separated, each clipped to fit; used for host-vs-container evidence. */
+export function sideBySide(left: string, right: string, width: number): string[] {
+  const col = Math.floor((width - 3) / 2);
+  const l = left.replace(/\n$/, '').split('\n');
+  const r = right.replace(/\n$/, '').split('\n');
+  const rows: string[] = [];
+  for (let i = 0; i < Math.max(l.length, r.length); i++) {
+    rows.push(`${clip(l[i] ?? '', col).padEnd(col)} │ ${clip(r[i] ?? '', col)}`.trimEnd());
+  }
+  return rows;
+}
+
+export class Printer {
+  readonly width: number;
+  readonly c: ChalkInstance;
+  private readonly sink: (text: string) => void;
+
+  constructor(opts: PrinterOptions = {}) {
+    this.sink = opts.write ?? ((t) => process.stdout.write(t));
+    this.c = new Chalk({ level: opts.color ? 1 : 0 });
+    this.width = Math.min(opts.width ?? MAX_WIDTH, MAX_WIDTH);
+  }
+
+  line(text = ''): void {
+    this.sink(`${text}\n`);
+  }
+
+  lessonHeader(number: string, title: string, summary: string): void {
+    const bar = '═'.repeat(this.width);
+    this.line(this.c.cyan(bar));
+    this.line(this.c.bold.cyan(` Lesson ${number} · ${title}`));
+    this.line(this.c.cyan(bar));
+    for (const l of wrap(summary, this.width, ' ')) this.line(l);
+    this.line();
+  }
+
+  stepHeader(index: number, total: number, title: string): void {
+    const head = ` Step ${index}/${total} · ${title} `;
+    this.line();
+    this.line(this.c.bold.yellow(`━━${head}${'━'.repeat(Math.max(0, this.width - head.length - 2))}`));
+  }
+
+  prose(text: string): void {
+    for (const l of wrap(text, this.width, '  ')) this.line(l);
+  }
+
+  docker(command: string): void {
+    this.line(`  ${this.c.blue('docker:')} ${this.c.blue(command)}`);
+  }
+
+  /** The commands a step is about to run, each as a line a learner could paste. */
+  command(line: string): void {
+    const [first, ...rest] = line.split('\n');
+    this.line(`  ${this.c.green('$')} ${this.c.green(first ?? '')}`);
+    for (const r of rest) this.line(`    ${this.c.green(r)}`);
+  }
+
+  /** A command echoed by the runner as it runs (step mode, --verbose). */
+  echo(line: string): void {
+    this.line(this.c.dim(`    ▸ ${clip(line, this.width - 6)}`));
+  }
+
+  /** Evidence from the host and from the container, side by side, with the same question asked of both. */
+  compare(what: string, host: string, container: string): void {
+    this.line(`  ${this.c.bold(what)}`);
+    const col = Math.floor((this.width - 5) / 2);
+    this.line(`  ${this.c.magenta('host'.padEnd(col))} │ ${this.c.magenta('container')}`);
+    this.line(`  ${'─'.repeat(col)}─┼─${'─'.repeat(col)}`);
+    for (const row of sideBySide(host, container, this.width - 2)) this.line(`  ${row}`);
+  }
+
+  /** Evidence from one side only. */
+  evidence(label: string, text: string): void {
+    this.line(`  ${this.c.magenta(label)}`);
+    for (const l of text.replace(/\n$/, '').split('\n')) this.line(`    ${clip(l, this.width - 4)}`);
+  }
+
+  note(text: string): void {
+    for (const l of wrap(text, this.width - 2, '  ')) this.line(this.c.italic(`${l}`));
+  }
+
+  check(claim: string, ok: boolean, detail?: string): void {
+    const mark = ok ? this.c.green('✔') : this.c.red('✘');
+    this.line(`  ${mark} ${claim}${detail ? this.c.dim(` (${detail})`) : ''}`);
+  }
+
+  warn(text: string): void {
+    this.line(this.c.yellow(`! ${text}`));
+  }
+
+  error(text: string): void {
+    this.line(this.c.red(`✘ ${text}`));
+  }
+
+  recap(saw: readonly string[], next: string): void {
+    this.line();
+    this.line(this.c.bold(' What you just saw'));
+    for (const s of saw)
+      for (const [i, l] of wrap(s, this.width - 4, '    ').entries()) this.line(i === 0 ? `  •${l.slice(3)}` : l);
+    this.line();
+    this.line(this.c.bold(' What is next'));
+    for (const l of wrap(next, this.width, '  ')) this.line(l);
+  }
+}

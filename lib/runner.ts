@@ -1,0 +1,228 @@
+/**
+ * The process runner: the one place the workshop runs a command.
+ *
+ * Node is multithreaded, and a multithreaded process cannot call `unshare(2)` or `setns(2)` for itself safely,
+ * so every namespace, mount, cgroup move and link change is done by running the same tools a learner would type
+ * (`unshare`, `nsenter`, `mount`, `ip`). Routing them all through one runner is what lets the workshop keep its
+ * promise that every command is visible: in step mode each command is echoed as it runs, in dry-run mode
+ * (`--explain`) it is echoed and *not* run, and in unit tests a recording fake stands in, so lesson logic can be
+ * checked without root.
+ *
+ * Commands are argv arrays (never shell strings); execa runs them without a shell.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { CommandError } from './errors.ts';
+import { quoteArgv } from './quote.ts';
+
+export interface RunOptions {
+  /** Text written to the command's stdin. */
+  input?: string;
+  /** Extra environment variables (the rest of the environment is inherited). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Throw a CommandError when the command fails (default true). */
+  reject?: boolean;
+  /** Kill the command after this many milliseconds. */
+  timeoutMs?: number;
+  /** `inherit` hands the terminal to the command (the interactive shell at the end of a lesson). */
+  stdio?: 'pipe' | 'inherit';
+}
+
+export interface RunResult {
+  argv: readonly string[];
+  exitCode: number;
+  /** Set when the command was killed by a signal, e.g. `SIGKILL` after an OOM kill. */
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  /** True when nothing ran because the runner is in dry-run mode. */
+  dryRun: boolean;
+}
+
+export interface BackgroundProcess {
+  readonly argv: readonly string[];
+  /** The host PID of the started process (0 in dry-run mode). */
+  readonly pid: number;
+  /** Resolves when the process ends; never throws for a non-zero exit. */
+  wait(): Promise<RunResult>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface Runner {
+  readonly dryRun: boolean;
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Start a command and return at once (a container that keeps running while the lesson looks at it). */
+  start(argv: readonly string[], opts?: Omit<RunOptions, 'reject'>): BackgroundProcess;
+  /** Signal every command this runner started that is still running (used on Ctrl-C / SIGTERM). */
+  killAll(signal?: NodeJS.Signals): void;
+}
+
+export interface RunnerOptions {
+  /** Run nothing; only echo. */
+  dryRun?: boolean;
+  /** Called with each command, quoted for a shell, before it runs. */
+  echo?: (line: string) => void;
+}
+
+function emptyResult(argv: readonly string[]): RunResult {
+  return { argv, exitCode: 0, signal: undefined, stdout: '', stderr: '', dryRun: true };
+}
+
+interface ExecaOutcome {
+  exitCode?: number;
+  signal?: string;
+  stdout?: unknown;
+  stderr?: unknown;
+  timedOut?: boolean;
+}
+
+function toResult(argv: readonly string[], r: ExecaOutcome): RunResult {
+  return {
+    argv,
+    // A command killed by a signal has no exit code; report it as a shell would (128 + signal number).
+    exitCode: r.exitCode ?? (r.signal ? 128 + signalNumber(r.signal) : 1),
+    signal: r.signal ?? undefined,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    dryRun: false,
+  };
+}
+
+function signalNumber(name: string): number {
+  const n = (
+    { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 } as Record<string, number>
+  )[name];
+  return n ?? 0;
+}
+
+function execaOptions(opts: RunOptions) {
+  const inherit = opts.stdio === 'inherit';
+  return {
+    input: inherit ? undefined : (opts.input ?? ''),
+    stdin: inherit ? ('inherit' as const) : undefined,
+    stdout: inherit ? ('inherit' as const) : ('pipe' as const),
+    stderr: inherit ? ('inherit' as const) : ('pipe' as const),
+    env: opts.env,
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs,
+    reject: false,
+  };
+}
+
+/** The real runner, built on execa. */
+export function createRunner(options: RunnerOptions = {}): Runner {
+  const live = new Set<ResultPromise>();
+  const echo = (argv: readonly string[]) => options.echo?.(quoteArgv(argv));
+
+  return {
+    dryRun: options.dryRun ?? false,
+
+    async run(argv, opts = {}) {
+      echo(argv);
+      if (options.dryRun) return emptyResult(argv);
+      const [file, ...args] = argv;
+      if (!file) throw new Error('runner.run called with an empty argv');
+      const child = execa(file, args, execaOptions(opts));
+      live.add(child);
+      let outcome: ExecaOutcome;
+      try {
+        outcome = await child;
+      } finally {
+        live.delete(child);
+      }
+      const result = toResult(argv, outcome);
+      if (result.exitCode !== 0 && opts.reject !== false) {
+        throw new CommandError({ ...result, display: quoteArgv(argv) });
+      }
+      return result;
+    },
+
+    start(argv, opts = {}) {
+      echo(argv);
+      if (options.dryRun) {
+        return { argv, pid: 0, wait: async () => emptyResult(argv), kill: () => {} };
+      }
+      const [file, ...args] = argv;
+      if (!file) throw new Error('runner.start called with an empty argv');
+      const child = execa(file, args, execaOptions(opts));
+      live.add(child);
+      const done = child.then(
+        (r) => toResult(argv, r),
+        (r: ExecaOutcome) => toResult(argv, r),
+      );
+      void done.finally(() => live.delete(child));
+      return {
+        argv,
+        pid: child.pid ?? 0,
+        wait: () => done,
+        kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+          child.kill(signal);
+        },
+      };
+    },
+
+    killAll(signal = 'SIGTERM') {
+      for (const child of live) child.kill(signal);
+    },
+  };
+}
+
+/** One call a RecordingRunner saw. */
+export interface RecordedCall {
+  argv: readonly string[];
+  opts: RunOptions;
+  background: boolean;
+}
+
+type Responder = (argv: readonly string[]) => Partial<RunResult> | undefined;
+
+/**
+ * A runner for unit tests: it runs nothing, remembers every command, and answers with canned results, so the
+ * logic that builds commands (and reacts to their output) is tested without root or Linux.
+ */
+export class RecordingRunner implements Runner {
+  readonly dryRun = false;
+  readonly calls: RecordedCall[] = [];
+  private readonly responders: Responder[] = [];
+
+  /** Answer commands for which `match` returns a result; later responders win. */
+  respond(match: Responder): this {
+    this.responders.unshift(match);
+    return this;
+  }
+
+  /** Answer every command whose quoted form contains `needle` with this stdout. */
+  respondTo(needle: string, stdout: string, exitCode = 0): this {
+    return this.respond((argv) => (quoteArgv(argv).includes(needle) ? { stdout, exitCode } : undefined));
+  }
+
+  /** The recorded commands, quoted, one per entry: handy for `toEqual` assertions. */
+  get lines(): string[] {
+    return this.calls.map((c) => quoteArgv(c.argv));
+  }
+
+  private answer(argv: readonly string[]): RunResult {
+    for (const r of this.responders) {
+      const hit = r(argv);
+      if (hit) return { argv, exitCode: 0, signal: undefined, stdout: '', stderr: '', dryRun: false, ...hit };
+    }
+    return { argv, exitCode: 0, signal: undefined, stdout: '', stderr: '', dryRun: false };
+  }
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push({ argv, opts, background: false });
+    const result = this.answer(argv);
+    if (result.exitCode !== 0 && opts.reject !== false) {
+      throw new CommandError({ ...result, display: quoteArgv(argv) });
+    }
+    return result;
+  }
+
+  start(argv: readonly string[], opts: RunOptions = {}): BackgroundProcess {
+    this.calls.push({ argv, opts, background: true });
+    const result = this.answer(argv);
+    return { argv, pid: 4242, wait: async () => result, kill: () => {} };
+  }
+
+  killAll(): void {}
+}
