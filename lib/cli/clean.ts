@@ -1,0 +1,42 @@
+/**
+ * npm run clean — remove whatever a killed or crashed run left behind, found by the `scr` prefix.
+ * Shows each command before running it; says so when there is nothing to do.
+ */
+import { parseArgs } from 'node:util';
+import { cgroupParents, removalArgv, scanLeftovers } from '../leftovers.ts';
+import { Printer } from '../output.ts';
+import { requireLinux, requireRoot } from '../preflight.ts';
+import { quoteArgv } from '../quote.ts';
+import { createRunner } from '../runner.ts';
+import { main } from './main.ts';
+
+await main(async () => {
+  const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
+  requireLinux();
+  requireRoot('npm run clean');
+  const out = new Printer({ color: process.stdout.isTTY });
+  const runner = createRunner({ dryRun: values['dry-run'] });
+  const found = await scanLeftovers(runner);
+  if (found.length === 0) {
+    out.check('nothing to clean: no process, mount, link, netns, cgroup or state dir with the scr prefix', true);
+    return 0;
+  }
+  let failed = 0;
+  for (const l of found) {
+    const argv = removalArgv(l);
+    out.command(quoteArgv(argv));
+    // A cgroup can only be removed once the processes killed just before have really exited.
+    const attempts = l.kind === 'cgroup' ? 20 : 1;
+    for (let i = 1; i <= attempts; i++) {
+      const r = await runner.run(argv, { reject: false });
+      if (r.exitCode === 0) break;
+      if (i === attempts) {
+        failed++;
+        out.error(`could not remove ${l.kind} ${l.name}: ${r.stderr.trim()}`);
+      } else await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  for (const parent of cgroupParents()) await runner.run(['rmdir', parent], { reject: false });
+  out.check(`removed ${found.length - failed} of ${found.length} leftovers`, failed === 0);
+  return failed === 0 ? 0 : 1;
+});

@@ -1,0 +1,23 @@
+/**
+ * How every command-line entry point ends. This is the only place the workshop calls process.exit: a
+ * UserError becomes one line (what is wrong — fix: the command), anything else is a bug and keeps its stack.
+ */
+import chalk from 'chalk';
+import { UserError, formatUserError } from '../errors.ts';
+
+export async function main(fn: () => Promise<number | void>): Promise<never> {
+  let code: number;
+  try {
+    code = (await fn()) ?? 0;
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`${chalk.red('✘')} ${formatUserError(error)}\n`);
+      code = 1;
+    } else {
+      process.stderr.write(`${chalk.red('✘ unexpected error (a bug in the workshop — please report it):')}\n`);
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      code = 70;
+    }
+  }
+  process.exit(code);
+}

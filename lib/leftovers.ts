@@ -1,0 +1,154 @@
+/**
+ * Leftovers: what a killed or crashed run left on the host, found by name alone.
+ *
+ * The cleanup stack undoes everything a run made, but a `kill -9` or a power cut gives it no chance. Because
+ * everything the workshop creates carries the `scr` prefix or lives under a `scratch` directory (see names.ts),
+ * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
+ * cgroups below the `scratch` parent, links and network namespaces named `scr…`, state directories, and the
+ * processes still inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order
+ * that works: processes, then mounts (deepest first), then network, cgroups and state.
+ *
+ * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readMountinfo } from './mountinfo.ts';
+import { CGROUP_PARENT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
+import { createRunner, type Runner } from './runner.ts';
+
+export type LeftoverKind = 'process' | 'mount' | 'link' | 'netns' | 'cgroup' | 'state';
+
+export interface Leftover {
+  kind: LeftoverKind;
+  /** What it is: a PID, a mount point, a link name, a cgroup directory, a state directory. */
+  name: string;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Mount points that belong to the workshop: under its directories, or a path component with the prefix. */
+export function isOurMountPoint(mountPoint: string): boolean {
+  if (mountPoint === STATE_ROOT || mountPoint.startsWith(`${STATE_ROOT}/`)) return true;
+  if (mountPoint.startsWith(`${LIB_ROOT}/`)) return true;
+  return mountPoint.split('/').some((c) => c.startsWith(PREFIX) && c !== PREFIX && /^scr[0-9a-z-]*$/.test(c));
+}
+
+/** The `scratch` cgroup parents on this host: one per v1 controller hierarchy, or one on v2. */
+export function cgroupParents(root = CGROUP_ROOT): string[] {
+  const candidates = [path.join(root, CGROUP_PARENT)];
+  try {
+    for (const d of fs.readdirSync(root)) candidates.push(path.join(root, d, CGROUP_PARENT));
+  } catch {
+    return [];
+  }
+  return candidates.filter((c) => {
+    try {
+      return fs.statSync(c).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Every cgroup below the parents, deepest first (the order rmdir needs). */
+export function scratchCgroups(root = CGROUP_ROOT): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const child = path.join(dir, e.name);
+      walk(child);
+      out.push(child);
+    }
+  };
+  for (const parent of cgroupParents(root)) walk(parent);
+  return out;
+}
+
+function cgroupPids(dir: string): number[] {
+  try {
+    return fs
+      .readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** PIDs whose root directory is one of ours (a chroot into the rootfs, a container on an overlay). */
+function processesRootedInScratch(): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const root = fs.readlinkSync(`/proc/${name}/root`);
+      if (root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`)) pids.push(Number(name));
+    } catch {
+      // Gone, or a kernel thread.
+    }
+  }
+  return pids;
+}
+
+async function linkNames(runner: Runner, args: string[]): Promise<string[]> {
+  const r = await runner.run(['ip', ...args], { reject: false });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(/[:@\s]+/).find((w) => w.startsWith(PREFIX)) ?? '')
+    .filter(Boolean);
+}
+
+/** Everything with the workshop's names that is on the host now. */
+export async function scanLeftovers(runner: Runner = createRunner()): Promise<Leftover[]> {
+  const cgroups = scratchCgroups();
+  const pids = new Set([...cgroups.flatMap(cgroupPids), ...processesRootedInScratch()]);
+  pids.delete(process.pid);
+  const mounts = readMountinfo()
+    .filter((m) => isOurMountPoint(m.mountPoint))
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  let state: string[] = [];
+  try {
+    state = fs.readdirSync(STATE_ROOT).map((e) => path.join(STATE_ROOT, e));
+  } catch {
+    state = [];
+  }
+  const links = await linkNames(runner, ['-o', 'link', 'show']);
+  const netns = (await runner.run(['ip', 'netns', 'list'], { reject: false })).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(PREFIX));
+  return [
+    ...[...pids].map((p) => ({ kind: 'process' as const, name: String(p) })),
+    ...mounts.map((m) => ({ kind: 'mount' as const, name: m.mountPoint })),
+    ...links.map((l) => ({ kind: 'link' as const, name: l })),
+    ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
+    ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
+    ...state.map((s) => ({ kind: 'state' as const, name: s })),
+  ];
+}
+
+/** Leftovers as one line each ("mount /run/scratch/05ab12/rootfs"); empty when the host is clean. */
+export async function findLeftovers(runner: Runner = createRunner()): Promise<string[]> {
+  return (await scanLeftovers(runner)).map((l) => `${l.kind} ${l.name}`);
+}
+
+/** The command that removes one leftover (what `npm run clean` runs and shows). */
+export function removalArgv(l: Leftover): string[] {
+  switch (l.kind) {
+    case 'process':
+      return ['kill', '-KILL', l.name];
+    case 'mount':
+      // Lazy: a mount still busy (a shell cd'ed into it) is detached now and freed when released.
+      return ['umount', '--lazy', l.name];
+    case 'link':
+      return ['ip', 'link', 'delete', l.name];
+    case 'netns':
+      return ['ip', 'netns', 'delete', l.name];
+    case 'cgroup':
+      return ['rmdir', l.name];
+    case 'state':
+      return ['rm', '-rf', '--one-file-system', l.name];
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Preflight: is this machine able to run the lessons, and if not, what exactly fixes it?
+ *
+ * Containers are built from kernel features, and not every machine has them all: a macOS laptop has none, an old
+ * kernel lacks some, a distribution may disable unprivileged user namespaces, and cgroups come in two versions
+ * (v1: one hierarchy per controller; v2: one unified tree; "hybrid": both at once). Preflight gathers these facts
+ * once, then judges them with pure functions, so the judgement is unit-tested on made-up machines and
+ * `npm run doctor` prints the same table a lesson relies on.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from './errors.ts';
+import { readMountinfo, type MountEntry } from './mountinfo.ts';
+import { DEFAULT_ROOTFS } from './names.ts';
+import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
+
+export const MIN_KERNEL: readonly [number, number] = [4, 18];
+
+/** The tools lessons run, and the Debian/Ubuntu package each comes from. */
+export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: string }> = {
+  unshare: { pkg: 'util-linux', required: true, usedBy: 'every container (enters new namespaces)' },
+  nsenter: { pkg: 'util-linux', required: true, usedBy: 'lesson 10 (exec into a container)' },
+  setpriv: { pkg: 'util-linux', required: true, usedBy: 'lesson 11 (capabilities, no_new_privs)' },
+  mount: { pkg: 'mount', required: true, usedBy: 'lessons 03+ (proc, pivot_root, overlay)' },
+  chroot: { pkg: 'coreutils', required: true, usedBy: 'lesson 01' },
+  ps: { pkg: 'procps', required: true, usedBy: 'lessons 00 and 03 (the host view of processes)' },
+  ip: { pkg: 'iproute2', required: true, usedBy: 'lesson 08 (veth, bridge, netns)' },
+  iptables: { pkg: 'iptables', required: false, usedBy: 'lesson 08 (NAT out, port publish)' },
+  busybox: { pkg: 'busybox-static', required: true, usedBy: 'the default rootfs' },
+  debootstrap: { pkg: 'debootstrap', required: false, usedBy: 'the optional Debian rootfs' },
+};
+
+export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
+
+export interface HostFacts {
+  platform: NodeJS.Platform;
+  uid: number;
+  kernelRelease: string;
+  tools: Record<string, boolean>;
+  mounts: MountEntry[];
+  filesystems: string;
+  maxUserNamespaces: number | undefined;
+  /** Debian's kernel.unprivileged_userns_clone; undefined where the kernel has no such switch. */
+  unprivilegedUsernsClone: number | undefined;
+  /** Ubuntu 24.04's AppArmor switch that blocks unprivileged user namespaces. */
+  apparmorRestrictsUserns: number | undefined;
+  rootfs: string;
+  rootfsReady: boolean;
+}
+
+export interface Finding {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  /** A failed required finding stops the lessons; an optional one only limits some. */
+  required: boolean;
+}
+
+export function parseKernelRelease(release: string): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+export function kernelAtLeast(release: string, min: readonly [number, number] = MIN_KERNEL): boolean {
+  const v = parseKernelRelease(release);
+  return !!v && (v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]));
+}
+
+/**
+ * v2 when /sys/fs/cgroup itself is the unified hierarchy; v1 when only per-controller hierarchies are mounted;
+ * hybrid when both are (systemd's hybrid mode puts an empty v2 tree at /sys/fs/cgroup/unified).
+ */
+export function cgroupVersion(mounts: readonly MountEntry[]): CgroupVersion {
+  const v2 = mounts.filter((m) => m.fsType === 'cgroup2');
+  const v1 = mounts.filter((m) => m.fsType === 'cgroup');
+  if (v2.some((m) => m.mountPoint === '/sys/fs/cgroup')) return 'v2';
+  if (v1.length > 0 && v2.length > 0) return 'hybrid';
+  if (v1.length > 0) return 'v1';
+  return v2.length > 0 ? 'v2' : 'none';
+}
+
+function readNumber(file: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function onPath(tool: string, envPath = process.env.PATH ?? ''): boolean {
+  const dirs = [...envPath.split(':'), '/usr/sbin', '/sbin'];
+  return dirs.some((d) => {
+    try {
+      fs.accessSync(path.join(d, tool), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function gatherFacts(rootfs: string = DEFAULT_ROOTFS): HostFacts {
+  const linux = process.platform === 'linux';
+  return {
+    platform: process.platform,
+    uid: process.getuid?.() ?? -1,
+    kernelRelease: os.release(),
+    tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, onPath(t)])),
+    mounts: linux ? readMountinfo() : [],
+    filesystems: linux ? fs.readFileSync('/proc/filesystems', 'utf8') : '',
+    maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
+    unprivilegedUsernsClone: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
+    apparmorRestrictsUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    rootfs,
+    rootfsReady: linux && rootfsExists(rootfs),
+  };
+}
+
+/** Judge the facts. Pure: the same facts always give the same table. */
+export function evaluate(f: HostFacts): Finding[] {
+  if (f.platform !== 'linux') {
+    return [
+      {
+        name: 'Linux',
+        ok: false,
+        required: true,
+        detail: `this is ${f.platform}; containers are a Linux kernel feature`,
+        fix: 'cd vagrant && vagrant up && vagrant ssh   (or: npm run lesson 01 -- --explain)',
+      },
+    ];
+  }
+  const out: Finding[] = [
+    { name: 'Linux', ok: true, required: true, detail: `kernel ${f.kernelRelease}` },
+    {
+      name: 'root',
+      ok: f.uid === 0,
+      required: true,
+      detail: f.uid === 0 ? 'running as root' : `running as uid ${f.uid}; namespaces, mounts and cgroups need root`,
+      fix: 'sudo npm run doctor   (lessons re-run themselves with sudo)',
+    },
+    {
+      name: 'kernel version',
+      ok: kernelAtLeast(f.kernelRelease),
+      required: true,
+      detail: `${f.kernelRelease} (need ${MIN_KERNEL.join('.')} or newer)`,
+      fix: 'use the workshop VM: cd vagrant && vagrant up',
+    },
+  ];
+  for (const [tool, info] of Object.entries(TOOLS)) {
+    const ok = f.tools[tool] ?? false;
+    out.push({
+      name: tool,
+      ok,
+      required: info.required,
+      detail: ok ? `found · ${info.usedBy}` : `missing · needed for ${info.usedBy}`,
+      fix: `apt-get install -y ${info.pkg}`,
+    });
+  }
+  const cg = cgroupVersion(f.mounts);
+  out.push({
+    name: 'cgroups',
+    ok: cg !== 'none',
+    required: true,
+    detail: {
+      v1: 'cgroup v1 (one hierarchy per controller)',
+      v2: 'cgroup v2 (one unified hierarchy)',
+      hybrid: 'hybrid (v1 controllers, plus a cgroup v2 tree)',
+      none: 'no cgroup filesystem mounted',
+    }[cg],
+    fix: 'mount -t cgroup2 none /sys/fs/cgroup',
+  });
+  const overlay = /\toverlay\n/.test(f.filesystems);
+  out.push({
+    name: 'overlayfs',
+    ok: overlay,
+    required: false,
+    detail: overlay ? 'available (lessons 06–07)' : 'not loaded (needed by lessons 06–07)',
+    fix: 'modprobe overlay',
+  });
+  const usernsOff =
+    (f.maxUserNamespaces ?? 1) === 0 || f.unprivilegedUsernsClone === 0 || f.apparmorRestrictsUserns === 1;
+  out.push({
+    name: 'user namespaces',
+    ok: !usernsOff,
+    required: false,
+    detail: usernsOff
+      ? 'unprivileged user namespaces are disabled (needed by lesson 09, rootless)'
+      : 'enabled (lesson 09)',
+    fix:
+      f.apparmorRestrictsUserns === 1
+        ? 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0'
+        : f.unprivilegedUsernsClone === 0
+          ? 'sysctl -w kernel.unprivileged_userns_clone=1'
+          : 'sysctl -w user.max_user_namespaces=15000',
+  });
+  out.push({
+    name: 'rootfs',
+    ok: f.rootfsReady,
+    required: false,
+    detail: f.rootfsReady ? `${f.rootfs}` : `${f.rootfs} not built yet (lessons build it when missing)`,
+    fix: BUILD_COMMAND,
+  });
+  return out;
+}
+
+/** Throws the one-line explanation when not root. */
+export function requireRoot(why: string, uid: number = process.getuid?.() ?? -1): void {
+  if (uid !== 0) throw new UserError(`${why} needs root`, 'run it again with sudo');
+}
+
+/** Throws the one-line explanation when not on Linux. */
+export function requireLinux(platform: NodeJS.Platform = process.platform): void {
+  if (platform !== 'linux') {
+    throw new UserError(
+      `containers are a Linux kernel feature and this is ${platform}`,
+      'cd vagrant && vagrant up && vagrant ssh   (or add --explain to read the lesson here)',
+    );
+  }
+}

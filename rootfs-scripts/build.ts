@@ -1,0 +1,39 @@
+/**
+ * npm run rootfs [-- busybox|debian] [--force] [--dir DIR]
+ *
+ * Builds a root filesystem for the lessons. `busybox` (the default) is built offline in a second or two from
+ * Debian's busybox-static; `debian` runs debootstrap (needs Debian's mirror, takes minutes).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { main } from '../lib/cli/main.ts';
+import { UserError } from '../lib/errors.ts';
+import { ROOTFS_ROOT } from '../lib/names.ts';
+import { requireRoot } from '../lib/preflight.ts';
+import { buildBusyboxRootfs } from './busybox.ts';
+import { buildDebianRootfs } from './debian.ts';
+
+await main(async () => {
+  const { values, positionals } = parseArgs({
+    options: { force: { type: 'boolean', default: false }, dir: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const kind = positionals[0] ?? 'busybox';
+  if (kind !== 'busybox' && kind !== 'debian') {
+    throw new UserError(`unknown rootfs "${kind}": choose busybox (default) or debian`, 'npm run rootfs -- busybox');
+  }
+  requireRoot('building a rootfs (it creates device nodes and writes under /var/lib/scratch)');
+  const dir = path.resolve(values.dir ?? path.join(ROOTFS_ROOT, kind));
+  if (kind === 'debian') {
+    const r = await buildDebianRootfs({ dir, force: values.force });
+    console.log(r.built ? `✔ Debian rootfs built in ${dir}` : `✔ Debian rootfs already in ${dir} (--force rebuilds)`);
+    console.log(`  use it with: npm run lesson 04 -- --rootfs ${dir}`);
+    return;
+  }
+  const r = await buildBusyboxRootfs({ dir, force: values.force, progress: process.stdout.isTTY });
+  console.log(
+    r.built
+      ? `✔ busybox rootfs built in ${dir} (${r.applets} commands, ${r.ms} ms)`
+      : `✔ busybox rootfs already up to date in ${dir} (${r.ms} ms; --force rebuilds)`,
+  );
+});
