@@ -1,0 +1,65 @@
+/**
+ * `npm run quiz 05` asks lesson 05's questions; `npm run quiz` first asks which lesson.
+ *
+ * Quizzes need no root and no Linux: they run on the laptop as well as in the VM.
+ */
+import { select } from '@inquirer/prompts';
+import { normalizeLessonNumber } from '../discovery.ts';
+import { UserError } from '../errors.ts';
+import { Printer } from '../output.ts';
+import { listQuizNumbers, loadQuiz, runQuiz, type Quiz } from '../quiz.ts';
+import { main } from './main.ts';
+
+const USAGE = 'npm run quiz [NN]   (NN = a lesson number; without one, pick from a list)';
+
+/** Ctrl-C inside an inquirer prompt rejects with this error; it means "stop", not "something broke". */
+function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ExitPromptError';
+}
+
+async function pickQuiz(quizzes: Quiz[]): Promise<Quiz> {
+  if (!process.stdin.isTTY) {
+    const list = quizzes.map((q) => q.lesson).join(' ');
+    throw new UserError(`no lesson number given and no terminal to pick one in (quizzes: ${list})`, USAGE);
+  }
+  return select<Quiz>({
+    message: 'Which lesson?',
+    choices: quizzes.map((q) => ({ name: `${q.lesson} · ${q.title}`, value: q })),
+    pageSize: quizzes.length,
+  });
+}
+
+main(async () => {
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.length > 1) throw new UserError(`expected at most one lesson number, got: ${args.join(' ')}`, USAGE);
+
+  const numbers = listQuizNumbers();
+  // A terminal that reports no width (0 under some pseudo-terminals) gets the printer's default instead.
+  const width = process.stdout.columns >= 40 ? process.stdout.columns : undefined;
+  const out = new Printer({ color: process.stdout.isTTY, width });
+  try {
+    let quiz: Quiz;
+    if (args[0] === undefined) {
+      quiz = await pickQuiz(await Promise.all(numbers.map((n) => loadQuiz(n))));
+    } else {
+      const number = normalizeLessonNumber(args[0]);
+      if (number === undefined || !numbers.includes(number)) {
+        throw new UserError(`no quiz for lesson "${args[0]}" (quizzes exist for ${numbers.join(' ')})`, USAGE);
+      }
+      quiz = await loadQuiz(number);
+    }
+    await runQuiz(quiz, { out });
+    return 0;
+  } catch (error) {
+    if (isPromptExit(error)) {
+      out.line();
+      out.note('Quiz stopped.');
+      return 130;
+    }
+    throw error;
+  }
+});
