@@ -67,11 +67,7 @@ export function scratchCgroups(root = CGROUP_ROOT): string[] {
 
 function cgroupPids(dir: string): number[] {
   try {
-    return fs
-      .readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -55,6 +55,11 @@ export interface Runner {
   start(argv: readonly string[], opts?: Omit<RunOptions, 'reject'>): BackgroundProcess;
   /** Signal every command this runner started that is still running (used on Ctrl-C / SIGTERM). */
   killAll(signal?: NodeJS.Signals): void;
+  /**
+   * True while a command holds the terminal (stdio: inherit). Ctrl-C then belongs to that command — the
+   * interactive shell handles it itself — and must not end the lesson.
+   */
+  readonly interactive: boolean;
 }
 
 export interface RunnerOptions {
@@ -113,9 +118,13 @@ function execaOptions(opts: RunOptions) {
 export function createRunner(options: RunnerOptions = {}): Runner {
   const live = new Set<ResultPromise>();
   const echo = (argv: readonly string[]) => options.echo?.(quoteArgv(argv));
+  let interactive = 0;
 
   return {
     dryRun: options.dryRun ?? false,
+    get interactive() {
+      return interactive > 0;
+    },
 
     async run(argv, opts = {}) {
       echo(argv);
@@ -124,11 +133,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       if (!file) throw new Error('runner.run called with an empty argv');
       const child = execa(file, args, execaOptions(opts));
       live.add(child);
+      if (opts.stdio === 'inherit') interactive++;
       let outcome: ExecaOutcome;
       try {
         outcome = await child;
       } finally {
         live.delete(child);
+        if (opts.stdio === 'inherit') interactive--;
       }
       const result = toResult(argv, outcome);
       if (result.exitCode !== 0 && opts.reject !== false) {
@@ -182,6 +193,7 @@ type Responder = (argv: readonly string[]) => Partial<RunResult> | undefined;
  */
 export class RecordingRunner implements Runner {
   readonly dryRun = false;
+  readonly interactive = false;
   readonly calls: RecordedCall[] = [];
   private readonly responders: Responder[] = [];
 

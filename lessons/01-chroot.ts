@@ -1,0 +1,203 @@
+/**
+ * Lesson 01 — chroot.
+ *
+ * The first ingredient of a container is its own root filesystem. chroot gives a process a different `/`, and
+ * with the busybox rootfs that is already enough to feel like a different machine: `ls /` shows busybox's
+ * world. This lesson then pokes holes in that feeling: the kernel is the host's, every host process is visible
+ * once /proc is mounted, the mount itself lands in the host's mount table, and /proc/1/root walks straight back
+ * out to the host's files.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chrootArgv, mountProcInRootfs, procMountArgv } from '../lib/chroot.ts';
+import { defineLesson, step } from '../lib/lesson.ts';
+import { readMountinfo } from '../lib/mountinfo.ts';
+import { stateDir } from '../lib/names.ts';
+import { createStateDir } from '../lib/state.ts';
+
+interface State {
+  rootfsEntries?: string[];
+  containerLs?: string[];
+  hostLs?: string[];
+  hostKernel?: string;
+  containerKernel?: string;
+  runnerPid?: number;
+  containerPids?: number[];
+  procMountOnHost?: boolean;
+  /** The path through which the chrooted process read the host-only file. */
+  escapedVia?: string;
+  secret?: string;
+  escapeRead?: string;
+}
+
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+export default defineLesson<State>({
+  number: '01',
+  title: 'chroot: a root filesystem of its own',
+  summary:
+    'chroot changes what a process calls "/". We run busybox commands chrooted into the rootfs, then find out ' +
+    'what chroot does not isolate: the kernel, the processes, the mounts, and a way back out.',
+  docker: 'docker run --rm -it busybox sh   (the image becomes the root filesystem)',
+  needsRoot: true,
+  needsRootfs: true,
+  initialState: () => ({}),
+
+  steps: [
+    step({
+      title: 'ls / inside the chroot',
+      explain:
+        'chroot ROOTFS CMD runs CMD with ROOTFS as its root directory. Every path it opens starts there, so ' +
+        '`ls /` lists the rootfs: a single static busybox binary, a link for each command it provides, and ' +
+        'empty mount points. Compare it with the host.',
+      docker: 'docker run --rm busybox ls /',
+      commands: (ctx) => ({ host: ['ls', '/'], container: chrootArgv(ctx.rootfs, ['/bin/ls', '/']) }),
+      async run(ctx, cmd) {
+        const host = await ctx.runner.run(cmd.host);
+        const inside = await ctx.runner.run(cmd.container);
+        ctx.state.hostLs = lines(host.stdout);
+        ctx.state.containerLs = lines(inside.stdout);
+        ctx.state.rootfsEntries = fs.readdirSync(ctx.rootfs).filter((e) => !e.startsWith('.'));
+        ctx.out.compare('ls /', host.stdout, inside.stdout);
+      },
+    }),
+    step({
+      title: 'The same kernel',
+      explain:
+        "A container is not a virtual machine: there is one kernel, the host's. `uname` asks the kernel who " +
+        'it is, and gets the same answer inside and outside. (This is why a container cannot run a different ' +
+        "operating system, and why a kernel bug is everyone's bug.)",
+      docker: 'docker run --rm busybox uname -r',
+      commands: (ctx) => ({ host: ['uname', '-r'], container: chrootArgv(ctx.rootfs, ['/bin/uname', '-r']) }),
+      async run(ctx, cmd) {
+        const host = await ctx.runner.run(cmd.host);
+        const inside = await ctx.runner.run(cmd.container);
+        ctx.state.hostKernel = host.stdout.trim();
+        ctx.state.containerKernel = inside.stdout.trim();
+        ctx.out.compare('uname -r', host.stdout, inside.stdout);
+      },
+    }),
+    step({
+      title: 'Mount /proc and look at the processes',
+      explain:
+        '`ps` reads /proc, which is empty in the rootfs until a proc filesystem is mounted there. We mount ' +
+        'one, and ps inside the chroot lists every process on the host, the lesson runner included: chroot ' +
+        'has no PID isolation. And because there is no mount namespace either, the mount we just made ' +
+        "appears in the host's own mount table.",
+      docker: "docker run --rm busybox ps   (shows only the container's own processes)",
+      commands: (ctx) => ({
+        mount: procMountArgv(ctx.rootfs),
+        ps: chrootArgv(ctx.rootfs, ['/bin/ps', '-o', 'pid,comm']),
+        hostMounts: ['grep', path.join(ctx.rootfs, 'proc'), '/proc/self/mounts'],
+      }),
+      async run(ctx, cmd) {
+        await mountProcInRootfs(ctx.runner, ctx.cleanup, ctx.rootfs);
+        const ps = await ctx.runner.run(cmd.ps);
+        ctx.state.runnerPid = process.pid;
+        ctx.state.containerPids = lines(ps.stdout)
+          .slice(1)
+          .map((l) => Number(l.trim().split(/\s+/)[0]))
+          .filter((n) => Number.isInteger(n));
+        const shown = lines(ps.stdout);
+        const mine = shown.filter((l) => l.trim().startsWith(`${process.pid} `));
+        ctx.out.evidence(
+          `ps inside the chroot: ${shown.length - 1} processes, the host's (first 8, and the lesson runner):`,
+          [...shown.slice(0, 9), '…', ...mine].join('\n'),
+        );
+        const onHost = await ctx.runner.run(cmd.hostMounts, { reject: false });
+        const target = path.join(ctx.rootfs, 'proc');
+        ctx.state.procMountOnHost = readMountinfo().some((m) => m.mountPoint === target);
+        ctx.out.evidence("the host's mount table now has the chroot's /proc in it:", onHost.stdout || '(none)');
+      },
+    }),
+    step({
+      title: 'Escape through /proc/1/root',
+      explain:
+        'We put a file on the host, outside the rootfs, that the chroot should never see. But /proc/<pid>/root ' +
+        "is a link to the root directory of process <pid>, and PID 1 is the host's init, whose root is the " +
+        "host's `/`. Following that link from inside the chroot leads back to the host. (Where PID 1 is " +
+        'shielded from us, the root link of any other host process, like the lesson runner, is the same door.)',
+      commands: (ctx) => ({
+        escape: chrootArgv(ctx.rootfs, ['/bin/cat', `/proc/1/root${stateDir(ctx.id)}/host-only.txt`]),
+        look: chrootArgv(ctx.rootfs, ['/bin/ls', '/proc/1/root/']),
+      }),
+      async run(ctx, cmd) {
+        const dir = createStateDir(ctx.cleanup, ctx.id);
+        const secret = `host-only ${crypto.randomBytes(6).toString('hex')}`;
+        fs.writeFileSync(path.join(dir, 'host-only.txt'), `${secret}\n`);
+        ctx.state.secret = secret;
+        ctx.out.evidence(`on the host: ${path.join(dir, 'host-only.txt')} contains`, secret);
+
+        let via = '/proc/1/root';
+        let read = await ctx.runner.run(cmd.escape, { reject: false });
+        let look = await ctx.runner.run(cmd.look, { reject: false });
+        if (read.exitCode !== 0) {
+          ctx.out.note(
+            `/proc/1/root is shielded here (${read.stderr.trim()}); the runner's own root link is the same door:`,
+          );
+          via = `/proc/${process.pid}/root`;
+          read = await ctx.runner.run(chrootArgv(ctx.rootfs, ['/bin/cat', `${via}${dir}/host-only.txt`]), {
+            reject: false,
+          });
+          look = await ctx.runner.run(chrootArgv(ctx.rootfs, ['/bin/ls', `${via}/`]), { reject: false });
+        }
+        ctx.state.escapedVia = via;
+        ctx.state.escapeRead = read.stdout.trim();
+        ctx.out.compare(
+          `ls / on the host vs ls ${via}/ inside the chroot`,
+          (ctx.state.hostLs ?? []).join('\n'),
+          look.stdout,
+        );
+        ctx.out.evidence(`inside the chroot: cat ${via}${dir}/host-only.txt`, read.stdout || read.stderr);
+      },
+    }),
+  ],
+
+  shell: (ctx) => ({
+    explain:
+      'You are in a busybox shell chrooted into the rootfs, with /proc mounted. Try: `ls /`, `ps`, ' +
+      '`hostname`, `ls /proc/1/root/`, `cat /proc/mounts`. Type `exit` (or Ctrl-D) to leave; /proc is then ' +
+      'unmounted for you.',
+    argv: chrootArgv(ctx.rootfs, ['/bin/sh', '-l']),
+  }),
+
+  checks: (s) => [
+    {
+      claim: 'ls / inside the chroot lists the rootfs, not the host',
+      ok:
+        !!s.containerLs &&
+        !!s.rootfsEntries &&
+        [...s.containerLs].sort().join() === [...s.rootfsEntries].sort().join() &&
+        s.containerLs.join() !== s.hostLs?.join(),
+    },
+    {
+      claim: "the kernel inside is the host's kernel",
+      ok: !!s.hostKernel && s.hostKernel === s.containerKernel,
+      detail: s.containerKernel,
+    },
+    {
+      claim: 'host processes (the lesson runner itself) are visible inside',
+      ok: !!s.runnerPid && !!s.containerPids?.includes(s.runnerPid),
+      detail: `${s.containerPids?.length ?? 0} processes seen`,
+    },
+    { claim: "the /proc mounted inside shows up in the host's mount table", ok: s.procMountOnHost === true },
+    {
+      claim: 'the chrooted process read a file that exists only on the host',
+      ok: !!s.secret && s.escapeRead === s.secret,
+      detail: s.escapedVia,
+    },
+  ],
+
+  recap: {
+    saw: [
+      'chroot gives a process its own `/`: the busybox rootfs looks like a tiny Linux system of its own.',
+      "It is still the host's kernel, and every host process is visible once /proc is mounted.",
+      'A mount made "inside" is a mount on the host: there is no separate mount table.',
+      'The root link of a host process (/proc/1/root) leads straight back out: chroot is not a security boundary.',
+    ],
+    next:
+      'Lesson 02 starts adding namespaces: the container gets its own hostname (UTS) and its own System V IPC ' +
+      'objects, while the host keeps its own. Lessons 03 and 04 then close the doors chroot left open.',
+  },
+});

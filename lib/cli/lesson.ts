@@ -1,0 +1,181 @@
+/**
+ * npm run lesson [NN] — the lesson runner.
+ *
+ * Finds the lesson, checks the machine can run it (Linux, root, tools, rootfs — building the default rootfs on
+ * first use), then runs it in the chosen mode with a cleanup stack that is unwound on success, failure, Ctrl-C
+ * and SIGTERM. Without root it re-runs itself through sudo; off Linux it explains the lesson instead of running
+ * it. Every user mistake ends as one line with its fix (see main.ts).
+ */
+import { fileURLToPath } from 'node:url';
+import { select } from '@inquirer/prompts';
+import { execa } from 'execa';
+import { buildBusyboxRootfs } from '../../rootfs-scripts/busybox.ts';
+import { CleanupStack } from '../cleanup.ts';
+import { findLessonFile, listLessonFiles, loadLesson, type LessonFile } from '../discovery.ts';
+import { UserError } from '../errors.ts';
+import { runLesson, type Lesson } from '../lesson.ts';
+import { DEFAULT_ROOTFS } from '../names.ts';
+import { Printer } from '../output.ts';
+import { evaluate, gatherFacts } from '../preflight.ts';
+import { markCompleted, readProgress } from '../progress.ts';
+import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
+import { createRunner } from '../runner.ts';
+import { parseLessonArgs, USAGE } from './args.ts';
+import { main } from './main.ts';
+import { pause } from './pause.ts';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+async function lessonTitles(files: LessonFile[]): Promise<Map<string, string>> {
+  const titles = new Map<string, string>();
+  for (const f of files) {
+    try {
+      titles.set(f.number, (await loadLesson(f)).title);
+    } catch {
+      titles.set(f.number, f.slug.replaceAll('-', ' '));
+    }
+  }
+  return titles;
+}
+
+async function lessonList(files: LessonFile[]): Promise<string> {
+  const titles = await lessonTitles(files);
+  const done = readProgress().completed;
+  return files.map((f) => `  ${done[f.number] ? '✔' : ' '} ${f.number}  ${titles.get(f.number)}`).join('\n');
+}
+
+async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
+  if (!process.stdin.isTTY) {
+    process.stdout.write(`Lessons:\n${await lessonList(files)}\n`);
+    throw new UserError('no lesson number given', 'npm run lesson 01');
+  }
+  const titles = await lessonTitles(files);
+  const done = readProgress().completed;
+  const next = files.find((f) => !done[f.number]) ?? files[0];
+  return select({
+    message: 'Which lesson? (✔ = completed)',
+    default: next,
+    pageSize: files.length,
+    choices: files.map((f) => ({
+      name: `${done[f.number] ? '✔' : ' '} ${f.number}  ${titles.get(f.number)}`,
+      value: f,
+    })),
+  });
+}
+
+/** Re-run this same command under sudo, keeping the lesson's arguments; returns its exit code. */
+async function rerunWithSudo(reason: string, out: Printer): Promise<number> {
+  const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
+  if (!hasSudo) throw new UserError(`${reason} needs root and sudo is not installed`, 'su -c "npm run lesson ..."');
+  out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
+  const script = fileURLToPath(import.meta.url);
+  const argv = [
+    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,FORCE_COLOR',
+    process.execPath,
+    ...process.execArgv,
+    script,
+    ...process.argv.slice(2),
+  ];
+  // Ctrl-C reaches the child directly (same terminal); the parent only waits for it to finish cleaning up.
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  try {
+    const r = await execa('sudo', argv, { stdio: 'inherit', reject: false });
+    return r.exitCode ?? 1;
+  } finally {
+    process.off('SIGINT', ignore);
+  }
+}
+
+/** Stop at the first required thing this machine lacks, with its fix. */
+function preflight(lesson: Lesson<unknown>): void {
+  const blocking = evaluate(gatherFacts()).filter((f) => f.required && !f.ok && f.name !== 'root');
+  const first = blocking[0];
+  if (first) throw new UserError(`lesson ${lesson.number} cannot run here: ${first.name} — ${first.detail}`, first.fix);
+}
+
+async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
+  if (rootfsExists(rootfs)) return;
+  if (rootfs !== DEFAULT_ROOTFS) assertRootfs(rootfs);
+  out.note('First run: building the busybox rootfs the lessons use (a few seconds, offline).');
+  const r = await buildBusyboxRootfs({ dir: rootfs, progress: process.stdout.isTTY, log: (l) => out.line(l) });
+  out.check(`busybox rootfs ready in ${r.dir} (${r.applets} commands, ${r.ms} ms)`, true);
+  out.line();
+}
+
+await main(async () => {
+  const args = parseLessonArgs(process.argv.slice(2), !!process.stdin.isTTY);
+  const out = new Printer({ color: process.stdout.isTTY || !!process.env.FORCE_COLOR });
+  if (args.help) {
+    out.line(USAGE);
+    return 0;
+  }
+  const files = listLessonFiles();
+  const file = args.lesson === undefined ? await pickLesson(files) : findLessonFile(args.lesson, files);
+  if (!file) {
+    out.line(`Lessons:\n${await lessonList(files)}`);
+    throw new UserError(`there is no lesson "${args.lesson}"`, 'npm run lesson 01   (or npm run lesson for a picker)');
+  }
+  const lesson = await loadLesson(file);
+  const rootfs = resolveRootfs(args.rootfs);
+  let mode = args.mode;
+
+  if (process.platform !== 'linux' && mode !== 'explain') {
+    out.warn(
+      `This is ${process.platform}: containers are a Linux kernel feature, so here the lesson is explained, not run.`,
+    );
+    mode = 'explain';
+  }
+  if (mode !== 'explain') {
+    if (lesson.needsRoot && process.getuid?.() !== 0) return rerunWithSudo(`lesson ${lesson.number}`, out);
+    preflight(lesson);
+    if (lesson.needsRootfs) await ensureRootfs(rootfs, out);
+  }
+
+  const echo = mode === 'step' || mode === 'explain' || args.verbose;
+  const runner = createRunner({ dryRun: mode === 'explain', echo: echo ? (l) => out.echo(l) : undefined });
+  const cleanup = new CleanupStack();
+
+  // Ctrl-C and SIGTERM: stop what runs, undo what was made, and exit with the conventional code.
+  let stopping: Promise<never> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGINT' && runner.interactive) return; // the interactive shell handles its own Ctrl-C
+    stopping ??= (async () => {
+      out.line();
+      out.warn(`${signal}: stopping the lesson and cleaning up`);
+      runner.killAll('SIGKILL');
+      for (const r of await cleanup.unwind()) out.check(r.description, r.error === undefined);
+      process.exit(SIGNAL_EXIT[signal] ?? 1);
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const result = await runLesson(lesson, {
+    runner,
+    cleanup,
+    out,
+    mode,
+    rootfs,
+    shell: args.shell && mode !== 'explain',
+    pause: mode === 'step' ? pause : undefined,
+  });
+  if (stopping) await stopping;
+
+  if (process.platform !== 'linux') {
+    out.line();
+    out.note('To run it for real, start the workshop VM: cd vagrant && vagrant up && vagrant ssh, then cd /workshop.');
+    return 0;
+  }
+  if (mode === 'explain' || !result.completed) return 0;
+  if (!result.ok) {
+    out.error('Some checks failed: the lesson did not show what it should. `npm run doctor` may say why.');
+    return 1;
+  }
+  try {
+    markCompleted(lesson.number);
+  } catch (error) {
+    out.warn(`could not save your progress: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return 0;
+});

@@ -1,0 +1,48 @@
+/**
+ * Lesson progress: which lessons this learner has completed, kept in a small JSON file in the checkout.
+ *
+ * Lessons run as root (the runner re-runs itself with sudo), but the file belongs to the learner: when written
+ * under sudo it is handed back to the invoking user (SUDO_UID/SUDO_GID), so a later run without sudo, an editor,
+ * or `git clean` can still touch it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROGRESS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.scratch-progress.json');
+
+export interface Progress {
+  /** Lesson number → ISO date it was last completed with every check passing. */
+  completed: Record<string, string>;
+}
+
+export function readProgress(file: string = PROGRESS_FILE): Progress {
+  try {
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Progress>;
+    return { completed: data.completed ?? {} };
+  } catch {
+    return { completed: {} };
+  }
+}
+
+/** The uid/gid that should own files written for the learner: the sudo caller's, when there is one. */
+export function invokingOwner(env: NodeJS.ProcessEnv = process.env): { uid: number; gid: number } | undefined {
+  const uid = Number(env.SUDO_UID);
+  const gid = Number(env.SUDO_GID);
+  return Number.isInteger(uid) && Number.isInteger(gid) && env.SUDO_UID && env.SUDO_GID ? { uid, gid } : undefined;
+}
+
+export function markCompleted(
+  lesson: string,
+  opts: { file?: string; env?: NodeJS.ProcessEnv; now?: Date } = {},
+): Progress {
+  const file = opts.file ?? PROGRESS_FILE;
+  const progress = readProgress(file);
+  progress.completed[lesson] = (opts.now ?? new Date()).toISOString();
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(progress, null, 2)}\n`);
+  const owner = invokingOwner(opts.env);
+  if (owner) fs.chownSync(tmp, owner.uid, owner.gid);
+  fs.renameSync(tmp, file);
+  return progress;
+}
