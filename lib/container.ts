@@ -1,0 +1,433 @@
+/**
+ * The container: a spec, and the process that spec turns into.
+ *
+ * A `ContainerSpec` says what the container is — its root filesystem, its command, its hostname, which
+ * namespaces it gets, what is mounted inside, which cgroup it belongs to. It grows one field per lesson, and
+ * its field names follow the OCI runtime spec (`root.path`, `process.args`, `hostname`, `mounts`,
+ * `linux.namespaces`, `linux.devices`) so it maps onto a `config.json`.
+ *
+ * Turning the spec into a running process takes three parts, each a plain command a learner could type:
+ *
+ *   env -i PATH=… HOME=/root                      a clean environment: nothing leaks in from the host
+ *   [sh -c 'echo $$ > cgroup.procs …' …]          (lesson 05) join the cgroup *before* anything else runs
+ *   unshare --uts --ipc --pid --mount --fork …    create the namespaces
+ *   sh -c '<init script>' scr-init ROOTFS …       mount, pivot_root, then exec the command
+ *
+ * The init script is generated here from the spec, one piece per feature (hostname, private propagation,
+ * mounts, devices, pivot_root, exec), so each lesson adds a piece instead of copying a script; lessons print it.
+ * It runs in the host's `sh`, inside the new namespaces, and ends with `exec`: the command *replaces* the script
+ * rather than running as its child, so it keeps the PID (PID 1, in a PID namespace), nothing sits between it and
+ * the kernel, and its exit status is the container's, unchanged. Values that come from the user (rootfs path,
+ * hostname, command) are passed to the script as positional parameters, never pasted into its text.
+ */
+import fs from 'node:fs';
+import type { CleanupStack } from './cleanup.ts';
+import { CommandError } from './errors.ts';
+import {
+  bindRootLines,
+  deviceLines,
+  makePrivateLines,
+  mountLines,
+  pivotRootLines,
+  DEFAULT_DEVICES,
+  DEFAULT_MOUNTS,
+  type Device,
+  type Mount,
+} from './mounts.ts';
+import { nsenterArgv, unshareArgv, type NamespaceType } from './namespaces.ts';
+import { stateDir } from './names.ts';
+import { processExists } from './proc.ts';
+import { quoteArgv } from './quote.ts';
+import { assertRootfs } from './rootfs.ts';
+import type { BackgroundProcess, Runner, RunResult } from './runner.ts';
+
+export interface ContainerSpec {
+  /** Names everything made for this container on the host; also the default hostname. */
+  id: string;
+  /** OCI `root`: the directory that becomes the container's `/`. */
+  root: { path: string };
+  /** OCI `process`: the command (`args`, run with `exec`), its environment (`KEY=value`) and directory. */
+  process: { args: string[]; env?: string[]; cwd?: string };
+  /** OCI `hostname`; needs a UTS namespace. */
+  hostname?: string;
+  /** OCI `linux.namespaces[].type`: the namespaces the container gets (all others are the host's). */
+  namespaces: NamespaceType[];
+  /**
+   * How the container's `/` is made: `chroot` (lessons 01–03) only changes where `/` resolves and leaves the
+   * host's filesystem in the tree; `pivot_root` (lesson 04 on, needs a mount namespace) replaces the root and
+   * removes the host's from the container's tree.
+   */
+  rootSwitch: 'chroot' | 'pivot_root';
+  /** OCI `mounts`: filesystems mounted inside the root before the command starts (needs a mount namespace). */
+  mounts?: Mount[];
+  /** OCI `linux.devices`: device nodes made in the container's /dev (mount a tmpfs on /dev first). */
+  devices?: Device[];
+  /**
+   * Lesson 05: `cgroup.procs` files (absolute paths) the container's first process writes its own PID into
+   * before it creates any namespace, so it and everything it starts are inside the cgroup from the first
+   * instruction on.
+   */
+  cgroup?: { procsFiles: string[] };
+}
+
+/** The environment a container starts with when the spec gives none (docker's defaults, give or take). */
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function containerEnv(spec: ContainerSpec): string[] {
+  const env = spec.process.env ?? [DEFAULT_PATH, 'HOME=/root'];
+  const hasPath = env.some((e) => e.startsWith('PATH='));
+  const extra = [
+    // The init script runs host tools (mount, hostname) before the command: it needs a PATH even if the image has none.
+    ...(hasPath ? [] : [DEFAULT_PATH]),
+    ...(spec.hostname && !env.some((e) => e.startsWith('HOSTNAME=')) ? [`HOSTNAME=${spec.hostname}`] : []),
+  ];
+  return [...env, ...extra];
+}
+
+/**
+ * The container as lesson 04 leaves it: its own hostname, IPC, PIDs and mount tree, pivot_root into the rootfs,
+ * /proc, read-only /sys and a minimal /dev. Later lessons start from this and add their field.
+ */
+export function baseContainerSpec(opts: {
+  id: string;
+  rootfs: string;
+  args: string[];
+  hostname?: string;
+}): ContainerSpec {
+  return {
+    id: opts.id,
+    root: { path: opts.rootfs },
+    process: { args: opts.args },
+    hostname: opts.hostname ?? `scr${opts.id}`,
+    namespaces: ['uts', 'ipc', 'pid', 'mount'],
+    rootSwitch: 'pivot_root',
+    mounts: [...DEFAULT_MOUNTS],
+    devices: [...DEFAULT_DEVICES],
+  };
+}
+
+/** Mistakes in a spec that lib or a lesson made (not the learner): thrown as plain errors. */
+export function validateSpec(spec: ContainerSpec): void {
+  const has = (t: NamespaceType) => spec.namespaces.includes(t);
+  if (spec.process.args.length === 0) throw new Error('container spec has no command (process.args is empty)');
+  if (spec.hostname !== undefined && !has('uts')) {
+    throw new Error('setting a hostname needs a UTS namespace, or it would rename the host');
+  }
+  if ((spec.mounts?.length || spec.rootSwitch === 'pivot_root') && !has('mount')) {
+    throw new Error('mounts and pivot_root need a mount namespace, or they would land on the host');
+  }
+  if (spec.devices?.length && !spec.mounts?.some((m) => m.destination === '/dev')) {
+    throw new Error('devices need a tmpfs mounted on /dev first, or they would be made in the rootfs on disk');
+  }
+  if (spec.rootSwitch === 'chroot' && spec.process.cwd && spec.process.cwd !== '/') {
+    throw new Error('a working directory needs rootSwitch pivot_root (chroot always starts in /)');
+  }
+}
+
+// ---- the init script ---------------------------------------------------------------------------------------
+
+/** One feature's share of the init script. */
+export interface ScriptPiece {
+  /** Which feature needs these lines, shown as a comment above them. */
+  feature: string;
+  lines: string[];
+}
+
+/** The script's own name ($0), which is what `ps` shows for it while it runs. */
+export const INIT_NAME = 'scr-init';
+
+/** The positional parameters of the init script, before the command: [name, value]. */
+export function initParams(spec: ContainerSpec): Array<[string, string]> {
+  const params: Array<[string, string]> = [['root', spec.root.path]];
+  if (spec.hostname !== undefined) params.push(['hostname', spec.hostname]);
+  if (spec.process.cwd && spec.rootSwitch === 'pivot_root') params.push(['cwd', spec.process.cwd]);
+  return params;
+}
+
+/** The init script, feature by feature. Pure: the same spec always gives the same pieces. */
+export function initScriptPieces(spec: ContainerSpec): ScriptPiece[] {
+  validateSpec(spec);
+  const params = initParams(spec);
+  const pieces: ScriptPiece[] = [
+    {
+      // -e: stop at the first failing step rather than exec the command half set up; -u: a typo is an error.
+      feature: 'stop at the first error; name the parameters (the command follows them)',
+      lines: ['set -eu', params.map(([name], i) => `${name}=$${i + 1}`).join(' '), `shift ${params.length}`],
+    },
+  ];
+  if (spec.hostname !== undefined) {
+    pieces.push({ feature: 'UTS namespace: our own hostname', lines: ['hostname "$hostname"'] });
+  }
+  if (spec.namespaces.includes('mount')) {
+    pieces.push({ feature: 'mount namespace: nothing mounted here propagates to the host', lines: makePrivateLines() });
+  }
+  if (spec.rootSwitch === 'pivot_root') {
+    pieces.push({ feature: 'pivot_root needs the new root to be a mount point', lines: bindRootLines() });
+  }
+  if (spec.mounts?.length) {
+    pieces.push({ feature: 'mounts: /proc, /sys, /dev inside the new root', lines: spec.mounts.flatMap(mountLines) });
+  }
+  if (spec.devices?.length) {
+    pieces.push({ feature: 'devices: only the harmless ones', lines: deviceLines(spec.devices) });
+  }
+  if (spec.rootSwitch === 'pivot_root') {
+    pieces.push({ feature: 'pivot_root: the rootfs becomes /, the host root is detached', lines: pivotRootLines() });
+    if (spec.process.cwd) pieces.push({ feature: 'working directory', lines: ['cd "$cwd"'] });
+  }
+  pieces.push({
+    feature: 'become the command: same PID, its exit status is the container’s',
+    lines: [spec.rootSwitch === 'pivot_root' ? 'exec "$@"' : 'exec chroot "$root" "$@"'],
+  });
+  return pieces;
+}
+
+/** The init script as one text, each piece under a comment naming its feature. */
+export function initScript(spec: ContainerSpec): string {
+  return initScriptPieces(spec)
+    .map((p) => [`# ${p.feature}`, ...p.lines].join('\n'))
+    .join('\n');
+}
+
+// ---- the argv ----------------------------------------------------------------------------------------------
+
+/**
+ * The cgroup prologue (lesson 05): a host-side `sh` writes its own PID ($$) into each cgroup.procs file given
+ * before `--`, then `exec`s the rest — so the same process, already in the cgroup, goes on to create the
+ * namespaces. The paths are positional parameters, never part of the script text.
+ */
+export const CGROUP_PROLOGUE = 'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"';
+
+export function cgroupPrologueArgv(procsFiles: readonly string[]): string[] {
+  if (procsFiles.length === 0) return [];
+  return ['sh', '-c', CGROUP_PROLOGUE, 'scr-cgroup', ...procsFiles, '--'];
+}
+
+/** `env -i` with the container's environment: the command sees exactly these variables. */
+export function envArgv(spec: ContainerSpec): string[] {
+  return ['env', '-i', ...containerEnv(spec)];
+}
+
+/** The `unshare` part: the spec's namespaces; fork when a PID namespace needs it; propagation left to the script. */
+export function containerUnshareArgv(spec: ContainerSpec): string[] {
+  const fork = spec.namespaces.includes('pid');
+  return unshareArgv(spec.namespaces, { fork, killChild: fork, propagation: 'unchanged' });
+}
+
+/** The whole argv that runs the container to completion (or in the background). Pure. */
+export function containerArgv(spec: ContainerSpec): string[] {
+  const script = initScript(spec);
+  return [
+    ...envArgv(spec),
+    ...cgroupPrologueArgv(spec.cgroup?.procsFiles ?? []),
+    ...containerUnshareArgv(spec),
+    'sh',
+    '-c',
+    script,
+    INIT_NAME,
+    ...initParams(spec).map(([, value]) => value),
+    ...spec.process.args,
+  ];
+}
+
+/**
+ * The argv that runs `argv` inside the running container whose first process is `hostPid` (docker exec): the
+ * same environment and cgroup, then `nsenter` into its namespaces and its root directory.
+ */
+export function containerExecArgv(spec: ContainerSpec, hostPid: number, argv: readonly string[]): string[] {
+  return [
+    ...envArgv(spec),
+    ...cgroupPrologueArgv(spec.cgroup?.procsFiles ?? []),
+    ...nsenterArgv(hostPid, spec.namespaces, { root: true, wd: true }),
+    ...argv,
+  ];
+}
+
+/** The command line as a learner would paste it (the script is long, so it is quoted, not inlined). */
+export function showContainerCommand(spec: ContainerSpec): string {
+  return quoteArgv(containerArgv(spec).map((a) => (a === initScript(spec) ? '<init script>' : a)));
+}
+
+// ---- running it --------------------------------------------------------------------------------------------
+
+export interface ContainerResult {
+  exitCode: number;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+function toContainerResult(r: RunResult): ContainerResult {
+  return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface RunContainerOptions {
+  /** Written to the container's stdin. */
+  input?: string;
+}
+
+/**
+ * Run the container until its command ends; return the command's exit code and output. While it runs, its end
+ * is on the cleanup stack (Ctrl-C stops it); nothing of it outlives the call.
+ */
+export async function runContainer(
+  runner: Runner,
+  cleanup: CleanupStack,
+  spec: ContainerSpec,
+  opts: RunContainerOptions = {},
+): Promise<ContainerResult> {
+  assertRootfs(spec.root.path);
+  const proc = runner.start(containerArgv(spec), { input: opts.input });
+  const drop = cleanup.push(`stop container ${spec.id} (PID ${proc.pid})`, async () => {
+    proc.kill('SIGKILL');
+    await proc.wait();
+  });
+  try {
+    return toContainerResult(await proc.wait());
+  } finally {
+    drop();
+  }
+}
+
+export interface Container {
+  readonly spec: ContainerSpec;
+  /** The argv that started it. */
+  readonly argv: readonly string[];
+  /** Host PID of the container's first process (PID 1 inside, with a PID namespace); 0 in dry-run mode. */
+  readonly hostPid: number;
+  /** Host PID of the command the runner started (env → unshare); the same as hostPid without a PID namespace. */
+  readonly launcherPid: number;
+  /** The argv that runs a command inside (shown before `exec`). */
+  execArgv(argv: readonly string[]): string[];
+  /** Run a command inside the running container (docker exec) and wait for it; never throws on a non-zero exit. */
+  exec(argv: readonly string[], opts?: RunContainerOptions): Promise<ContainerResult>;
+  /** Resolves when the container's first process has ended. */
+  wait(): Promise<ContainerResult>;
+  /** End it: SIGTERM first if `graceMs` > 0 (docker stop), then SIGKILL to its first process. */
+  stop(graceMs?: number): Promise<ContainerResult>;
+}
+
+const POLL_MS = 5;
+const READY_TIMEOUT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readCmdline(pid: number): string[] | undefined {
+  try {
+    const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw === '' ? undefined : raw.replace(/\0$/, '').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The PID of the first child of `pid`, from /proc/<pid>/task/<pid>/children. */
+function firstChild(pid: number): number | undefined {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return kids ? Number(kids.split(/\s+/)[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent PID of `pid` (field 4 of /proc/<pid>/stat; the command name before it may contain spaces). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const sameArgv = (a: readonly string[] | undefined, b: readonly string[]) =>
+  !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Start the container in the background and return once its command runs: its first process has `exec`ed the
+ * command (its /proc/<pid>/cmdline is the spec's args), so the mounts, pivot_root and hostname are all done.
+ * Its end is registered on the cleanup stack at once.
+ */
+export async function startContainer(
+  runner: Runner,
+  cleanup: CleanupStack,
+  spec: ContainerSpec,
+  opts: RunContainerOptions = {},
+): Promise<Container> {
+  assertRootfs(spec.root.path);
+  const argv = containerArgv(spec);
+  const proc: BackgroundProcess = runner.start(argv, { input: opts.input });
+  const launcherPid = proc.pid;
+  let finished: ContainerResult | undefined;
+  const done = proc.wait().then((r) => (finished = toContainerResult(r)));
+  let hostPid = spec.namespaces.includes('pid') ? 0 : launcherPid;
+
+  const stop = async (graceMs = 0): Promise<ContainerResult> => {
+    if (finished) return finished;
+    // Signal the container's first process, by PID, and only while it is still the one this run started.
+    const ours = hostPid !== 0 && (hostPid === launcherPid || parentOf(hostPid) === launcherPid);
+    if (ours && graceMs > 0) {
+      process.kill(hostPid, 'SIGTERM');
+      const timer = setTimeout(() => !finished && proc.kill('SIGKILL'), graceMs);
+      await done.finally(() => clearTimeout(timer));
+    } else if (ours && processExists(hostPid)) {
+      process.kill(hostPid, 'SIGKILL');
+    }
+    // With a PID namespace, `unshare --kill-child` makes sure its child dies with it, whatever happened above.
+    if (!finished) proc.kill('SIGKILL');
+    return done;
+  };
+  cleanup.push(`stop container ${spec.id} (PID ${launcherPid})`, () => stop());
+
+  if (!runner.dryRun) {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (finished) {
+        // Exited before (or just as) it became ready: say why, with its stderr.
+        if (finished.exitCode !== 0) {
+          throw new CommandError({ argv, display: showContainerCommand(spec), ...finished });
+        }
+        break;
+      }
+      if (hostPid === 0) hostPid = firstChild(launcherPid) ?? 0;
+      if (hostPid !== 0 && sameArgv(readCmdline(hostPid), spec.process.args)) break;
+      if (Date.now() > deadline) {
+        throw new Error(`container ${spec.id} did not start its command within ${READY_TIMEOUT_MS / 1000}s`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  return {
+    spec,
+    argv,
+    hostPid,
+    launcherPid,
+    execArgv: (cmd) => containerExecArgv(spec, hostPid, cmd),
+    async exec(cmd, execOpts = {}) {
+      const r = await runner.run(containerExecArgv(spec, hostPid, cmd), { input: execOpts.input, reject: false });
+      return toContainerResult(r);
+    },
+    wait: () => done,
+    stop,
+  };
+}
+
+// ---- per-run state on the host -----------------------------------------------------------------------------
+
+/**
+ * Make /run/scratch/<id>/ (for files a lesson puts next to a container) and register its removal. The removal
+ * refuses to delete through a mount point still mounted below it.
+ */
+export function makeStateDir(cleanup: CleanupStack, id: string): string {
+  const dir = stateDir(id);
+  fs.mkdirSync(dir, { recursive: true });
+  cleanup.push(`remove ${dir}`, () => {
+    const mounts = fs.readFileSync('/proc/self/mounts', 'utf8');
+    if (mounts.split('\n').some((l) => (l.split(' ')[1] ?? '').startsWith(`${dir}/`))) {
+      throw new Error(`${dir} still has something mounted below it; not removing it`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}

@@ -1,0 +1,222 @@
+/**
+ * Mounts, mount propagation and pivot_root: giving a container its own filesystem tree.
+ *
+ * Every process sees one tree of mounted filesystems, and in a new mount namespace it starts with a *copy* of
+ * its parent's tree. Copy is the key word: by default the copy is still wired to the original through "mount
+ * propagation" — a mount point marked *shared* passes every mount made under it on to its peers, so a mount made
+ * inside the container would appear on the host too. Making the container's whole tree *private* first
+ * (`mount --make-rprivate /`) cuts those wires.
+ *
+ * `chroot` only changes how a process resolves `/`; the host's filesystem is still in its tree, and a process
+ * with privileges can walk back out (through /proc/1/root, or with a second chroot). `pivot_root` instead
+ * changes which mount *is* the root of the mount namespace: the rootfs becomes `/`, the old root is moved to a
+ * directory beneath it, and once that is unmounted the host's filesystem is simply not in the container's tree
+ * anymore — there is no path back. `pivot_root` wants the new root to be a mount point, hence the bind mount of
+ * the rootfs onto itself first.
+ *
+ * Then the container gets the filesystems a Linux userland expects: its own /proc (showing its own PID
+ * namespace), /sys read-only, and a small /dev holding only the few device nodes a program needs, not the
+ * host's disks. All of this is done by the container's init script (lib/container.ts), which takes its lines
+ * from here; the mount table and device list follow the OCI runtime spec's defaults (`mounts`, `linux.devices`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CleanupStack } from './cleanup.ts';
+import { quoteArg } from './quote.ts';
+import type { Runner } from './runner.ts';
+
+/** A filesystem mounted into the container, as the OCI runtime spec's `mounts[]` describes one. */
+export interface Mount {
+  /** Where, inside the container's root. */
+  destination: string;
+  /** Filesystem type: `proc`, `sysfs`, `tmpfs`, `devpts`, or `bind`. */
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+/** A device node made in the container's /dev (OCI `linux.devices[]`). */
+export interface Device {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+}
+
+/** The container's /proc: the one that belongs to its own PID namespace. */
+export const PROC_MOUNT: Mount = {
+  destination: '/proc',
+  type: 'proc',
+  source: 'proc',
+  options: ['nosuid', 'noexec', 'nodev'],
+};
+
+/**
+ * The filesystems every container gets (the OCI default set, without /dev/mqueue). /sys is read-only so a
+ * container cannot change kernel settings through it; /dev is a tiny tmpfs rather than the host's /dev, so the
+ * host's disks are not there to open.
+ */
+export const DEFAULT_MOUNTS: readonly Mount[] = [
+  PROC_MOUNT,
+  { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+  { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=64k'] },
+  {
+    // newinstance: the container's own pseudo-terminals, numbered from 0, not the host's.
+    destination: '/dev/pts',
+    type: 'devpts',
+    source: 'devpts',
+    options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+  },
+  {
+    destination: '/dev/shm',
+    type: 'tmpfs',
+    source: 'shm',
+    options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=64m'],
+  },
+];
+
+/** The device nodes a program can rely on (Documentation/admin-guide/devices.txt gives the numbers). */
+export const DEFAULT_DEVICES: readonly Device[] = [
+  { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o666 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 },
+  { path: '/dev/random', type: 'c', major: 1, minor: 8, fileMode: 0o666 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666 },
+  { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o666 },
+];
+
+/** Links every /dev has: [target, link]. */
+export const DEV_SYMLINKS: ReadonlyArray<readonly [string, string]> = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+  ['pts/ptmx', '/dev/ptmx'],
+];
+
+/** Where pivot_root puts the old root until it is unmounted (relative to the new root). */
+export const OLD_ROOT = '.oldroot';
+
+// ---- lines of the init script ------------------------------------------------------------------------------
+// Each function returns `sh` lines that refer to the rootfs as "$root" (a positional parameter of the script,
+// never pasted into it); anything else they contain is quoted with quoteArg.
+
+function inRoot(p: string): string {
+  const rel = path.posix.normalize(`/${p}`);
+  return rel === '/' ? '"$root"' : `"$root"${quoteArg(rel)}`;
+}
+
+/** Cut the container's mount tree off from the host's: nothing mounted inside propagates out (or in). */
+export function makePrivateLines(): string[] {
+  return ['mount --make-rprivate /'];
+}
+
+/** pivot_root needs the new root to be a mount point; binding the rootfs onto itself makes it one. */
+export function bindRootLines(): string[] {
+  return ['mount --bind "$root" "$root"'];
+}
+
+/** `mkdir -p` the mount point inside the rootfs, then mount. */
+export function mountLines(m: Mount): string[] {
+  const target = inRoot(m.destination);
+  const opts = m.options?.length ? ` -o ${quoteArg(m.options.join(','))}` : '';
+  const how = m.type === 'bind' ? '--bind' : `-t ${quoteArg(m.type)}`;
+  return [`mkdir -p ${target}`, `mount ${how}${opts} ${quoteArg(m.source)} ${target}`];
+}
+
+/** mknod each device node with its mode, then the usual /dev links. */
+export function deviceLines(devices: readonly Device[]): string[] {
+  const lines = devices.map(
+    (d) => `mknod -m ${d.fileMode.toString(8)} ${inRoot(d.path)} ${d.type} ${d.major} ${d.minor}`,
+  );
+  for (const [target, link] of DEV_SYMLINKS) lines.push(`ln -s ${quoteArg(target)} ${inRoot(link)}`);
+  return lines;
+}
+
+/**
+ * Swap the roots: the rootfs becomes `/`, the host's root lands on /.oldroot, which is then detached (`-l`:
+ * lazily, since the script's own shell still has files open there) and removed. The lines after pivot_root run
+ * the rootfs's own `umount` and `rmdir`: the host's binaries are no longer reachable.
+ */
+export function pivotRootLines(): string[] {
+  return [
+    'cd "$root"',
+    `mkdir -p ${OLD_ROOT}`,
+    `pivot_root . ${OLD_ROOT}`,
+    'cd /',
+    `umount -l /${OLD_ROOT}`,
+    `rmdir /${OLD_ROOT}`,
+  ];
+}
+
+// ---- reading and making mounts on the host -----------------------------------------------------------------
+
+export interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+  options: string[];
+}
+
+/** /proc/<pid>/mounts escapes spaces, tabs, newlines and backslashes as octal (`\040`). */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function parseMounts(text: string): MountEntry[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const [source = '', target = '', fstype = '', options = ''] = l.split(' ');
+      return {
+        source: unescapeMountField(source),
+        target: unescapeMountField(target),
+        fstype,
+        options: options.split(','),
+      };
+    });
+}
+
+/** The mount table as a process sees it (the host's, for 'self'). */
+export function readMounts(pid: number | 'self' = 'self'): MountEntry[] {
+  return parseMounts(fs.readFileSync(`/proc/${pid}/mounts`, 'utf8'));
+}
+
+/** Whether `dir` is a mount point in the host's mount table. */
+export function isMountPoint(dir: string, mounts: readonly MountEntry[] = readMounts()): boolean {
+  return mounts.some((m) => m.target === dir);
+}
+
+/** The argv that mounts a small tmpfs named `source` on `dir`. */
+export function tmpfsMountArgv(source: string, dir: string, size = '1m'): string[] {
+  return ['mount', '-t', 'tmpfs', '-o', `size=${size}`, source, dir];
+}
+
+/**
+ * Register the unmount of `dir` on the cleanup stack. The undo only unmounts while something is still mounted
+ * there, so it can be pushed *before* the mount is attempted (and a mount that never happened is not an error).
+ */
+export function pushUnmount(runner: Runner, cleanup: CleanupStack, dir: string): () => void {
+  return cleanup.push(`unmount ${dir}`, async () => {
+    while (isMountPoint(dir)) await runner.run(['umount', dir]);
+  });
+}
+
+/** Mount a tmpfs on the host (the undo is registered first). */
+export async function mountTmpfs(
+  runner: Runner,
+  cleanup: CleanupStack,
+  source: string,
+  dir: string,
+  size = '1m',
+): Promise<void> {
+  pushUnmount(runner, cleanup, dir);
+  await runner.run(tmpfsMountArgv(source, dir, size));
+}
+
+/** `mount --make-shared DIR`: mounts made under DIR in any copy of it now appear in all copies. */
+export function makeSharedArgv(dir: string): string[] {
+  return ['mount', '--make-shared', dir];
+}
