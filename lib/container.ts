@@ -35,7 +35,6 @@ import {
   type Mount,
 } from './mounts.ts';
 import { nsenterArgv, unshareArgv, type NamespaceType } from './namespaces.ts';
-import { stateDir } from './names.ts';
 import { processExists } from './proc.ts';
 import { quoteArgv } from './quote.ts';
 import { assertRootfs } from './rootfs.ts';
@@ -411,23 +410,4 @@ export async function startContainer(
     wait: () => done,
     stop,
   };
-}
-
-// ---- per-run state on the host -----------------------------------------------------------------------------
-
-/**
- * Make /run/scratch/<id>/ (for files a lesson puts next to a container) and register its removal. The removal
- * refuses to delete through a mount point still mounted below it.
- */
-export function makeStateDir(cleanup: CleanupStack, id: string): string {
-  const dir = stateDir(id);
-  fs.mkdirSync(dir, { recursive: true });
-  cleanup.push(`remove ${dir}`, () => {
-    const mounts = fs.readFileSync('/proc/self/mounts', 'utf8');
-    if (mounts.split('\n').some((l) => (l.split(' ')[1] ?? '').startsWith(`${dir}/`))) {
-      throw new Error(`${dir} still has something mounted below it; not removing it`);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
 }

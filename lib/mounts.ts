@@ -19,9 +19,9 @@
  * host's disks. All of this is done by the container's init script (lib/container.ts), which takes its lines
  * from here; the mount table and device list follow the OCI runtime spec's defaults (`mounts`, `linux.devices`).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from './cleanup.ts';
+import { readMountinfo } from './mountinfo.ts';
 import { quoteArg } from './quote.ts';
 import type { Runner } from './runner.ts';
 
@@ -150,44 +150,7 @@ export function pivotRootLines(): string[] {
   ];
 }
 
-// ---- reading and making mounts on the host -----------------------------------------------------------------
-
-export interface MountEntry {
-  source: string;
-  target: string;
-  fstype: string;
-  options: string[];
-}
-
-/** /proc/<pid>/mounts escapes spaces, tabs, newlines and backslashes as octal (`\040`). */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-export function parseMounts(text: string): MountEntry[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const [source = '', target = '', fstype = '', options = ''] = l.split(' ');
-      return {
-        source: unescapeMountField(source),
-        target: unescapeMountField(target),
-        fstype,
-        options: options.split(','),
-      };
-    });
-}
-
-/** The mount table as a process sees it (the host's, for 'self'). */
-export function readMounts(pid: number | 'self' = 'self'): MountEntry[] {
-  return parseMounts(fs.readFileSync(`/proc/${pid}/mounts`, 'utf8'));
-}
-
-/** Whether `dir` is a mount point in the host's mount table. */
-export function isMountPoint(dir: string, mounts: readonly MountEntry[] = readMounts()): boolean {
-  return mounts.some((m) => m.target === dir);
-}
+// ---- making mounts on the host --------------------------------------------------------------------------
 
 /** The argv that mounts a small tmpfs named `source` on `dir`. */
 export function tmpfsMountArgv(source: string, dir: string, size = '1m'): string[] {
@@ -200,7 +163,7 @@ export function tmpfsMountArgv(source: string, dir: string, size = '1m'): string
  */
 export function pushUnmount(runner: Runner, cleanup: CleanupStack, dir: string): () => void {
   return cleanup.push(`unmount ${dir}`, async () => {
-    while (isMountPoint(dir)) await runner.run(['umount', dir]);
+    while (readMountinfo().some((m) => m.mountPoint === dir)) await runner.run(['umount', dir]);
   });
 }
 
