@@ -30,7 +30,8 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
 export function isOurMountPoint(mountPoint: string): boolean {
   if (mountPoint === STATE_ROOT || mountPoint.startsWith(`${STATE_ROOT}/`)) return true;
   if (mountPoint.startsWith(`${LIB_ROOT}/`)) return true;
-  return mountPoint.split('/').some((c) => c.startsWith(PREFIX) && c !== PREFIX && /^scr[0-9a-z-]*$/.test(c));
+  // Names made from a run id start with the lesson number: scr05ab12. (Not "script", not "scratchpad".)
+  return mountPoint.split('/').some((c) => c.startsWith(PREFIX) && /^\d/.test(c.slice(PREFIX.length)));
 }
 
 /** The `scratch` cgroup parents on this host: one per v1 controller hierarchy, or one on v2. */

@@ -52,6 +52,13 @@ export function sideBySide(left: string, right: string, width: number): string[]
   return rows;
 }
 
+/** Colour when writing to a terminal, unless FORCE_COLOR says otherwise (FORCE_COLOR=0 off, 1 on); NO_COLOR off. */
+export function wantsColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0';
+  return !!stream.isTTY;
+}
+
 export class Printer {
   readonly width: number;
   readonly c: ChalkInstance;

@@ -88,8 +88,7 @@ export function parseAppletList(text: string): string[] {
 
 /** The relative link target from an applet path back to /bin/busybox, so it resolves inside the rootfs. */
 export function appletTarget(applet: string): string {
-  const depth = applet.split('/').length - 1;
-  return `${'../'.repeat(depth)}bin/busybox`;
+  return path.posix.relative(path.posix.dirname(applet), 'bin/busybox');
 }
 
 function readStamp(dir: string): Stamp | undefined {

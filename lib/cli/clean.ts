@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cgroupParents, removalArgv, scanLeftovers } from '../leftovers.ts';
-import { Printer } from '../output.ts';
+import { Printer, wantsColor } from '../output.ts';
 import { requireLinux, requireRoot } from '../preflight.ts';
 import { quoteArgv } from '../quote.ts';
 import { createRunner } from '../runner.ts';
@@ -14,29 +14,27 @@ await main(async () => {
   const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
   requireLinux();
   requireRoot('npm run clean');
-  const out = new Printer({ color: process.stdout.isTTY });
+  const out = new Printer({ color: wantsColor(process.stdout) });
   const runner = createRunner({ dryRun: values['dry-run'] });
   const found = await scanLeftovers(runner);
   if (found.length === 0) {
     out.check('nothing to clean: no process, mount, link, netns, cgroup or state dir with the scr prefix', true);
     return 0;
   }
-  let failed = 0;
   for (const l of found) {
     const argv = removalArgv(l);
     out.command(quoteArgv(argv));
     // A cgroup can only be removed once the processes killed just before have really exited.
     const attempts = l.kind === 'cgroup' ? 20 : 1;
     for (let i = 1; i <= attempts; i++) {
-      const r = await runner.run(argv, { reject: false });
-      if (r.exitCode === 0) break;
-      if (i === attempts) {
-        failed++;
-        out.error(`could not remove ${l.kind} ${l.name}: ${r.stderr.trim()}`);
-      } else await new Promise((res) => setTimeout(res, 100));
+      if ((await runner.run(argv, { reject: false })).exitCode === 0) break;
+      if (i < attempts) await new Promise((res) => setTimeout(res, 100));
     }
   }
   for (const parent of cgroupParents()) await runner.run(['rmdir', parent], { reject: false });
-  out.check(`removed ${found.length - failed} of ${found.length} leftovers`, failed === 0);
-  return failed === 0 ? 0 : 1;
+  // Judge by what is still there, not by exit codes: deleting one end of a veth pair removes the other end too.
+  const left = values['dry-run'] ? [] : await scanLeftovers(runner);
+  for (const l of left) out.error(`still there: ${l.kind} ${l.name}`);
+  out.check(`removed ${found.length - left.length} of ${found.length} leftovers`, left.length === 0);
+  return left.length === 0 ? 0 : 1;
 });

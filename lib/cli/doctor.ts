@@ -1,13 +1,13 @@
 /**
  * npm run doctor — can this machine run the workshop? One line per requirement, with the fix for each ✘.
  */
-import { Printer } from '../output.ts';
+import { Printer, wantsColor } from '../output.ts';
 import { evaluate, gatherFacts } from '../preflight.ts';
 import { resolveRootfs } from '../rootfs.ts';
 import { main } from './main.ts';
 
 await main(async () => {
-  const out = new Printer({ color: process.stdout.isTTY });
+  const out = new Printer({ color: wantsColor(process.stdout) });
   const findings = evaluate(gatherFacts(resolveRootfs(undefined)));
   out.line(out.c.bold(' containers-from-scratch doctor'));
   for (const f of findings) {

@@ -15,7 +15,7 @@ import { findLessonFile, listLessonFiles, loadLesson, type LessonFile } from '..
 import { UserError } from '../errors.ts';
 import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
-import { Printer } from '../output.ts';
+import { Printer, wantsColor } from '../output.ts';
 import { evaluate, gatherFacts } from '../preflight.ts';
 import { markCompleted, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
@@ -105,7 +105,7 @@ async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
 
 await main(async () => {
   const args = parseLessonArgs(process.argv.slice(2), !!process.stdin.isTTY);
-  const out = new Printer({ color: process.stdout.isTTY || !!process.env.FORCE_COLOR });
+  const out = new Printer({ color: wantsColor(process.stdout) });
   if (args.help) {
     out.line(USAGE);
     return 0;

@@ -2,10 +2,12 @@
  * How every command-line entry point ends. This is the only place the workshop calls process.exit: a
  * UserError becomes one line (what is wrong — fix: the command), anything else is a bug and keeps its stack.
  */
-import chalk from 'chalk';
+import { Chalk } from 'chalk';
+import { wantsColor } from '../output.ts';
 import { UserError, formatUserError } from '../errors.ts';
 
 export async function main(fn: () => Promise<number | void>): Promise<never> {
+  const chalk = new Chalk({ level: wantsColor(process.stderr) ? 1 : 0 });
   let code: number;
   try {
     code = (await fn()) ?? 0;

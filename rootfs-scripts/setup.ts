@@ -1,0 +1,80 @@
+/**
+ * npm run setup — everything the lessons need on this machine, then the default rootfs.
+ *
+ * Installs the missing Debian/Ubuntu packages (busybox-static for the rootfs; util-linux, iproute2, iptables,
+ * procps for the lessons) with apt-get when it can, builds the busybox rootfs, and says what is next. Without
+ * root it re-runs itself with sudo; where apt-get is not available it prints the exact command to run instead.
+ */
+import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
+import { main } from '../lib/cli/main.ts';
+import { UserError } from '../lib/errors.ts';
+import { DEFAULT_ROOTFS } from '../lib/names.ts';
+import { requireLinux } from '../lib/preflight.ts';
+import { buildBusyboxRootfs } from './busybox.ts';
+
+/** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
+export const PACKAGES = [
+  'busybox-static',
+  'util-linux',
+  'mount',
+  'iproute2',
+  'iptables',
+  'procps',
+  'debootstrap',
+  'ca-certificates',
+];
+
+export function aptInstallArgv(missing: readonly string[]): string[] {
+  return ['apt-get', 'install', '-y', '--no-install-recommends', ...missing];
+}
+
+async function missingPackages(): Promise<string[]> {
+  const out: string[] = [];
+  for (const pkg of PACKAGES) {
+    const r = await $({ nothrow: true, quiet: true })`dpkg-query -W -f=${'${Status}'} ${pkg}`;
+    if (!r.stdout.includes('install ok installed')) out.push(pkg);
+  }
+  return out;
+}
+
+await main(async () => {
+  requireLinux();
+  const hasApt = (await $({ nothrow: true, quiet: true })`command -v apt-get`).exitCode === 0;
+  if (!hasApt) {
+    throw new UserError(
+      'npm run setup knows Debian and Ubuntu (apt-get); install busybox (static), util-linux, iproute2 and iptables with your package manager',
+      'then: sudo npm run rootfs',
+    );
+  }
+  const missing = await missingPackages();
+  if (process.getuid?.() !== 0) {
+    if ((await $({ nothrow: true, quiet: true })`command -v sudo`).exitCode !== 0) {
+      throw new UserError('setup needs root and sudo is not installed', `su -c "${aptInstallArgv(missing).join(' ')}"`);
+    }
+    console.log('Setup installs packages and builds the rootfs under /var/lib/scratch: re-running with sudo…');
+    const script = fileURLToPath(import.meta.url);
+    const r = await $({
+      stdio: 'inherit',
+      nothrow: true,
+    })`sudo --preserve-env=PATH ${process.execPath} ${process.execArgv} ${script}`;
+    return r.exitCode ?? 1;
+  }
+  if (missing.length > 0) {
+    console.log(`Installing ${missing.join(', ')}:`);
+    console.log(`  $ apt-get update && ${aptInstallArgv(missing).join(' ')}`);
+    await $({ stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get update -qq`;
+    await $({
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })`${aptInstallArgv(missing)}`;
+  } else {
+    console.log(`✔ packages already installed (${PACKAGES.join(', ')})`);
+  }
+  const r = await buildBusyboxRootfs({ dir: DEFAULT_ROOTFS, progress: process.stdout.isTTY });
+  console.log(
+    r.built ? `✔ busybox rootfs built in ${r.dir} (${r.ms} ms)` : `✔ busybox rootfs already up to date in ${r.dir}`,
+  );
+  console.log('Ready. Next: npm run lesson 01   (npm run doctor checks everything in detail)');
+  return 0;
+});

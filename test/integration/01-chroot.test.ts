@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import lesson from '../../lessons/01-chroot.ts';
+import { findLeftovers } from '../../lib/leftovers.ts';
+import { readMountinfo } from '../../lib/mountinfo.ts';
+import { DEFAULT_ROOTFS } from '../../lib/names.ts';
+import { canRunIntegration } from '../helpers/env.ts';
+import { runLessonForTest } from '../helpers/lesson.ts';
+
+describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
+  it('the chrooted ls / is the rootfs, the kernel is shared, host processes are visible, the escape works', async () => {
+    const r = await runLessonForTest(lesson);
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+
+    const rootfsEntries = fs.readdirSync(DEFAULT_ROOTFS).filter((e) => !e.startsWith('.'));
+    expect([...(r.state.containerLs ?? [])].sort()).toEqual(rootfsEntries.sort());
+    expect(r.state.containerLs).toContain('bin');
+    expect(r.state.containerLs).not.toEqual(r.state.hostLs);
+    expect(r.state.containerKernel).toBe(os.release());
+    expect(r.state.containerPids).toContain(process.pid);
+    // The escape: the chrooted process printed a random token that only ever existed in a host file.
+    expect(r.state.secret).toMatch(/^host-only [0-9a-f]{12}$/);
+    expect(r.state.escapeRead).toBe(r.state.secret);
+  });
+
+  it('leaves no /proc mount in the rootfs and nothing with the scr prefix', async () => {
+    await runLessonForTest(lesson);
+    const proc = path.join(DEFAULT_ROOTFS, 'proc');
+    expect(readMountinfo().filter((m) => m.mountPoint === proc)).toEqual([]);
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('explain mode runs nothing: no mount, no state directory', async () => {
+    const r = await runLessonForTest(lesson, { mode: 'explain' });
+    expect(r.output).toContain(`$ chroot ${DEFAULT_ROOTFS} /bin/ls /`);
+    expect(r.output).toContain('$ mount -t proc proc');
+    expect(r.state.containerLs).toBeUndefined();
+    expect(await findLeftovers()).toEqual([]);
+  });
+});

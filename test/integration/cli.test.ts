@@ -1,0 +1,106 @@
+/**
+ * The lesson runner as a learner types it: real processes, real exit codes, real signals.
+ */
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { findLeftovers } from '../../lib/leftovers.ts';
+import { processExists } from '../../lib/proc.ts';
+import { canRunIntegration } from '../helpers/env.ts';
+
+const LESSON = ['--import', 'tsx', 'lib/cli/lesson.ts'];
+const run = (args: string[], opts: { input?: string } = {}) =>
+  execa(process.execPath, [...LESSON, ...args], { reject: false, input: opts.input ?? '', env: { FORCE_COLOR: '0' } });
+
+const hasStackTrace = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+
+describe('the lesson runner, for any user', () => {
+  it('an unknown lesson prints the list and one line, no stack trace', async () => {
+    const r = await run(['42']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('01  chroot');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('there is no lesson "42" — fix: npm run lesson 01');
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  it('a mistyped flag is one line with the fix', async () => {
+    const r = await run(['01', '--stpe']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^✘ bad option: Unknown option '--stpe'.* — fix: npm run lesson -- --help$/);
+  });
+
+  it('no lesson number without a terminal lists the lessons and says how to pick one', async () => {
+    const r = await run([]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/00 {2}A container is a process/);
+    expect(r.stderr).toContain('no lesson number given');
+  });
+});
+
+describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
+  it('runs lesson 01 to the end with every check passing and nothing left behind', async () => {
+    const r = await run(['01', '--no-shell']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Did it work?');
+    expect(r.stdout).not.toContain('✘');
+    expect(r.stdout).toContain('What is next');
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('--explain prints the commands and runs none of them', async () => {
+    const r = await run(['01', '--explain']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/\$ chroot \S+ \/bin\/ls \//);
+    expect(r.stdout).not.toContain('Did it work?');
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('q in step mode stops cleanly, undoing what the first step made', async () => {
+    const r = await run(['00', '--step'], { input: '\nq\n' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Step 2/3: press Enter to run it, q to stop');
+    expect(r.stdout).toMatch(/✔ stop process \d+ \(sleep\)/);
+    expect(r.stdout).not.toContain('Step 3/3: press Enter');
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('SIGTERM in the middle of a lesson kills its process and cleans up', async () => {
+    const child = execa(process.execPath, [...LESSON, '00', '--step'], { reject: false, env: { FORCE_COLOR: '0' } });
+    let seen = '';
+    const atStep2 = new Promise<void>((resolve) =>
+      child.stdout?.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('Step 2/3: press Enter')) resolve();
+      }),
+    );
+    child.stdin?.write('\n');
+    await atStep2;
+    const sleepPid = Number(
+      /sleep 300/.test(seen) ? (/^\s*(\d+)\s+\d+\s+root\s+\S+\s+sleep 300/m.exec(seen)?.[1] ?? 0) : 0,
+    );
+    expect(sleepPid).toBeGreaterThan(0);
+    expect(processExists(sleepPid)).toBe(true);
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    expect(r.stdout).toContain('SIGTERM: stopping the lesson and cleaning up');
+    expect(processExists(sleepPid)).toBe(false);
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('without root it explains and tries sudo instead of failing obscurely', async () => {
+    const r = await execa(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LESSON, '01', '--no-shell'],
+      { reject: false, env: { FORCE_COLOR: '0', HOME: '/tmp' } },
+    );
+    expect(r.exitCode).not.toBe(0);
+    const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
+    if (hasSudo) expect(r.stdout).toContain('needs root');
+    else
+      expect(r.stderr.trim()).toBe(
+        '✘ lesson 01 needs root and sudo is not installed — fix: su -c "npm run lesson ..."',
+      );
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { CleanupStack } from '../../lib/cleanup.ts';
+import { defineLesson, runLesson, step, type Mode } from '../../lib/lesson.ts';
+import { MAX_WIDTH, Printer, sideBySide, wrap } from '../../lib/output.ts';
+import { RecordingRunner } from '../../lib/runner.ts';
+
+interface S {
+  host?: string;
+  inside?: string;
+}
+
+const lesson = defineLesson<S>({
+  number: '99',
+  title: 'test lesson',
+  summary: 'A lesson used to test the framework.',
+  docker: 'docker run',
+  needsRoot: true,
+  needsRootfs: true,
+  initialState: () => ({}),
+  steps: [
+    step({
+      title: 'look at the hostname',
+      explain: 'Ask both sides.',
+      docker: 'docker run --hostname box',
+      commands: (ctx) => ({ host: ['hostname'], inside: ['chroot', ctx.rootfs, 'hostname'] }),
+      async run(ctx, cmd) {
+        ctx.state.host = (await ctx.runner.run(cmd.host)).stdout;
+        ctx.state.inside = (await ctx.runner.run(cmd.inside)).stdout;
+        ctx.cleanup.push('undo the thing', () => ctx.runner.run(['undo']));
+        ctx.out.compare('hostname', ctx.state.host, ctx.state.inside);
+      },
+    }),
+    step({
+      title: 'second step',
+      explain: 'More.',
+      commands: () => ({ echo: ['echo', 'a b'] }),
+      async run(ctx, cmd) {
+        await ctx.runner.run(cmd.echo);
+      },
+    }),
+  ],
+  checks: (s) => [{ claim: 'hostnames differ', ok: !!s.host && s.host !== s.inside }],
+  recap: { saw: ['things'], next: 'more things' },
+});
+
+async function run(mode: Mode, pause?: () => Promise<boolean>) {
+  const runner = new RecordingRunner().respondTo('hostname', 'host').respondTo('chroot', 'box'); // later wins
+  const text: string[] = [];
+  const result = await runLesson(lesson, {
+    runner,
+    cleanup: new CleanupStack(),
+    out: new Printer({ write: (t) => text.push(t) }),
+    mode,
+    rootfs: '/r',
+    shell: false,
+    pause,
+  });
+  return { runner, result, text: text.join('') };
+}
+
+describe('the lesson framework', () => {
+  it('shows each step, its exact commands and the docker equivalent, runs them, then cleans up and checks', async () => {
+    const { runner, result, text } = await run('run');
+    expect(runner.lines).toEqual(['hostname', 'chroot /r hostname', "echo 'a b'", 'undo']);
+    expect(text).toContain('Step 1/2 · look at the hostname');
+    expect(text).toContain('$ chroot /r hostname');
+    expect(text).toContain("$ echo 'a b'");
+    expect(text).toContain('docker: docker run --hostname box');
+    expect(text).toContain('✔ undo the thing');
+    expect(text).toContain('✔ hostnames differ');
+    expect(text).toContain('What is next');
+    expect(result).toMatchObject({ completed: true, ok: true, state: { host: 'host', inside: 'box' } });
+  });
+
+  it('explain mode prints every command and runs none', async () => {
+    const { runner, result, text } = await run('explain');
+    expect(runner.calls).toEqual([]);
+    expect(text).toContain('$ chroot /r hostname');
+    expect(text).toContain("$ echo 'a b'");
+    expect(result.checks).toEqual([]);
+  });
+
+  it('step mode pauses before each step and q stops cleanly, still cleaning up', async () => {
+    let asked = 0;
+    const { runner, result } = await run('step', async () => ++asked < 2);
+    expect(asked).toBe(2);
+    expect(runner.lines).toEqual(['hostname', 'chroot /r hostname', 'undo']);
+    expect(result.completed).toBe(false);
+  });
+
+  it('a failing step still unwinds the cleanup stack before the error surfaces', async () => {
+    const runner = new RecordingRunner().respondTo("echo 'a b'", '', 1);
+    const cleanup = new CleanupStack();
+    await expect(
+      runLesson(lesson, {
+        runner,
+        cleanup,
+        out: new Printer({ write: () => {} }),
+        mode: 'run',
+        rootfs: '/r',
+        shell: false,
+      }),
+    ).rejects.toThrow(/exited with 1/);
+    expect(runner.lines.at(-1)).toBe('undo');
+    expect(cleanup.size).toBe(0);
+  });
+});
+
+describe('output', () => {
+  it('wraps prose within the width', () => {
+    const lines = wrap('word '.repeat(100), 40, '  ');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(40);
+  });
+
+  it('puts host and container side by side within 100 columns', () => {
+    const rows = sideBySide('a\n' + 'x'.repeat(300), 'b', MAX_WIDTH);
+    expect(rows[0]).toMatch(/^a +│ b$/);
+    expect(Math.max(...rows.map((r) => r.length))).toBeLessThanOrEqual(MAX_WIDTH);
+  });
+});

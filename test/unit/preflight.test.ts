@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { parseMountinfo } from '../../lib/mountinfo.ts';
+import {
+  cgroupVersion,
+  evaluate,
+  kernelAtLeast,
+  TOOLS,
+  requireRoot,
+  requireLinux,
+  type HostFacts,
+} from '../../lib/preflight.ts';
+import { UserError } from '../../lib/errors.ts';
+
+const V1 = `30 24 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+32 30 0:28 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids`;
+const HYBRID = `${V1}
+33 30 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw`;
+const V2 = `30 24 0:26 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate`;
+
+function facts(over: Partial<HostFacts> = {}): HostFacts {
+  return {
+    platform: 'linux',
+    uid: 0,
+    kernelRelease: '6.8.0-45-generic',
+    tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, true])),
+    mounts: parseMountinfo(V2),
+    filesystems: 'nodev\tproc\nnodev\toverlay\n',
+    maxUserNamespaces: 15000,
+    unprivilegedUsernsClone: undefined,
+    apparmorRestrictsUserns: 0,
+    rootfs: '/var/lib/scratch/rootfs/busybox',
+    rootfsReady: true,
+    ...over,
+  };
+}
+
+describe('preflight', () => {
+  it('tells cgroup v1, v2 and hybrid apart from the mount table', () => {
+    expect(cgroupVersion(parseMountinfo(V1))).toBe('v1');
+    expect(cgroupVersion(parseMountinfo(HYBRID))).toBe('hybrid');
+    expect(cgroupVersion(parseMountinfo(V2))).toBe('v2');
+    expect(cgroupVersion([])).toBe('none');
+  });
+
+  it('compares kernel releases by major and minor', () => {
+    expect(kernelAtLeast('6.8.0-45-generic')).toBe(true);
+    expect(kernelAtLeast('4.18.0-477.el8.x86_64')).toBe(true);
+    expect(kernelAtLeast('4.9.0')).toBe(false);
+    expect(kernelAtLeast('3.10.0')).toBe(false);
+    expect(kernelAtLeast('garbage')).toBe(false);
+  });
+
+  it('passes a complete Ubuntu 24.04-like machine', () => {
+    const bad = evaluate(facts()).filter((f) => !f.ok);
+    expect(bad).toEqual([]);
+  });
+
+  it('names the missing tool and the package that fixes it', () => {
+    const found = evaluate(facts({ tools: { ...facts().tools, unshare: false } })).find((f) => f.name === 'unshare');
+    expect(found).toMatchObject({ ok: false, required: true, fix: 'apt-get install -y util-linux' });
+  });
+
+  it('explains Ubuntu 24.04 AppArmor blocking unprivileged user namespaces, with the sysctl that fixes it', () => {
+    const f = evaluate(facts({ apparmorRestrictsUserns: 1 })).find((x) => x.name === 'user namespaces');
+    expect(f).toMatchObject({ ok: false, required: false });
+    expect(f?.fix).toBe('sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
+  });
+
+  it('off Linux, says so once and points at the VM', () => {
+    const out = evaluate(facts({ platform: 'darwin' }));
+    expect(out).toHaveLength(1);
+    expect(out[0]?.fix).toContain('vagrant up');
+  });
+
+  it('flags an old kernel, a non-root user and a missing overlay', () => {
+    const out = evaluate(facts({ kernelRelease: '4.4.0', uid: 1000, filesystems: 'nodev\tproc\n' }));
+    const bad = out.filter((f) => !f.ok).map((f) => f.name);
+    expect(bad).toEqual(['root', 'kernel version', 'overlayfs']);
+  });
+
+  it('requireRoot and requireLinux throw one-line user errors with a fix', () => {
+    expect(() => requireRoot('lesson 01', 1000)).toThrow(UserError);
+    expect(() => requireRoot('lesson 01', 0)).not.toThrow();
+    expect(() => requireLinux('darwin')).toThrow(/Linux kernel feature/);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { CommandError } from '../../lib/errors.ts';
+import { createRunner, RecordingRunner } from '../../lib/runner.ts';
+
+describe('the real runner', () => {
+  it('runs an argv without a shell and returns its output', async () => {
+    const r = await createRunner().run(['printf', '%s|', 'a b', '$HOME']);
+    expect(r.stdout).toBe('a b|$HOME|');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('throws a CommandError with the command, exit code and stderr when a command fails', async () => {
+    const err = await createRunner()
+      .run(['sh', '-c', 'echo boom >&2; exit 3'])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).exitCode).toBe(3);
+    expect((err as CommandError).message).toContain("sh -c 'echo boom >&2; exit 3'");
+    expect((err as CommandError).message).toContain('boom');
+  });
+
+  it('returns the exit code instead of throwing with reject: false', async () => {
+    expect((await createRunner().run(['sh', '-c', 'exit 7'], { reject: false })).exitCode).toBe(7);
+  });
+
+  it('echoes each command, quoted, before it runs', async () => {
+    const seen: string[] = [];
+    await createRunner({ echo: (l) => seen.push(l) }).run(['echo', 'a b']);
+    expect(seen).toEqual(["echo 'a b'"]);
+  });
+
+  it('in dry-run mode echoes but runs nothing', async () => {
+    const seen: string[] = [];
+    const runner = createRunner({ dryRun: true, echo: (l) => seen.push(l) });
+    const r = await runner.run(['sh', '-c', 'exit 9']);
+    expect(r).toMatchObject({ exitCode: 0, dryRun: true, stdout: '' });
+    expect(runner.start(['sleep', '100']).pid).toBe(0);
+    expect(seen).toEqual(["sh -c 'exit 9'", 'sleep 100']);
+  });
+
+  it('reports a process killed by a signal with its signal and 128+n', async () => {
+    const runner = createRunner();
+    const proc = runner.start(['sleep', '30']);
+    proc.kill('SIGKILL');
+    const r = await proc.wait();
+    expect(r.signal).toBe('SIGKILL');
+    expect(r.exitCode).toBe(137);
+  });
+
+  it('killAll ends every command it started that still runs', async () => {
+    const runner = createRunner();
+    const a = runner.start(['sleep', '30']);
+    const b = runner.run(['sleep', '30'], { reject: false });
+    await new Promise((r) => setTimeout(r, 50));
+    runner.killAll('SIGTERM');
+    expect((await a.wait()).signal).toBe('SIGTERM');
+    expect((await b).signal).toBe('SIGTERM');
+  });
+});
+
+describe('the recording runner', () => {
+  it('records commands and answers with canned results', async () => {
+    const runner = new RecordingRunner().respondTo('hostname', 'box\n');
+    const r = await runner.run(['hostname']);
+    await runner.run(['true']);
+    expect(r.stdout).toBe('box\n');
+    expect(runner.lines).toEqual(['hostname', 'true']);
+  });
+
+  it('throws like the real runner for a failing canned result', async () => {
+    const runner = new RecordingRunner().respondTo('false', '', 1);
+    await expect(runner.run(['false'])).rejects.toBeInstanceOf(CommandError);
+    expect((await runner.run(['false'], { reject: false })).exitCode).toBe(1);
+  });
+});
