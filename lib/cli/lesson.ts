@@ -7,9 +7,7 @@
  * it. Every user mistake ends as one line with its fix (see main.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { select } from '@inquirer/prompts';
 import { execa } from 'execa';
-import { buildBusyboxRootfs } from '../../rootfs-scripts/busybox.ts';
 import { CleanupStack } from '../cleanup.ts';
 import { findLessonFile, listLessonFiles, loadLesson, type LessonFile } from '../discovery.ts';
 import { UserError } from '../errors.ts';
@@ -22,7 +20,6 @@ import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
 import { createRunner } from '../runner.ts';
 import { parseLessonArgs, USAGE } from './args.ts';
 import { main } from './main.ts';
-import { pause } from './pause.ts';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -49,6 +46,8 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
     process.stdout.write(`Lessons:\n${await lessonList(files)}\n`);
     throw new UserError('no lesson number given', 'npm run lesson 01');
   }
+  // Loaded only when needed: start-up time matters on a live demo, and most runs name their lesson.
+  const { select } = await import('@inquirer/prompts');
   const titles = await lessonTitles(files);
   const done = readProgress().completed;
   const next = files.find((f) => !done[f.number]) ?? files[0];
@@ -98,6 +97,7 @@ async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
   if (rootfsExists(rootfs)) return;
   if (rootfs !== DEFAULT_ROOTFS) assertRootfs(rootfs);
   out.note('First run: building the busybox rootfs the lessons use (a few seconds, offline).');
+  const { buildBusyboxRootfs } = await import('../../rootfs-scripts/busybox.ts');
   const r = await buildBusyboxRootfs({ dir: rootfs, progress: process.stdout.isTTY, log: (l) => out.line(l) });
   out.check(`busybox rootfs ready in ${r.dir} (${r.applets} commands, ${r.ms} ms)`, true);
   out.line();
@@ -158,7 +158,7 @@ await main(async () => {
     mode,
     rootfs,
     shell: args.shell && mode !== 'explain',
-    pause: mode === 'step' ? pause : undefined,
+    pause: mode === 'step' ? (await import('./pause.ts')).pause : undefined,
   });
   if (stopping) await stopping;
 
