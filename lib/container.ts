@@ -36,7 +36,7 @@ import {
 } from './mounts.ts';
 import { nsenterArgv, unshareArgv, type NamespaceType } from './namespaces.ts';
 import { processExists } from './proc.ts';
-import { quoteArgv } from './quote.ts';
+import { quoteArg } from './quote.ts';
 import { assertRootfs } from './rootfs.ts';
 import type { BackgroundProcess, Runner, RunResult } from './runner.ts';
 
@@ -241,9 +241,29 @@ export function containerExecArgv(spec: ContainerSpec, hostPid: number, argv: re
   ];
 }
 
-/** The command line as a learner would paste it (the script is long, so it is quoted, not inlined). */
+/** The file name the shown commands keep the init script in. */
+export const INIT_FILE = 'init.sh';
+
+/** The init script as a heredoc that writes it to init.sh: pasted into a shell, it makes that very file. */
+export function initScriptHeredoc(spec: ContainerSpec): string {
+  return `cat > ${INIT_FILE} <<'EOF'\n${initScript(spec)}\nEOF`;
+}
+
+/**
+ * The container's command as a line a learner can paste after the heredoc: the same argv as containerArgv, with
+ * the script read back from init.sh instead of spelled out inline.
+ */
 export function showContainerCommand(spec: ContainerSpec): string {
-  return quoteArgv(containerArgv(spec).map((a) => (a === initScript(spec) ? '<init script>' : a)));
+  const script = initScript(spec);
+  return containerArgv(spec)
+    .map((a) => (a === script ? `"$(cat ${INIT_FILE})"` : quoteArg(a)))
+    .join(' ');
+}
+
+/** The same container with an interactive login shell as its command, and the terminal type passed in. */
+export function interactiveSpec(spec: ContainerSpec, term = process.env.TERM ?? 'xterm'): ContainerSpec {
+  const env = spec.process.env ?? [DEFAULT_PATH, 'HOME=/root'];
+  return { ...spec, process: { ...spec.process, args: ['sh', '-l'], env: [...env, `TERM=${term}`] } };
 }
 
 // ---- running it --------------------------------------------------------------------------------------------

@@ -108,8 +108,15 @@ export interface NsenterOptions {
   wd?: boolean;
 }
 
-/** `nsenter --target <pid> <flags> --`: join the namespaces of a running process; the command follows. */
-export function nsenterArgv(pid: number, types: readonly NamespaceType[], opts: NsenterOptions = {}): string[] {
+/**
+ * `nsenter --target <pid> <flags> --`: join the namespaces of a running process; the command follows. (`pid` may
+ * be a placeholder like `$PID` when a command is only shown.)
+ */
+export function nsenterArgv(
+  pid: number | string,
+  types: readonly NamespaceType[],
+  opts: NsenterOptions = {},
+): string[] {
   const argv = ['nsenter', '--target', String(pid), ...orderedNamespaces(types).map((t) => NAMESPACES[t].flag)];
   if (opts.root) argv.push('--root');
   if (opts.wd) argv.push('--wd');
@@ -172,4 +179,27 @@ export function processesInPidNamespace(inode: number): number[] {
 export async function readHostname(runner: Runner, pid?: number): Promise<string> {
   const argv = pid === undefined ? ['hostname'] : [...nsenterArgv(pid, ['uts']), 'hostname'];
   return (await runner.run(argv)).stdout.trim();
+}
+
+// ---- System V IPC, the thing an IPC namespace isolates -----------------------------------------------------
+
+/** One message queue as `ipcs -q` lists it. IDs restart at 0 in every IPC namespace; keys tell queues apart. */
+export interface IpcQueue {
+  key: string;
+  id: number;
+}
+
+/** The id `ipcmk -Q` prints: `Message queue id: 3`. */
+export function parseIpcmkId(stdout: string): number | undefined {
+  const m = /id:\s*(\d+)/.exec(stdout);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** The queues in `ipcs -q` output (rows under the `key msqid owner …` header). */
+export function parseIpcsQueues(stdout: string): IpcQueue[] {
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => /^0x[0-9a-f]+$/i.test(f[0] ?? '') && /^\d+$/.test(f[1] ?? ''))
+    .map((f) => ({ key: f[0] ?? '', id: Number(f[1]) }));
 }
