@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chrootArgv, mountProcInRootfs, procMountArgv } from '../lib/chroot.ts';
 import { defineLesson, step } from '../lib/lesson.ts';
+import { columns } from '../lib/output.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { stateDir } from '../lib/names.ts';
 import { createStateDir } from '../lib/state.ts';
@@ -59,7 +60,8 @@ export default defineLesson<State>({
         ctx.state.hostLs = lines(host.stdout);
         ctx.state.containerLs = lines(inside.stdout);
         ctx.state.rootfsEntries = fs.readdirSync(ctx.rootfs).filter((e) => !e.startsWith('.'));
-        ctx.out.compare('ls /', host.stdout, inside.stdout);
+        const col = Math.floor((ctx.out.width - 7) / 2);
+        ctx.out.compare('ls /', columns(ctx.state.hostLs, col), columns(ctx.state.containerLs, col));
       },
     }),
     step({
@@ -144,10 +146,11 @@ export default defineLesson<State>({
         }
         ctx.state.escapedVia = via;
         ctx.state.escapeRead = read.stdout.trim();
+        const col = Math.floor((ctx.out.width - 7) / 2);
         ctx.out.compare(
-          `ls / on the host vs ls ${via}/ inside the chroot`,
-          (ctx.state.hostLs ?? []).join('\n'),
-          look.stdout,
+          `ls / on the host vs ls ${via}/ inside the chroot: the same directory`,
+          columns(ctx.state.hostLs ?? [], col),
+          columns(lines(look.stdout), col),
         );
         ctx.out.evidence(`inside the chroot: cat ${via}${dir}/host-only.txt`, read.stdout || read.stderr);
       },

@@ -59,10 +59,29 @@ export function wantsColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv =
   return !!stream.isTTY;
 }
 
+/** Pack short items (file names) into as few lines as fit in `width`, like `ls` does at a terminal. */
+export function columns(items: readonly string[], width: number): string {
+  const colWidth = Math.max(...items.map((i) => i.length), 1) + 2;
+  const perLine = Math.max(1, Math.floor((width + 2) / colWidth));
+  const rows: string[] = [];
+  for (let i = 0; i < items.length; i += perLine) {
+    rows.push(
+      items
+        .slice(i, i + perLine)
+        .map((x) => x.padEnd(colWidth))
+        .join('')
+        .trimEnd(),
+    );
+  }
+  return rows.join('\n');
+}
+
 export class Printer {
   readonly width: number;
   readonly c: ChalkInstance;
   private readonly sink: (text: string) => void;
+  /** The commands the current step announced; the runner's echo of the same line would only repeat it. */
+  private readonly announced = new Set<string>();
 
   constructor(opts: PrinterOptions = {}) {
     this.sink = opts.write ?? ((t) => process.stdout.write(t));
@@ -84,6 +103,7 @@ export class Printer {
   }
 
   stepHeader(index: number, total: number, title: string): void {
+    this.announced.clear();
     const head = ` Step ${index}/${total} · ${title} `;
     this.line();
     this.line(this.c.bold.yellow(`━━${head}${'━'.repeat(Math.max(0, this.width - head.length - 2))}`));
@@ -99,13 +119,15 @@ export class Printer {
 
   /** The commands a step is about to run, each as a line a learner could paste. */
   command(line: string): void {
+    this.announced.add(line);
     const [first, ...rest] = line.split('\n');
     this.line(`  ${this.c.green('$')} ${this.c.green(first ?? '')}`);
     for (const r of rest) this.line(`    ${this.c.green(r)}`);
   }
 
-  /** A command echoed by the runner as it runs (step mode, --verbose). */
+  /** A command echoed by the runner as it runs (step mode, --verbose), unless the step already showed it. */
   echo(line: string): void {
+    if (this.announced.has(line)) return;
     this.line(this.c.dim(`    ▸ ${clip(line, this.width - 6)}`));
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { defineLesson, runLesson, step, type Mode } from '../../lib/lesson.ts';
-import { MAX_WIDTH, Printer, sideBySide, wrap } from '../../lib/output.ts';
+import { columns, MAX_WIDTH, Printer, sideBySide, wrap } from '../../lib/output.ts';
 import { RecordingRunner } from '../../lib/runner.ts';
 
 interface S {
@@ -116,5 +116,24 @@ describe('output', () => {
     const rows = sideBySide('a\n' + 'x'.repeat(300), 'b', MAX_WIDTH);
     expect(rows[0]).toMatch(/^a +│ b$/);
     expect(Math.max(...rows.map((r) => r.length))).toBeLessThanOrEqual(MAX_WIDTH);
+  });
+});
+
+describe('columns and echo', () => {
+  it('packs names into lines no wider than asked', () => {
+    const text = columns(['bin', 'dev', 'etc', 'home', 'proc', 'sys', 'tmp', 'usr', 'var'], 20);
+    expect(text.split('\n').every((l) => l.length <= 20)).toBe(true);
+    expect(text.split(/\s+/)).toEqual(['bin', 'dev', 'etc', 'home', 'proc', 'sys', 'tmp', 'usr', 'var']);
+  });
+
+  it('does not echo a command the step already showed, but does echo others (cleanup, fallbacks)', () => {
+    const text: string[] = [];
+    const out = new Printer({ write: (t) => text.push(t) });
+    out.stepHeader(1, 1, 's');
+    out.command('ls /');
+    out.echo('ls /');
+    out.echo('umount /x');
+    expect(text.join('')).not.toContain('▸ ls /');
+    expect(text.join('')).toContain('▸ umount /x');
   });
 });
