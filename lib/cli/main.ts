@@ -12,7 +12,10 @@ export async function main(fn: () => Promise<number | void>): Promise<never> {
   try {
     code = (await fn()) ?? 0;
   } catch (error) {
-    if (error instanceof UserError) {
+    if (error instanceof Error && error.name === 'ExitPromptError') {
+      // Ctrl-C at a question (the lesson picker, a quiz): the learner changed their mind; nothing is wrong.
+      code = 130;
+    } else if (error instanceof UserError) {
       process.stderr.write(`${chalk.red('✘')} ${formatUserError(error)}\n`);
       code = 1;
     } else {
