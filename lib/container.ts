@@ -164,7 +164,8 @@ export function initScriptPieces(spec: ContainerSpec): ScriptPiece[] {
     pieces.push({ feature: 'pivot_root needs the new root to be a mount point', lines: bindRootLines() });
   }
   if (spec.mounts?.length) {
-    pieces.push({ feature: 'mounts: /proc, /sys, /dev inside the new root', lines: spec.mounts.flatMap(mountLines) });
+    const where = spec.mounts.map((m) => m.destination).join(', ');
+    pieces.push({ feature: `mounts inside the rootfs: ${where}`, lines: spec.mounts.flatMap(mountLines) });
   }
   if (spec.devices?.length) {
     pieces.push({ feature: 'devices: only the harmless ones', lines: deviceLines(spec.devices) });
@@ -232,7 +233,7 @@ export function containerArgv(spec: ContainerSpec): string[] {
  * The argv that runs `argv` inside the running container whose first process is `hostPid` (docker exec): the
  * same environment and cgroup, then `nsenter` into its namespaces and its root directory.
  */
-export function containerExecArgv(spec: ContainerSpec, hostPid: number, argv: readonly string[]): string[] {
+export function containerExecArgv(spec: ContainerSpec, hostPid: number | string, argv: readonly string[]): string[] {
   return [
     ...envArgv(spec),
     ...cgroupPrologueArgv(spec.cgroup?.procsFiles ?? []),
@@ -275,7 +276,17 @@ export interface ContainerResult {
   stderr: string;
 }
 
-function toContainerResult(r: RunResult): ContainerResult {
+/**
+ * util-linux 2.38's `unshare --fork` cannot pass on a SIGKILL: when its child is killed by SIGKILL it tries to
+ * re-raise the signal on itself, fails to reset the handler of SIGKILL (which has none), prints this line and
+ * exits 1. That is the OOM killer's and `docker kill`'s signal, so it is put back here: exit 137, SIGKILL.
+ */
+const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
+
+export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult {
+  if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
+    return { exitCode: 137, signal: 'SIGKILL', stdout: r.stdout, stderr: r.stderr.replace(UNSHARE_LOST_SIGKILL, '') };
+  }
   return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -329,6 +340,21 @@ const POLL_MS = 5;
 const READY_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Poll something the host can read about a container (a zombie appeared, a process is gone) until `probe`
+ * returns a value. The kernel sends no event for these, so looking again every few milliseconds is the honest
+ * way; the timeout only turns a hang into an error that says what never happened.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting ${timeoutMs / 1000}s for ${what}`);
+    await sleep(POLL_MS);
+  }
+}
 
 function readCmdline(pid: number): string[] | undefined {
   try {

@@ -18,7 +18,7 @@
  * `config.json` says; /proc calls the same namespaces `net` and `mnt`.
  */
 import fs from 'node:fs';
-import { NAMESPACE_KINDS, readNamespaces, readStatusField, type NamespaceKind } from './proc.ts';
+import { NAMESPACE_KINDS, parseNamespaceLink, readStatusField, type NamespaceKind } from './proc.ts';
 import type { Runner } from './runner.ts';
 
 /** A namespace type as the OCI runtime spec names it (`linux.namespaces[].type`). */
@@ -169,10 +169,38 @@ export function processesInPidNamespace(inode: number): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (readNamespaces(pid).pid === inode) pids.push(pid);
+    try {
+      if (parseNamespaceLink(fs.readlinkSync(`/proc/${entry}/ns/pid`)) === inode) pids.push(Number(entry));
+    } catch {
+      // It exited while we looked, or is a kernel thread.
+    }
   }
   return pids.sort((a, b) => a - b);
+}
+
+/** The children of a process, from /proc/<pid>/task/<pid>/children (empty when it is gone). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A process's state letter (R running, S sleeping, Z zombie: exited, but not yet waited for by its parent) and
+ * parent PID, from /proc/<pid>/stat; undefined once it is gone. The command name before them may contain spaces
+ * and parentheses, hence the search for the last `)`.
+ */
+export function readProcessState(pid: number): { state: string; ppid: number; comm: string } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const [state = '', ppid = ''] = stat.slice(close + 2).split(' ');
+    return { state, ppid: Number(ppid), comm: stat.slice(stat.indexOf('(') + 1, close) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The hostname as a process in `pid`'s UTS namespace sees it (the host's when `pid` is undefined). */

@@ -14,6 +14,7 @@ import {
   initScriptPieces,
   runContainer,
   startContainer,
+  toContainerResult,
   type ContainerSpec,
 } from '../../lib/container.ts';
 import { CommandError, UserError } from '../../lib/errors.ts';
@@ -180,6 +181,7 @@ describe('the init script', () => {
     const after = initScriptPieces(lesson04).map((p) => p.feature);
     expect(after.filter((f) => !before.includes(f))).toEqual([
       'pivot_root needs the new root to be a mount point',
+      'mounts inside the rootfs: /proc, /sys, /dev, /dev/pts, /dev/shm',
       'devices: only the harmless ones',
       'pivot_root: the rootfs becomes /, the host root is detached',
     ]);
@@ -248,6 +250,20 @@ describe('docker exec: joining a running container', () => {
   it('joins the cgroups too, before nsenter', () => {
     const argv = containerExecArgv({ ...lesson04, cgroup: { procsFiles: ['/c/cgroup.procs'] } }, 9, ['ps']);
     expect(argv.indexOf('/c/cgroup.procs')).toBeLessThan(argv.indexOf('nsenter'));
+  });
+});
+
+describe('exit status', () => {
+  it("puts back the SIGKILL util-linux 2.38's unshare loses (exit 1 and a sigprocmask complaint)", () => {
+    const lost = {
+      exitCode: 1,
+      signal: undefined,
+      stdout: '',
+      stderr: 'unshare: sigprocmask unblock failed: Invalid argument\n',
+    };
+    expect(toContainerResult(lost)).toEqual({ exitCode: 137, signal: 'SIGKILL', stdout: '', stderr: '' });
+    const plain = { exitCode: 1, signal: undefined, stdout: 'x', stderr: 'sh: false' };
+    expect(toContainerResult(plain)).toEqual(plain);
   });
 });
 

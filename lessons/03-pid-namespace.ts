@@ -1,0 +1,291 @@
+/**
+ * Lesson 03 — the PID namespace.
+ *
+ * In lesson 02 the container still saw every process on the host. A PID namespace gives it a numbering of its
+ * own: the first process in it is PID 1, its children are 2, 3, … and the host's processes simply have no
+ * number in there. The host still sees the container's processes, under their host PIDs: one process, two
+ * numbers. For `ps` to show the new numbering, the container needs a /proc of its own, which needs a mount
+ * namespace. And PID 1 is special: it adopts orphans and must reap them, and when it exits, the kernel kills
+ * everything else in the namespace.
+ */
+import { defineLesson, step } from '../lib/lesson.ts';
+import {
+  containerArgv,
+  containerExecArgv,
+  initScriptHeredoc,
+  interactiveSpec,
+  showContainerCommand,
+  startContainer,
+  waitFor,
+  type Container,
+  type ContainerSpec,
+} from '../lib/container.ts';
+import { readMountinfo } from '../lib/mountinfo.ts';
+import { PROC_MOUNT } from '../lib/mounts.ts';
+import { childrenOf, processesInPidNamespace, readNsPid, readProcessState } from '../lib/namespaces.ts';
+import { processExists, readNamespaces } from '../lib/proc.ts';
+import { quoteArgv } from '../lib/quote.ts';
+
+interface State {
+  /** The running container, which later steps exec into. */
+  container?: Container;
+  hostPid?: number;
+  nsPid?: number[];
+  psInside?: Array<{ pid: number; ppid: number; stat: string; args: string }>;
+  hostProcessCount?: number;
+  procMountOnHost?: boolean;
+  zombieHostPid?: number;
+  zombieParent?: number;
+  zombieInside?: { pid: number; ppid: number; stat: string; args: string };
+  namespaceProcesses?: number[];
+  survivors?: number[];
+  exitSignal?: string;
+}
+
+/** The container of this lesson: lesson 02's, plus a PID namespace, and a mount namespace for its /proc. */
+function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
+  return {
+    id: ctx.id,
+    root: { path: ctx.rootfs },
+    process: { args: ['sleep', '3600'] },
+    hostname: `scr${ctx.id}`,
+    namespaces: ['uts', 'ipc', 'pid', 'mount'],
+    rootSwitch: 'chroot',
+    mounts: [PROC_MOUNT],
+  };
+}
+
+const PS = ['ps', '-o', 'pid,ppid,stat,args'];
+const ORPHAN = ['sh', '-c', 'sleep 0 &'];
+// `>&-` closes the sleeps' output, or the exec would wait for them to let go of its stdout pipe.
+const TWO_MORE = ['sh', '-c', 'sleep 3600 >&- 2>&- & sleep 3600 >&- 2>&- &'];
+
+function parsePs(text: string): NonNullable<State['psInside']> {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => /^\d+$/.test(f[0] ?? ''))
+    .map(([pid = '', ppid = '', stat = '', ...args]) => ({
+      pid: Number(pid),
+      ppid: Number(ppid),
+      stat,
+      args: args.join(' '),
+    }));
+}
+
+function running(state: State): Container {
+  if (!state.container) throw new Error('the container of step 1 is not running');
+  return state.container;
+}
+
+/** The exec into the container, as shown: `$PID` until the container runs. */
+const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
+  quoteArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
+
+export default defineLesson<State>({
+  number: '03',
+  title: 'PID namespace: PID 1 and a /proc of its own',
+  summary:
+    'A PID namespace gives the container its own process numbers: its first process is PID 1 inside and an ' +
+    "ordinary PID on the host. With a /proc mounted for it, ps inside lists only the container's processes. " +
+    'We also see what makes PID 1 special: it adopts orphans, and when it dies, the whole namespace dies.',
+  docker: 'docker run -d busybox sleep 3600   (its own PID namespace by default; --pid host shares the host’s)',
+  needsRoot: true,
+  needsRootfs: true,
+  initialState: () => ({}),
+
+  steps: [
+    step({
+      title: 'Start the container in a PID namespace',
+      explain:
+        'Two namespaces more than lesson 02: --pid and --mount. `unshare(2)` cannot move a running process ' +
+        'into a new PID namespace — its PID is fixed for life — so only the children it starts afterwards enter ' +
+        'it: that is why unshare needs --fork here, and the init script runs as the first child, PID 1. ' +
+        "--kill-child ties the container's life to unshare's. The new lines in the script mount a proc " +
+        'filesystem at <rootfs>/proc, after making the mount namespace private (see why in the next steps).',
+      docker: 'docker run -d busybox sleep 3600',
+      commands: (ctx) => ({
+        script: { shell: initScriptHeredoc(containerSpec(ctx)) },
+        start: { shell: `${showContainerCommand(containerSpec(ctx))} &` },
+      }),
+      async run(ctx) {
+        const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
+        ctx.state.container = container;
+        ctx.state.hostPid = container.hostPid;
+        const ps = await ctx.runner.run([
+          'ps',
+          '-o',
+          'pid,ppid,args',
+          '-p',
+          `${container.launcherPid},${container.hostPid}`,
+        ]);
+        ctx.out.evidence('on the host: unshare, and its child, the container’s first process', ps.stdout);
+      },
+    }),
+    step({
+      title: 'One process, two PIDs',
+      explain:
+        'The NSpid line of /proc/<pid>/status lists a process’s PID in every PID namespace it is in, from the ' +
+        "host's down to its own. The container's sleep has two: an ordinary host PID, and 1 — it is the init " +
+        'process of its namespace. Inside, `ps` agrees.',
+      docker: 'docker top CONTAINER   (host PIDs)   vs   docker exec CONTAINER ps   (container PIDs)',
+      commands: (ctx) => ({
+        host: ['grep', 'NSpid', `/proc/${ctx.state.hostPid ?? '$PID'}/status`],
+        inside: { shell: shown(ctx, PS) },
+      }),
+      async run(ctx, cmd) {
+        const c = running(ctx.state);
+        const nspid = await ctx.runner.run(cmd.host);
+        ctx.state.nsPid = readNsPid(c.hostPid);
+        const ps = await c.exec(PS);
+        ctx.state.psInside = parsePs(ps.stdout);
+        ctx.out.compare('the same sleep, seen from each side', nspid.stdout, ps.stdout);
+      },
+    }),
+    step({
+      title: 'A /proc of its own: ps sees only the container',
+      explain:
+        '`ps` knows nothing about namespaces: it lists the directories in /proc. A proc filesystem shows the PID ' +
+        'namespace of the process that mounted it, so the container needs its own, mounted from inside — the ' +
+        "host's /proc would list every host process, as in lesson 01. Mounting it needs the mount namespace: " +
+        "without one, the mount would land in the host's mount table (lesson 01 saw exactly that). With it, " +
+        'and propagation private, the mount exists only inside: the host’s /proc/self/mountinfo has no trace.',
+      commands: (ctx) => ({
+        inside: { shell: shown(ctx, PS) },
+        host: { shell: 'ps -e | wc -l' },
+        hostMounts: ['grep', `${ctx.rootfs}/proc`, '/proc/self/mountinfo'],
+      }),
+      async run(ctx, cmd) {
+        const inside = await running(ctx.state).exec(PS);
+        ctx.state.psInside = parsePs(inside.stdout);
+        const host = await ctx.runner.run(['ps', '-e', '-o', 'pid=']);
+        ctx.state.hostProcessCount = host.stdout.split('\n').filter((l) => l.trim()).length;
+        ctx.out.compare(
+          'processes each side can see',
+          `${ctx.state.hostProcessCount} processes (ps -e)`,
+          `${ctx.state.psInside.length} processes:\n${inside.stdout}`,
+        );
+        const grep = await ctx.runner.run(cmd.hostMounts, { reject: false });
+        ctx.state.procMountOnHost = readMountinfo().some((m) => m.mountPoint === `${ctx.rootfs}/proc`);
+        ctx.out.evidence("the container's /proc in the host's mount table:", grep.stdout || '(not there)');
+      },
+    }),
+    step({
+      title: 'PID 1 adopts orphans, and must reap them',
+      explain:
+        'When a process exits, it stays a zombie (state Z) until its parent collects its exit status with ' +
+        'wait(). When a parent exits first, its children are adopted by PID 1 of their namespace — so PID 1 ' +
+        'must wait() for children it never started. A normal init does; `sleep` does not. We run a shell that ' +
+        'starts `sleep 0` in the background and exits at once: the sleep is orphaned, adopted by PID 1, exits, ' +
+        'and stays a zombie forever. Enough of them and the namespace runs out of PIDs. This is why ' +
+        '`docker run --init` puts a tiny init (tini) in front of the command.',
+      docker: 'docker run --init ...   (tini as PID 1: it reaps zombies and forwards signals)',
+      commands: (ctx) => ({ orphan: { shell: shown(ctx, ORPHAN) }, inside: { shell: shown(ctx, PS) } }),
+      async run(ctx) {
+        const c = running(ctx.state);
+        const before = new Set(childrenOf(c.hostPid));
+        await c.exec(ORPHAN);
+        const zombie = await waitFor('the orphaned sleep to become a zombie', () =>
+          childrenOf(c.hostPid).find((p) => !before.has(p) && readProcessState(p)?.state === 'Z'),
+        );
+        ctx.state.zombieHostPid = zombie;
+        ctx.state.zombieParent = readProcessState(zombie)?.ppid;
+        const ps = await c.exec(PS);
+        ctx.state.psInside = parsePs(ps.stdout);
+        ctx.state.zombieInside = ctx.state.psInside.find((p) => p.stat.startsWith('Z'));
+        ctx.out.compare(
+          'the zombie, from each side',
+          `PID ${zombie}  state ${readProcessState(zombie)?.state}\nparent ${ctx.state.zombieParent} (the container's PID 1)`,
+          ps.stdout,
+        );
+      },
+    }),
+    step({
+      title: 'When PID 1 exits, the namespace dies',
+      explain:
+        'A PID namespace lives as long as its PID 1. When PID 1 exits, the kernel sends SIGKILL to every other ' +
+        'process in the namespace — they cannot catch it. We start two more sleeps inside, list every process ' +
+        'of the namespace from the host, then kill only PID 1 (by its host PID) and look again: all gone. That ' +
+        'is why a container stops when its main process exits, whatever else it started.',
+      docker: 'docker kill CONTAINER   (kills PID 1; the rest go with it)',
+      commands: (ctx) => ({
+        more: { shell: shown(ctx, TWO_MORE) },
+        kill: ['kill', '-KILL', String(ctx.state.hostPid ?? '$PID')],
+      }),
+      async run(ctx, cmd) {
+        const c = running(ctx.state);
+        await c.exec(TWO_MORE);
+        const inode = readNamespaces(c.hostPid).pid ?? 0;
+        const procs = await waitFor('the two sleeps to start', () => {
+          const all = processesInPidNamespace(inode);
+          return all.length >= 4 ? all : undefined;
+        });
+        ctx.state.namespaceProcesses = procs;
+        const describe = (pids: number[]) =>
+          pids
+            .map((p) => `${p} ${readProcessState(p)?.state ?? '-'} ${readProcessState(p)?.comm ?? '(gone)'}`)
+            .join('\n');
+        ctx.out.evidence("host PIDs in the container's PID namespace, before killing PID 1:", describe(procs));
+        await ctx.runner.run(cmd.kill);
+        const result = await c.wait();
+        ctx.state.exitSignal = result.signal;
+        ctx.state.survivors = procs.filter(processExists);
+        ctx.out.evidence(
+          'the same PIDs after:',
+          ctx.state.survivors.length ? describe(ctx.state.survivors) : '(none left: every one was killed)',
+        );
+        ctx.out.evidence('how the container ended:', `exit ${result.exitCode} (${result.signal ?? 'no signal'})`);
+      },
+    }),
+  ],
+
+  shell: (ctx) => ({
+    explain:
+      'A busybox shell as PID 1 of a new PID namespace, with its own /proc. Try `ps`, `echo $$`, ' +
+      '`ls /proc`, `sleep 100 &` then `ps` again. The escape of lesson 01 (`ls /proc/1/root/`) now leads to ' +
+      'the container itself… but the host filesystem is still reachable with a second chroot; lesson 04 fixes ' +
+      'that. `exit` ends PID 1 and the namespace with it.',
+    argv: containerArgv(interactiveSpec(containerSpec(ctx))),
+  }),
+
+  checks: (s) => {
+    const pidOne = s.psInside?.find((p) => p.pid === 1);
+    const hostPids = s.psInside?.map((p) => p.pid) ?? [];
+    return [
+      {
+        claim: 'the container’s first process is PID 1 inside and another PID on the host',
+        ok: s.nsPid?.length === 2 && s.nsPid[1] === 1 && s.nsPid[0] === s.hostPid && s.hostPid !== 1,
+        detail: s.nsPid?.join(' → '),
+      },
+      { claim: 'ps inside shows the container’s sleep as PID 1', ok: !!pidOne?.args.startsWith('sleep') },
+      {
+        claim: 'ps inside lists only the container’s few processes, not the host’s',
+        ok: hostPids.length > 0 && hostPids.length < 8 && hostPids.length < (s.hostProcessCount ?? 0),
+        detail: `${hostPids.length} inside vs ${s.hostProcessCount} on the host`,
+      },
+      { claim: "the container's /proc mount is not in the host's mount table", ok: s.procMountOnHost === false },
+      {
+        claim: 'an orphan was adopted by PID 1, which never reaped it: a zombie',
+        ok: !!s.zombieHostPid && s.zombieParent === s.hostPid && s.zombieInside?.ppid === 1,
+      },
+      {
+        claim: 'killing PID 1 killed every process in the namespace',
+        ok: (s.namespaceProcesses?.length ?? 0) >= 4 && s.survivors?.length === 0,
+        detail: `${s.namespaceProcesses?.length ?? 0} processes before, ${s.survivors?.length ?? '?'} after`,
+      },
+    ];
+  },
+
+  recap: {
+    saw: [
+      'unshare --pid --fork: the container’s first process is PID 1 inside and an ordinary PID on the host.',
+      'ps reads /proc; a /proc mounted inside, in the container’s own mount namespace, shows only its processes.',
+      'PID 1 adopts orphans and must reap them, or they stay zombies (docker run --init exists for this).',
+      'When PID 1 dies, the kernel kills everything else in its namespace.',
+    ],
+    next:
+      'Lesson 04 finishes the filesystem: private mount propagation, pivot_root instead of chroot, a minimal /dev ' +
+      'and a read-only /sys — and the escapes of lesson 01 stop working.',
+  },
+});
