@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Provision a machine for the containers-from-scratch workshop.
+#
+# Runs as root on any Debian or Ubuntu: the Vagrant VM and the Lima VM call it, CI runs it on Debian 12, and
+# you can run it by hand (sudo vagrant/provision.sh). It is idempotent: every step first checks whether its
+# work is already done, so a second run installs nothing, downloads nothing and finishes in seconds. That also
+# makes it safe offline once it has succeeded once (Lima runs it at every boot).
+#
+# Steps: apt packages → Node.js LTS (skipped when node >= 20.19 is there) → npm ci → npm run setup (the
+# lessons' packages and the busybox rootfs) → offline image archives (lesson 07) → npm run doctor.
+#
+# Settings (environment):
+#   WORKSHOP_DIR    the repository (default: the directory above this script)
+#   WORKSHOP_USER   who owns node_modules and runs npm (default: the owner of WORKSHOP_DIR)
+#   NODE_VERSION    install exactly this Node.js (e.g. v22.11.0) instead of the newest LTS, when one is needed
+#   WORKSHOP_VM=1   set by the Vagrantfile and lima.yaml: also keep node_modules on the VM's own disk (see
+#                   below) and open login shells in the repository. Never set it on a machine you care about.
+#
+# Usage: provision.sh            provision
+#        provision.sh --mounts   only (re)do the VM mounts; the Vagrantfile runs this at every boot
+set -euo pipefail
+
+WORKSHOP_DIR=${WORKSHOP_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+WORKSHOP_USER=${WORKSHOP_USER:-$(stat -c %U "$WORKSHOP_DIR")}
+WORKSHOP_VM=${WORKSHOP_VM:-0}
+NODE_MIN=20.19.0
+# Where node_modules really lives in a VM (see guest_node_modules).
+GUEST_MODULES=/var/lib/workshop/node_modules
+
+# The packages the provisioning itself needs, then the lessons' tools. `npm run setup` checks the lessons' list
+# again (it is the authority); installing them here too means one apt-get run instead of two on a fresh VM.
+PACKAGES=(
+  ca-certificates curl xz-utils git
+  util-linux mount iproute2 iptables procps psmisc kmod
+  busybox-static debootstrap uidmap libcap2-bin jq
+)
+
+step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
+ok() { printf '    \033[32m✔\033[0m %s\n' "$*"; }
+die() {
+  printf '\033[31m✘ %s\033[0m\n' "$1" >&2
+  [ -n "${2:-}" ] && printf '  fix: %s\n' "$2" >&2
+  exit 1
+}
+
+# Run a command as the workshop user, with that user's HOME (npm keeps its cache there).
+as_user() {
+  local home
+  home=$(getent passwd "$WORKSHOP_USER" | cut -d: -f6)
+  runuser -u "$WORKSHOP_USER" -- env HOME="$home" PATH="$PATH" "$@"
+}
+
+version_at_least() { # version_at_least HAVE WANT
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+# --- apt packages -------------------------------------------------------------------------------------------
+install_packages() {
+  step "apt packages"
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    ok "already installed: ${PACKAGES[*]}"
+    return
+  fi
+  echo "    installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Another apt (unattended-upgrades on a fresh Ubuntu VM) may hold the lock for a while: wait, don't fail.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ok "installed: ${missing[*]}"
+}
+
+# --- Node.js --------------------------------------------------------------------------------------------------
+# Ubuntu 24.04's own nodejs is 18, too old for the workshop; the official tarball is checked against
+# SHASUMS256.txt and unpacked into /usr/local, which comes first in PATH and in sudo's secure_path.
+install_node() {
+  step "Node.js"
+  if command -v node >/dev/null 2>&1; then
+    local have
+    have=$(node -p 'process.versions.node')
+    if version_at_least "$have" "$NODE_MIN"; then
+      ok "node $have is here (>= $NODE_MIN needed): nothing to install"
+      return
+    fi
+    echo "    node $have is older than $NODE_MIN: installing a current LTS next to it"
+  fi
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "no Node.js build for $(uname -m)" "install Node.js >= $NODE_MIN yourself, then re-run this script" ;;
+  esac
+  local base=https://nodejs.org/dist version=${NODE_VERSION:-}
+  if [ -z "$version" ]; then
+    # index.tab lists releases newest first; column 10 is the LTS codename, "-" for non-LTS releases.
+    version=$(curl -fsSL "$base/index.tab" | awk -F'\t' 'NR > 1 && $10 != "-" { print $1; exit }') ||
+      die "cannot reach nodejs.org to find the current LTS" "connect the VM to the network, or set NODE_VERSION"
+  fi
+  local tarball="node-$version-linux-$arch.tar.xz" tmp
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
+  trap "rm -rf '$tmp'; trap - RETURN" RETURN
+  echo "    downloading $base/$version/$tarball"
+  curl -fsSL -o "$tmp/$tarball" "$base/$version/$tarball"
+  curl -fsSL -o "$tmp/SHASUMS256.txt" "$base/$version/SHASUMS256.txt"
+  (cd "$tmp" && grep " $tarball\$" SHASUMS256.txt | sha256sum --check --quiet -) ||
+    die "the Node.js download does not match its SHA-256 sum" "re-run the script (a truncated download?)"
+  tar -xJf "$tmp/$tarball" -C /usr/local --strip-components=1 --no-same-owner \
+    --exclude='*/CHANGELOG.md' --exclude='*/README.md' --exclude='*/LICENSE'
+  hash -r
+  ok "installed node $(node -p 'process.versions.node') (npm $(npm -v)) in /usr/local"
+}
+
+# --- node_modules on the VM's own disk ------------------------------------------------------------------------
+# In a VM the repository is a folder shared with the laptop. node_modules must not live there: it holds
+# Linux binaries (esbuild), would clash with a macOS or Windows node_modules of the same checkout, and shared
+# folders are slow and refuse symlinks on Windows hosts. So the VM keeps it on its own disk and bind-mounts it
+# over the shared folder's node_modules. Shared folders are mounted at every boot, so this runs at every boot.
+guest_node_modules() {
+  [ "$WORKSHOP_VM" = 1 ] || return 0
+  step "node_modules on the VM disk"
+  mkdir -p "$GUEST_MODULES" "$WORKSHOP_DIR/node_modules"
+  chown "$WORKSHOP_USER:" "$GUEST_MODULES"
+  if mountpoint -q "$WORKSHOP_DIR/node_modules"; then
+    ok "$GUEST_MODULES already mounted on $WORKSHOP_DIR/node_modules"
+  else
+    mount --bind "$GUEST_MODULES" "$WORKSHOP_DIR/node_modules"
+    ok "mounted $GUEST_MODULES on $WORKSHOP_DIR/node_modules"
+  fi
+}
+
+# Login shells start in the repository, so `vagrant ssh` then `npm run lesson 05` just works.
+login_in_repo() {
+  [ "$WORKSHOP_VM" = 1 ] || return 0
+  cat >/etc/profile.d/workshop.sh <<EOF
+# containers-from-scratch: start login shells in the workshop repository (written by vagrant/provision.sh).
+if [ -n "\${PS1:-}" ] && [ "\$PWD" = "\$HOME" ] && [ -d $WORKSHOP_DIR ]; then cd $WORKSHOP_DIR; fi
+EOF
+}
+
+# --- npm ci -----------------------------------------------------------------------------------------------------
+# npm ci always starts from scratch, which takes a minute; skip it when node_modules was installed from this
+# very package-lock.json by this very node on this architecture.
+install_modules() {
+  step "npm ci"
+  local marker="$WORKSHOP_DIR/node_modules/.workshop-installed" want
+  want="$(sha256sum "$WORKSHOP_DIR/package-lock.json" | cut -d' ' -f1) node-$(node -p 'process.version') $(uname -m)"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then
+    ok "node_modules matches package-lock.json: nothing to do"
+    return
+  fi
+  (cd "$WORKSHOP_DIR" && as_user npm ci --no-audit --no-fund --loglevel=error)
+  printf '%s\n' "$want" | as_user tee "$marker" >/dev/null
+  ok "node_modules installed"
+}
+
+# --- the lessons' packages and the default rootfs ---------------------------------------------------------------
+run_setup() {
+  step "npm run setup"
+  (cd "$WORKSHOP_DIR" && npm run --silent setup)
+}
+
+# --- offline image archives (lesson 07) ------------------------------------------------------------------------
+# TODO(lesson 07): lesson 07 unpacks docker-archive and OCI-layout tars that are built locally, so the images
+# lesson works with no network. When their builder lands it becomes the npm script "images", and this step
+# runs it. Until then there is nothing to build, and the step says so.
+build_images() {
+  step "offline image archives (lesson 07)"
+  if (cd "$WORKSHOP_DIR" && node -e 'process.exit(require("./package.json").scripts?.images ? 0 : 1)'); then
+    (cd "$WORKSHOP_DIR" && npm run --silent images)
+  else
+    ok "no image builder yet (npm run images): nothing to build"
+  fi
+}
+
+run_doctor() {
+  step "npm run doctor"
+  (cd "$WORKSHOP_DIR" && npm run --silent doctor)
+}
+
+main() {
+  [ "$(id -u)" = 0 ] || die "provisioning installs packages and needs root" "sudo $0"
+  command -v apt-get >/dev/null || die "this script knows Debian and Ubuntu (apt-get)" "see vagrant/README.md"
+  [ -f "$WORKSHOP_DIR/package.json" ] || die "$WORKSHOP_DIR is not the workshop repository" "WORKSHOP_DIR=/path/to/repo $0"
+  local started=$SECONDS
+  if [ "${1:-}" = "--mounts" ]; then
+    guest_node_modules
+    return
+  fi
+  local os
+  os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
+  echo "Provisioning $WORKSHOP_DIR for user $WORKSHOP_USER on $os ($(uname -m))"
+  install_packages
+  install_node
+  guest_node_modules
+  login_in_repo
+  install_modules
+  run_setup
+  build_images
+  run_doctor
+  printf '\n\033[1;32mProvisioned in %ss.\033[0m Next: cd %s && npm run lesson 00\n' $((SECONDS - started)) "$WORKSHOP_DIR"
+}
+
+main "$@"
