@@ -1,0 +1,389 @@
+/**
+ * Lesson 04 — the mount namespace and pivot_root.
+ *
+ * Lesson 03 gave the container a mount namespace only so its /proc would not land on the host. This lesson
+ * finishes the job. First, mount propagation: a new mount namespace is a *copy* of the host's tree, and shared
+ * mounts stay wired to the original — we show a mount leaking out, then the `mount --make-rprivate /` that
+ * stops it. Then pivot_root replaces chroot: the rootfs becomes the root of the container's mount tree and the
+ * host's root is detached from it, so the escapes of lesson 01 have nowhere to go. The container also gets the
+ * filesystems a program expects: /proc, /sys read-only, and a /dev with only harmless devices in it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  baseContainerSpec,
+  containerArgv,
+  containerExecArgv,
+  initScriptHeredoc,
+  interactiveSpec,
+  runContainer,
+  showContainerCommand,
+  startContainer,
+  type Container,
+  type ContainerResult,
+  type ContainerSpec,
+} from '../lib/container.ts';
+import { defineLesson, step } from '../lib/lesson.ts';
+import { readMountinfo } from '../lib/mountinfo.ts';
+import { makeSharedArgv, OLD_ROOT, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
+import { stateDir } from '../lib/names.ts';
+import { unshareArgv } from '../lib/namespaces.ts';
+import { chrootArgv } from '../lib/chroot.ts';
+import { quoteArgv } from '../lib/quote.ts';
+import { createStateDir } from '../lib/state.ts';
+
+interface State {
+  container?: Container;
+  hostPid?: number;
+  /** Propagation demo: whether each inner mount showed up in the host's mount table. */
+  leakedToHost?: boolean;
+  privateLeaked?: boolean;
+  containerMounts?: string[];
+  rootEntries?: string[];
+  oldRootLeft?: boolean;
+  devEntries?: string[];
+  devNullWorks?: boolean;
+  sysWrite?: ContainerResult;
+  secret?: string;
+  chrootEscape?: ContainerResult;
+  procRootEscape?: ContainerResult;
+  procRootListing?: string[];
+  dotDotListing?: string[];
+  nestedChrootEscape?: ContainerResult;
+  insideMountSeenInside?: boolean;
+  insideMountOnHost?: boolean;
+  exit7?: ContainerResult;
+  missing?: ContainerResult;
+}
+
+function containerSpec(ctx: { id: string; rootfs: string }, args = ['sleep', '3600']): ContainerSpec {
+  return baseContainerSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
+}
+
+function running(state: State): Container {
+  if (!state.container) throw new Error('the container of step 2 is not running');
+  return state.container;
+}
+
+const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
+  quoteArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
+
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+/** Paths of the propagation demo, all under this run's state directory. */
+function demoPaths(id: string) {
+  const shared = path.join(stateDir(id), 'shared');
+  return { shared, leaked: path.join(shared, 'leaked'), kept: path.join(shared, 'private') };
+}
+
+const MARKER = 'host-only.txt';
+const marker = (id: string) => path.join(stateDir(id), MARKER);
+
+/**
+ * The chroot-within-chroot escape: busybox's `nsenter --root=DIR` chroots into DIR *without* moving the current
+ * directory along, which is left outside the new root. From there `..` is never the root, so it climbs to the
+ * real `/` of the mount tree, and a relative path reads whatever is there.
+ */
+const nestedChroot = (target: string) => [
+  'nsenter',
+  '-r/bin',
+  '/busybox',
+  'sh',
+  '-c',
+  'cd ../../../../../../../.. && /busybox cat "$1"',
+  'escape',
+  `.${target}`,
+];
+
+const MOUNT_INSIDE = ['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'];
+
+export default defineLesson<State>({
+  number: '04',
+  title: 'Mount namespace and pivot_root: a filesystem of its own',
+  summary:
+    'Private mount propagation, then pivot_root instead of chroot: the rootfs becomes the root of the ' +
+    "container's own mount tree and the host's root is detached from it. The container gets /proc, a " +
+    'read-only /sys and a minimal /dev, and the escapes of lesson 01 stop working.',
+  docker: 'docker run -d busybox sleep 3600   (every container gets this; there is no flag to turn it off)',
+  needsRoot: true,
+  needsRootfs: true,
+  initialState: () => ({}),
+
+  steps: [
+    step({
+      title: 'Mount propagation: what leaks when the tree is not private',
+      explain:
+        "A new mount namespace starts as a copy of its parent's mount tree, and a mount point marked *shared* " +
+        'keeps its copies wired together: mount something below it in one, and it appears in all. Many hosts ' +
+        '(systemd) mark `/` shared. We make a small shared tmpfs on the host to stand for it, then mount ' +
+        'below it from a new mount namespace: the mount appears on the host. The second time, the namespace ' +
+        'first runs `mount --make-rprivate /` — the first line of our init script — and nothing leaks.',
+      docker: 'docker run -v /data:/data:rshared ...   (docker makes mounts private unless asked otherwise)',
+      commands: (ctx) => {
+        const p = demoPaths(ctx.id);
+        const inNewMountNs = unshareArgv(['mount'], { propagation: 'unchanged' });
+        return {
+          mkdir: ['mkdir', '-p', p.shared],
+          mount: tmpfsMountArgv(`scr${ctx.id}-shared`, p.shared),
+          share: makeSharedArgv(p.shared),
+          dirs: ['mkdir', p.leaked, p.kept],
+          leak: [...inNewMountNs, ...tmpfsMountArgv(`scr${ctx.id}-leaked`, p.leaked)],
+          kept: [
+            ...inNewMountNs,
+            'sh',
+            '-c',
+            'mount --make-rprivate / && exec "$@"',
+            'sh',
+            ...tmpfsMountArgv(`scr${ctx.id}-private`, p.kept),
+          ],
+          look: ['grep', `scr${ctx.id}`, '/proc/self/mountinfo'],
+        };
+      },
+      async run(ctx, cmd) {
+        const p = demoPaths(ctx.id);
+        createStateDir(ctx.cleanup, ctx.id);
+        await ctx.runner.run(cmd.mkdir);
+        pushUnmount(ctx.runner, ctx.cleanup, p.shared);
+        await ctx.runner.run(cmd.mount);
+        await ctx.runner.run(cmd.share);
+        await ctx.runner.run(cmd.dirs);
+        // Registered before running: if the mount leaks, it is a mount on the host that must go.
+        pushUnmount(ctx.runner, ctx.cleanup, p.leaked);
+        await ctx.runner.run(cmd.leak);
+        pushUnmount(ctx.runner, ctx.cleanup, p.kept);
+        await ctx.runner.run(cmd.kept);
+
+        const host = readMountinfo();
+        ctx.state.leakedToHost = host.some((m) => m.mountPoint === p.leaked);
+        ctx.state.privateLeaked = host.some((m) => m.mountPoint === p.kept);
+        const look = await ctx.runner.run(cmd.look, { reject: false });
+        const show = (m: { mountPoint: string; fsType: string; source: string; optional: string }) =>
+          `${m.mountPoint.replace(`${stateDir(ctx.id)}/`, '')}  ${m.source}  ${m.optional || 'private'}`;
+        ctx.out.evidence(
+          `the host's mount table (${stateDir(ctx.id)}/…): the shared tmpfs, and what leaked into it`,
+          host
+            .filter((m) => m.mountPoint.startsWith(p.shared))
+            .map(show)
+            .join('\n') || look.stdout,
+        );
+        ctx.out.check(`mounted in a new namespace without make-rprivate → on the host`, ctx.state.leakedToHost);
+        ctx.out.check(`mounted after mount --make-rprivate / → not on the host`, !ctx.state.privateLeaked);
+      },
+    }),
+    step({
+      title: 'pivot_root: the rootfs becomes /',
+      explain:
+        'The new pieces of the init script: the rootfs is bind-mounted onto itself (pivot_root wants a mount ' +
+        'point), /sys, a tmpfs /dev with a handful of device nodes, /dev/pts and /dev/shm are mounted inside ' +
+        `it; then \`pivot_root . ${OLD_ROOT}\` makes the rootfs the root of this mount namespace and moves the ` +
+        `host's root to /${OLD_ROOT}, which is unmounted (-l: lazily, the script's shell still runs from it) ` +
+        'and removed. After that no path in the container leads to the host’s files. Only then is the command ' +
+        'exec’d. The container’s whole mount table is a handful of lines.',
+      docker: 'docker run -d busybox sleep 3600',
+      commands: (ctx) => ({
+        script: { shell: initScriptHeredoc(containerSpec(ctx)) },
+        start: { shell: `${showContainerCommand(containerSpec(ctx))} &` },
+        mounts: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
+      }),
+      async run(ctx) {
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
+        ctx.state.container = c;
+        ctx.state.hostPid = c.hostPid;
+        const mounts = await c.exec(['cat', '/proc/self/mounts']);
+        ctx.state.containerMounts = lines(mounts.stdout).map((l) => l.split(' ')[1] ?? '');
+        const ls = await c.exec(['ls', '-a', '/']);
+        ctx.state.rootEntries = lines(ls.stdout);
+        ctx.state.oldRootLeft = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
+        ctx.out.compare(
+          'mount points',
+          `${readMountinfo().length} on the host`,
+          lines(mounts.stdout)
+            .map((l) => l.split(' ').slice(0, 3).join(' '))
+            .join('\n'),
+        );
+      },
+    }),
+    step({
+      title: 'A minimal /dev and a read-only /sys',
+      explain:
+        "The host's /dev holds every disk and device of the machine; a container must not open them. Its /dev " +
+        'is a tiny tmpfs with six device nodes made by mknod (null, zero, full, random, urandom, tty), the usual ' +
+        'links, a private /dev/pts and /dev/shm. /sys shows the kernel’s settings; it is mounted read-only, so ' +
+        'writing there fails.',
+      docker: 'docker run --rm busybox ls /dev',
+      commands: (ctx) => ({
+        dev: { shell: shown(ctx, ['ls', '/dev']) },
+        null: { shell: shown(ctx, ['sh', '-c', 'echo gone > /dev/null && head -c 16 /dev/urandom | wc -c']) },
+        sys: { shell: shown(ctx, ['touch', '/sys/kernel/scr-test']) },
+      }),
+      async run(ctx) {
+        const c = running(ctx.state);
+        const dev = await c.exec(['ls', '/dev']);
+        ctx.state.devEntries = lines(dev.stdout);
+        const use = await c.exec(['sh', '-c', 'echo gone > /dev/null && head -c 16 /dev/urandom | wc -c']);
+        ctx.state.devNullWorks = use.exitCode === 0 && use.stdout.trim() === '16';
+        ctx.state.sysWrite = await c.exec(['touch', '/sys/kernel/scr-test']);
+        ctx.out.compare('ls /dev', `${fs.readdirSync('/dev').length} entries on the host`, dev.stdout);
+        ctx.out.evidence('writing to /sys inside:', ctx.state.sysWrite.stderr || `exit ${ctx.state.sysWrite.exitCode}`);
+      },
+    }),
+    step({
+      title: 'The escapes of lesson 01 now fail',
+      explain:
+        'We put a file on the host, outside the rootfs, and try three ways to read it from inside. Against a ' +
+        "plain chroot (shown first, for contrast) a nested chroot escapes: busybox's `nsenter --root=/bin` " +
+        'chroots without moving the working directory, which is left outside the new root, so `..` climbs to ' +
+        'the real `/`. In the container, the same trick, `..` from `/`, and /proc/1/root all end at the ' +
+        "container's own root: /proc/1 is the container's PID 1, and the host's root is not in its mount tree.",
+      docker: '(docker containers are made this way: there is no host path to escape to)',
+      commands: (ctx) => {
+        const m = marker(ctx.id);
+        return {
+          chroot: chrootArgv(ctx.rootfs, nestedChroot(m)),
+          nested: { shell: shown(ctx, nestedChroot(m)) },
+          procRoot: { shell: shown(ctx, ['cat', `/proc/1/root${m}`]) },
+          dotDot: { shell: shown(ctx, ['ls', '/../../..']) },
+        };
+      },
+      async run(ctx, cmd) {
+        const c = running(ctx.state);
+        const m = marker(ctx.id);
+        ctx.state.secret = `host-only ${crypto.randomBytes(6).toString('hex')}`;
+        fs.writeFileSync(m, `${ctx.state.secret}\n`);
+        ctx.out.evidence(`on the host: ${m} contains`, ctx.state.secret);
+
+        const chroot = await ctx.runner.run(cmd.chroot, { reject: false });
+        ctx.state.chrootEscape = {
+          exitCode: chroot.exitCode,
+          signal: chroot.signal,
+          stdout: chroot.stdout,
+          stderr: chroot.stderr,
+        };
+        ctx.state.nestedChrootEscape = await c.exec(nestedChroot(m));
+        ctx.state.procRootEscape = await c.exec(['cat', `/proc/1/root${m}`]);
+        ctx.state.procRootListing = lines((await c.exec(['ls', '-a', '/proc/1/root/'])).stdout);
+        ctx.state.dotDotListing = lines((await c.exec(['ls', '-a', '/../../..'])).stdout);
+        const said = (r: ContainerResult) => (r.stdout || r.stderr).trim();
+        ctx.out.compare(
+          'the nested-chroot escape: plain chroot (host side) vs the pivot_root container',
+          said(ctx.state.chrootEscape),
+          said(ctx.state.nestedChrootEscape),
+        );
+        ctx.out.evidence(`inside: cat /proc/1/root${m}`, said(ctx.state.procRootEscape));
+        ctx.out.evidence('inside: ls -a /proc/1/root/  (the container’s own /)', ctx.state.procRootListing.join(' '));
+      },
+    }),
+    step({
+      title: 'A mount made inside stays inside',
+      explain:
+        'With a private mount tree, a filesystem mounted in the container exists only in its mount namespace: ' +
+        "the host's /proc/self/mounts has no trace of it, and it disappears with the container.",
+      docker: 'docker run --rm --privileged busybox mount -t tmpfs x /mnt   (invisible on the host)',
+      commands: (ctx) => ({
+        mount: { shell: shown(ctx, MOUNT_INSIDE) },
+        inside: { shell: shown(ctx, ['grep', 'scr-inside', '/proc/self/mounts']) },
+        host: ['grep', 'scr-inside', '/proc/self/mounts'],
+      }),
+      async run(ctx, cmd) {
+        const c = running(ctx.state);
+        await c.exec(MOUNT_INSIDE);
+        const inside = await c.exec(['grep', 'scr-inside', '/proc/self/mounts']);
+        const host = await ctx.runner.run(cmd.host, { reject: false });
+        ctx.state.insideMountSeenInside = inside.exitCode === 0;
+        ctx.state.insideMountOnHost = readMountinfo().some((m) => m.source === 'scr-inside');
+        ctx.out.compare('grep scr-inside /proc/self/mounts', host.stdout || '(nothing)', inside.stdout);
+      },
+    }),
+    step({
+      title: "The container's exit code is its command's",
+      explain:
+        'The init script ends with `exec`, so the command replaces it and nothing stands between the command ' +
+        "and unshare: the container's exit code is the command's, unchanged. A command that does not exist in " +
+        'the rootfs fails as a shell says it: exit 127, with its name.',
+      docker: "docker run --rm busybox sh -c 'exit 7'; echo $?",
+      commands: (ctx) => ({
+        exit7: { shell: `${showContainerCommand(containerSpec(ctx, ['sh', '-c', 'exit 7']))}; echo $?` },
+        missing: { shell: `${showContainerCommand(containerSpec(ctx, ['no-such-command']))}; echo $?` },
+      }),
+      async run(ctx) {
+        ctx.state.exit7 = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', 'exit 7']));
+        ctx.state.missing = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['no-such-command']));
+        ctx.out.evidence("sh -c 'exit 7':", `exit ${ctx.state.exit7.exitCode}`);
+        ctx.out.evidence('no-such-command:', `exit ${ctx.state.missing.exitCode}: ${ctx.state.missing.stderr.trim()}`);
+      },
+    }),
+  ],
+
+  shell: (ctx) => ({
+    explain:
+      'A busybox shell in the full container: its own hostname, IPC, PIDs and mount tree, pivot_root into the ' +
+      'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
+      '`touch /sys/x`. Type `exit` to leave.',
+    argv: containerArgv(interactiveSpec(containerSpec(ctx))),
+  }),
+
+  checks: (s) => [
+    { claim: 'without make-rprivate, a mount made in a new namespace leaked to the host', ok: s.leakedToHost === true },
+    { claim: 'after mount --make-rprivate /, it did not', ok: s.privateLeaked === false },
+    {
+      claim: "the container's mount table is only its own: /, /proc, /sys, /dev, /dev/pts, /dev/shm",
+      ok: ['/', '/proc', '/sys', '/dev', '/dev/pts', '/dev/shm'].every((m) => s.containerMounts?.includes(m)),
+      detail: `${s.containerMounts?.length ?? 0} mounts`,
+    },
+    {
+      claim: `the old root was unmounted and removed (no /${OLD_ROOT})`,
+      ok: !!s.rootEntries && !s.rootEntries.includes(OLD_ROOT) && s.oldRootLeft === false,
+    },
+    {
+      claim: '/dev holds only the few devices made for it, and they work',
+      ok:
+        s.devNullWorks === true &&
+        ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'shm'].every((d) => s.devEntries?.includes(d)) &&
+        (s.devEntries?.length ?? 99) < 20,
+      detail: s.devEntries?.join(' '),
+    },
+    {
+      claim: '/sys is read-only',
+      ok: !!s.sysWrite && s.sysWrite.exitCode !== 0 && /read-only/i.test(s.sysWrite.stderr),
+    },
+    {
+      claim: 'the nested-chroot escape works against plain chroot…',
+      ok: !!s.secret && s.chrootEscape?.stdout.trim() === s.secret,
+    },
+    {
+      claim: '…and fails in the pivot_root container, as do /proc/1/root and `..` from /',
+      ok:
+        !!s.secret &&
+        s.nestedChrootEscape?.exitCode !== 0 &&
+        !s.nestedChrootEscape?.stdout.includes(s.secret) &&
+        s.procRootEscape?.exitCode !== 0 &&
+        !s.procRootEscape?.stdout.includes(s.secret) &&
+        !!s.rootEntries &&
+        s.procRootListing?.join() === s.rootEntries.join() &&
+        s.dotDotListing?.join() === s.rootEntries.join(),
+    },
+    {
+      claim: "a mount made inside is in the container's mount table and not in the host's",
+      ok: s.insideMountSeenInside === true && s.insideMountOnHost === false,
+    },
+    { claim: "sh -c 'exit 7' in the container exits 7", ok: s.exit7?.exitCode === 7 },
+    {
+      claim: 'a missing command exits 127, naming it',
+      ok: s.missing?.exitCode === 127 && !!s.missing.stderr.includes('no-such-command'),
+    },
+  ],
+
+  recap: {
+    saw: [
+      'A new mount namespace is a copy of the host’s tree; shared mounts leak until it is made private.',
+      'pivot_root makes the rootfs the root of the container’s mount tree; the old root is detached and removed.',
+      'With the host’s root gone from the tree, /proc/1/root, `..` and a nested chroot all stay in the rootfs.',
+      'The container gets its own /proc, a read-only /sys and a minimal /dev; its mounts stay inside.',
+      'exec keeps the exit code: the container exits with its command’s status.',
+    ],
+    next:
+      'Lesson 05 limits what the container may use: a cgroup with a memory limit (and an OOM kill), a PID limit ' +
+      'that stops a fork bomb, and a CPU quota.',
+  },
+});

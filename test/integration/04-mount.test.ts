@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import lesson from '../../lessons/04-mount-pivot-root.ts';
+import { CleanupStack } from '../../lib/cleanup.ts';
+import { baseContainerSpec, runContainer, startContainer } from '../../lib/container.ts';
+import { findLeftovers } from '../../lib/leftovers.ts';
+import { readMountinfo } from '../../lib/mountinfo.ts';
+import { OLD_ROOT } from '../../lib/mounts.ts';
+import { DEFAULT_ROOTFS } from '../../lib/names.ts';
+import { readNamespaces } from '../../lib/proc.ts';
+import { createRunner } from '../../lib/runner.ts';
+import { canRunIntegration } from '../helpers/env.ts';
+import { runLessonForTest } from '../helpers/lesson.ts';
+
+describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root', () => {
+  it('propagation leaks until made private; after pivot_root the host marker is unreachable; mounts stay inside', async () => {
+    const before = readMountinfo().length;
+    const r = await runLessonForTest(lesson);
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+
+    expect(r.state.leakedToHost).toBe(true);
+    expect(r.state.privateLeaked).toBe(false);
+
+    // The marker was reachable in principle (plain chroot read it), and not from the pivot_root container.
+    const secret = r.state.secret ?? '';
+    expect(secret).toMatch(/^host-only [0-9a-f]{12}$/);
+    expect(r.state.chrootEscape?.stdout.trim()).toBe(secret);
+    for (const attempt of [r.state.nestedChrootEscape, r.state.procRootEscape]) {
+      expect(attempt?.exitCode).not.toBe(0);
+      expect(attempt?.stdout).not.toContain(secret);
+    }
+    // /proc/1/root and /../../.. are the container's own root, which is the rootfs.
+    const rootfs = fs.readdirSync(DEFAULT_ROOTFS);
+    const listed = (l: string[] | undefined) => (l ?? []).filter((e) => e !== '.' && e !== '..').sort();
+    expect(listed(r.state.rootEntries)).toEqual([...rootfs].sort());
+    expect(listed(r.state.procRootListing)).toEqual([...rootfs].sort());
+    expect(listed(r.state.dotDotListing)).toEqual([...rootfs].sort());
+    expect(fs.existsSync(path.join(DEFAULT_ROOTFS, OLD_ROOT))).toBe(false);
+
+    // A mount made inside never reached the host, and the host's mount table is as it was.
+    expect(r.state.insideMountSeenInside).toBe(true);
+    expect(r.state.insideMountOnHost).toBe(false);
+    expect(readMountinfo().filter((m) => m.source === 'scr-inside' || m.mountPoint.startsWith(DEFAULT_ROOTFS))).toEqual(
+      [],
+    );
+    expect(readMountinfo().length).toBe(before);
+
+    expect(r.state.exit7?.exitCode).toBe(7);
+    expect(r.state.missing?.exitCode).toBe(127);
+    expect(r.state.missing?.stderr).toContain('no-such-command');
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('the full container differs from the host in exactly uts, ipc, pid and mnt', async () => {
+    const cleanup = new CleanupStack();
+    try {
+      const spec = baseContainerSpec({ id: '04test', rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] });
+      const c = await startContainer(createRunner(), cleanup, spec);
+      const mine = readNamespaces('self');
+      const theirs = readNamespaces(c.hostPid);
+      const differing = Object.keys(mine).filter(
+        (k) => mine[k as keyof typeof mine] !== theirs[k as keyof typeof mine],
+      );
+      expect(differing.sort()).toEqual(['ipc', 'mnt', 'pid', 'uts']);
+      expect((await c.exec(['hostname'])).stdout.trim()).toBe('scr04test');
+    } finally {
+      await cleanup.unwind();
+    }
+    expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('a bad rootfs is one clear line naming the path and the command that builds one', async () => {
+    const cleanup = new CleanupStack();
+    const file = path.join(import.meta.dirname, '04-mount.test.ts');
+    for (const [rootfs, why] of [
+      ['/nonexistent/scr-rootfs', 'does not exist'],
+      [file, 'is not a directory'],
+      ['/var/empty-scr-test-dir', 'does not exist'],
+      [import.meta.dirname, 'has no /bin/sh'],
+    ] as const) {
+      const spec = baseContainerSpec({ id: '04bad', rootfs, args: ['true'] });
+      await expect(runContainer(createRunner(), cleanup, spec)).rejects.toThrow(`rootfs ${rootfs} ${why}`);
+      await expect(runContainer(createRunner(), cleanup, spec)).rejects.toMatchObject({ fix: 'npm run rootfs' });
+    }
+    expect(cleanup.size).toBe(0);
+  });
+
+  it('explain mode prints the pivot_root script and runs nothing', async () => {
+    const r = await runLessonForTest(lesson, { mode: 'explain' });
+    expect(r.output).toContain(`pivot_root . ${OLD_ROOT}`);
+    expect(r.output).toContain(`umount -l /${OLD_ROOT}`);
+    expect(r.state.hostPid).toBeUndefined();
+    expect(await findLeftovers()).toEqual([]);
+  });
+});
