@@ -34,7 +34,7 @@ import {
   type Device,
   type Mount,
 } from './mounts.ts';
-import { nsenterArgv, unshareArgv, type NamespaceType } from './namespaces.ts';
+import { childrenOf, nsenterArgv, readProcessState, unshareArgv, type NamespaceType } from './namespaces.ts';
 import { processExists } from './proc.ts';
 import { quoteArg } from './quote.ts';
 import { assertRootfs } from './rootfs.ts';
@@ -365,26 +365,6 @@ function readCmdline(pid: number): string[] | undefined {
   }
 }
 
-/** The PID of the first child of `pid`, from /proc/<pid>/task/<pid>/children. */
-function firstChild(pid: number): number | undefined {
-  try {
-    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return kids ? Number(kids.split(/\s+/)[0]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The parent PID of `pid` (field 4 of /proc/<pid>/stat; the command name before it may contain spaces). */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
 const sameArgv = (a: readonly string[] | undefined, b: readonly string[]) =>
   !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -410,7 +390,7 @@ export async function startContainer(
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
     if (finished) return finished;
     // Signal the container's first process, by PID, and only while it is still the one this run started.
-    const ours = hostPid !== 0 && (hostPid === launcherPid || parentOf(hostPid) === launcherPid);
+    const ours = hostPid !== 0 && (hostPid === launcherPid || readProcessState(hostPid)?.ppid === launcherPid);
     if (ours && graceMs > 0) {
       process.kill(hostPid, 'SIGTERM');
       const timer = setTimeout(() => !finished && proc.kill('SIGKILL'), graceMs);
@@ -434,7 +414,7 @@ export async function startContainer(
         }
         break;
       }
-      if (hostPid === 0) hostPid = firstChild(launcherPid) ?? 0;
+      if (hostPid === 0) hostPid = childrenOf(launcherPid)[0] ?? 0;
       if (hostPid !== 0 && sameArgv(readCmdline(hostPid), spec.process.args)) break;
       if (Date.now() > deadline) {
         throw new Error(`container ${spec.id} did not start its command within ${READY_TIMEOUT_MS / 1000}s`);
