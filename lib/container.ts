@@ -123,7 +123,7 @@ export function validateSpec(spec: ContainerSpec): void {
   }
 }
 
-// ---- the init script ---------------------------------------------------------------------------------------
+// ---- the init script ----------------------------------------------------------------------------------------
 
 /** One feature's share of the init script. */
 export interface ScriptPiece {
@@ -188,7 +188,7 @@ export function initScript(spec: ContainerSpec): string {
     .join('\n');
 }
 
-// ---- the argv ----------------------------------------------------------------------------------------------
+// ---- the argv -----------------------------------------------------------------------------------------------
 
 /**
  * The cgroup prologue (lesson 05): a host-side `sh` writes its own PID ($$) into each cgroup.procs file given
@@ -267,7 +267,7 @@ export function interactiveSpec(spec: ContainerSpec, term = process.env.TERM ?? 
   return { ...spec, process: { ...spec.process, args: ['sh', '-l'], env: [...env, `TERM=${term}`] } };
 }
 
-// ---- running it --------------------------------------------------------------------------------------------
+// ---- running it ---------------------------------------------------------------------------------------------
 
 export interface ContainerResult {
   exitCode: number;

@@ -98,7 +98,7 @@ export const DEV_SYMLINKS: ReadonlyArray<readonly [string, string]> = [
 /** Where pivot_root puts the old root until it is unmounted (relative to the new root). */
 export const OLD_ROOT = '.oldroot';
 
-// ---- lines of the init script ------------------------------------------------------------------------------
+// ---- lines of the init script -------------------------------------------------------------------------------
 // Each function returns `sh` lines that refer to the rootfs as "$root" (a positional parameter of the script,
 // never pasted into it); anything else they contain is quoted with quoteArg.
 
@@ -150,7 +150,7 @@ export function pivotRootLines(): string[] {
   ];
 }
 
-// ---- making mounts on the host --------------------------------------------------------------------------
+// ---- making mounts on the host ------------------------------------------------------------------------------
 
 /** The argv that mounts a small tmpfs named `source` on `dir`. */
 export function tmpfsMountArgv(source: string, dir: string, size = '1m'): string[] {

@@ -209,7 +209,7 @@ export async function readHostname(runner: Runner, pid?: number): Promise<string
   return (await runner.run(argv)).stdout.trim();
 }
 
-// ---- System V IPC, the thing an IPC namespace isolates -----------------------------------------------------
+// ---- System V IPC, the thing an IPC namespace isolates ------------------------------------------------------
 
 /** One message queue as `ipcs -q` lists it. IDs restart at 0 in every IPC namespace; keys tell queues apart. */
 export interface IpcQueue {

@@ -18,7 +18,7 @@ import {
   type ContainerSpec,
 } from '../../lib/container.ts';
 import { CommandError, UserError } from '../../lib/errors.ts';
-import { PROC_MOUNT } from '../../lib/mounts.ts';
+import { PROC_MOUNT, mountLines } from '../../lib/mounts.ts';
 import { RecordingRunner } from '../../lib/runner.ts';
 
 const ROOTFS = '/var/lib/scratch/rootfs/busybox';
@@ -304,5 +304,18 @@ describe('running with a recording runner', () => {
   it('a container that fails before its command runs is an error carrying its stderr', async () => {
     const runner = new RecordingRunner().respond(() => ({ exitCode: 32, stderr: 'mount: permission denied' }));
     await expect(startContainer(runner, new CleanupStack(), spec)).rejects.toThrow(CommandError);
+  });
+});
+
+describe('mount lines', () => {
+  it('quote a destination with a space, and keep "$root" a parameter', () => {
+    expect(mountLines({ destination: '/my data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] })).toEqual([
+      `mkdir -p "$root"'/my data'`,
+      `mount -t tmpfs -o size=1m tmpfs "$root"'/my data'`,
+    ]);
+    expect(mountLines({ destination: '/srv', type: 'bind', source: '/host/dir' })).toEqual([
+      'mkdir -p "$root"/srv',
+      'mount --bind /host/dir "$root"/srv',
+    ]);
   });
 });
