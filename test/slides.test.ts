@@ -82,7 +82,9 @@ describe('npm run slides', () => {
       expect(title!.text).toContain(`Lesson ${number}`);
       // The deck may shorten a title ("chroot" for "chroot: a root filesystem of its own"), not rename it.
       const shortTitle = lesson.title.split(':')[0]!.trim().toLowerCase();
-      expect(title!.text.toLowerCase()).toContain(shortTitle);
+      expect(title!.text.toLowerCase(), `the title slide of lesson ${number} in slides/deck/index.md`).toContain(
+        shortTitle,
+      );
       expect(section.some((s) => /What the kernel does/.test(s.text))).toBe(true);
       const commands = section.find((s) => /What the lesson runs/.test(s.text));
       expect(commands?.html).toContain('<pre');
