@@ -207,6 +207,7 @@ export default defineLesson<State>({
       '`hostname`, `hostname other` (then `hostname` on the host), and notice what is *not* isolated yet: ' +
       '`mount -t proc proc /proc; ps` still lists every host process. Type `exit` to leave.',
     argv: containerArgv(interactiveSpec(containerSpec(ctx))),
+    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
   }),
 
   checks: (s) => {

@@ -247,6 +247,7 @@ export default defineLesson<State>({
       'the container itself… but the host filesystem is still reachable with a second chroot; lesson 04 fixes ' +
       'that. `exit` ends PID 1 and the namespace with it.',
     argv: containerArgv(interactiveSpec(containerSpec(ctx))),
+    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
   }),
 
   checks: (s) => {

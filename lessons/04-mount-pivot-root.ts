@@ -321,6 +321,7 @@ export default defineLesson<State>({
       'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
       '`touch /sys/x`. Type `exit` to leave.',
     argv: containerArgv(interactiveSpec(containerSpec(ctx))),
+    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
   }),
 
   checks: (s) => [

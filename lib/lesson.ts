@@ -64,6 +64,8 @@ export interface InteractiveShell {
   /** Why the learner is dropped into a shell, and what to try there. */
   explain: string;
   argv: readonly string[];
+  /** How to show the command when its argv is unreadable inline (a container's whole init script). */
+  display?: string;
 }
 
 export interface Lesson<S = unknown> {
@@ -161,7 +163,7 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
       const sh = lesson.shell(ctx);
       out.stepHeader(lesson.steps.length + 1, lesson.steps.length + 1, 'Your turn: a shell in the container');
       out.prose(sh.explain);
-      out.command(quoteArgv(sh.argv));
+      out.command(sh.display ?? quoteArgv(sh.argv));
       if (!explainOnly) await opts.runner.run(sh.argv, { stdio: 'inherit', reject: false });
     }
   } finally {

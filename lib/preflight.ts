@@ -20,7 +20,11 @@ export const MIN_KERNEL: readonly [number, number] = [4, 18];
 /** The tools lessons run, and the Debian/Ubuntu package each comes from. */
 export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: string }> = {
   unshare: { pkg: 'util-linux', required: true, usedBy: 'every container (enters new namespaces)' },
-  nsenter: { pkg: 'util-linux', required: true, usedBy: 'lesson 10 (exec into a container)' },
+  nsenter: { pkg: 'util-linux', required: true, usedBy: 'lessons 02–04 and 10 (enter a running container)' },
+  pivot_root: { pkg: 'util-linux', required: true, usedBy: 'lesson 04 (swap the root filesystem)' },
+  ipcmk: { pkg: 'util-linux', required: true, usedBy: 'lesson 02 (SysV IPC objects)' },
+  ipcs: { pkg: 'util-linux', required: true, usedBy: 'lesson 02 (list SysV IPC objects)' },
+  hostname: { pkg: 'hostname', required: true, usedBy: 'lessons 02 and later (the host side of UTS)' },
   setpriv: { pkg: 'util-linux', required: true, usedBy: 'lesson 11 (capabilities, no_new_privs)' },
   mount: { pkg: 'mount', required: true, usedBy: 'lessons 03+ (proc, pivot_root, overlay)' },
   chroot: { pkg: 'coreutils', required: true, usedBy: 'lesson 01' },

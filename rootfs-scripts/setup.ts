@@ -21,6 +21,7 @@ export const PACKAGES = [
   'iproute2',
   'iptables',
   'procps',
+  'hostname',
   'debootstrap',
   'ca-certificates',
 ];
