@@ -110,6 +110,8 @@ install_node() {
     die "the Node.js download does not match its SHA-256 sum" "re-run the script (a truncated download?)"
   tar -xJf "$tmp/$tarball" -C /usr/local --strip-components=1 --no-same-owner \
     --exclude='*/CHANGELOG.md' --exclude='*/README.md' --exclude='*/LICENSE'
+  # The old node may come first in this PATH; the rest of provisioning must use the new one.
+  export PATH="/usr/local/bin:$PATH"
   hash -r
   ok "installed node $(node -p 'process.versions.node') (npm $(npm -v)) in /usr/local"
 }
