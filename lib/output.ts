@@ -76,6 +76,52 @@ export function columns(items: readonly string[], width: number): string {
   return rows.join('\n');
 }
 
+/**
+ * Break a long shell line at argument boundaries (never inside quotes), continuing with ` \\` as a shell
+ * would read it, so each piece fits in `width`. Lines of a heredoc body are left as they are: a backslash
+ * there would change the text.
+ */
+export function wrapCommand(text: string, width: number): string[] {
+  const out: string[] = [];
+  let heredocEnd: string | undefined;
+  for (const line of text.split('\n')) {
+    if (heredocEnd !== undefined) {
+      out.push(line);
+      if (line === heredocEnd) heredocEnd = undefined;
+      continue;
+    }
+    heredocEnd = /<<-?\s*'?"?(\w+)'?"?/.exec(line)?.[1];
+    if (line.length <= width) {
+      out.push(line);
+      continue;
+    }
+    const words: string[] = [];
+    let word = '';
+    let quote: string | undefined;
+    for (const ch of line) {
+      if (quote) {
+        if (ch === quote) quote = undefined;
+      } else if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === ' ') {
+        if (word) words.push(word);
+        word = '';
+        continue;
+      }
+      word += ch;
+    }
+    if (word) words.push(word);
+    let current = '';
+    for (const w of words) {
+      if (current && current.length + 1 + w.length + 2 > width) {
+        out.push(`${current} \\`);
+        current = `  ${w}`;
+      } else current = current ? `${current} ${w}` : w;
+    }
+    out.push(current);
+  }
+  return out;
+}
+
 export class Printer {
   readonly width: number;
   readonly c: ChalkInstance;
@@ -120,7 +166,7 @@ export class Printer {
   /** The commands a step is about to run, each as a line a learner could paste. */
   command(line: string): void {
     this.announced.add(line);
-    const [first, ...rest] = line.split('\n');
+    const [first, ...rest] = wrapCommand(line, this.width - 4);
     this.line(`  ${this.c.green('$')} ${this.c.green(first ?? '')}`);
     for (const r of rest) this.line(`    ${this.c.green(r)}`);
   }

@@ -36,7 +36,8 @@ export async function pause(index: number, total: number): Promise<boolean> {
   const message = `Step ${index}/${total}: press Enter to run it, q to stop`;
   if (!process.stdin.isTTY) return pauseFromLine(message);
   try {
-    return await pausePrompt({ message });
+    // The answered prompt is cleared: on a projector, the step's output should follow its commands directly.
+    return await pausePrompt({ message }, { clearPromptOnDone: true });
   } catch {
     // Ctrl-C inside the prompt: inquirer rejects with an ExitPromptError; treat it as "stop".
     return false;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { defineLesson, runLesson, step, type Mode } from '../../lib/lesson.ts';
-import { columns, MAX_WIDTH, Printer, sideBySide, wrap } from '../../lib/output.ts';
+import { columns, MAX_WIDTH, Printer, sideBySide, wrap, wrapCommand } from '../../lib/output.ts';
 import { RecordingRunner } from '../../lib/runner.ts';
 
 interface S {
@@ -135,5 +135,23 @@ describe('columns and echo', () => {
     out.echo('umount /x');
     expect(text.join('')).not.toContain('▸ ls /');
     expect(text.join('')).toContain('▸ umount /x');
+  });
+});
+
+describe('long commands on a projector', () => {
+  it('wrap at argument boundaries, never inside quotes, and a shell reads them back the same', async () => {
+    const line = `env -i PATH=/usr/bin:/bin HOME=/root unshare --ipc --uts --pid --mount --fork -- sh -c 'echo "a b c d e f g h"; exit 3' scr-init /var/lib/scratch/rootfs/busybox`;
+    const lines = wrapCommand(line, 50);
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.slice(0, -1).every((l) => l.endsWith(' \\'))).toBe(true);
+    expect(lines.some((l) => l.includes(`'echo "a b c d e f g h"; exit 3'`))).toBe(true);
+    const { execFileSync } = await import('node:child_process');
+    const argv = (text: string) => execFileSync('sh', ['-c', `printf '%s\\n' ${text}`]).toString();
+    expect(argv(lines.join('\n'))).toBe(argv(line));
+  });
+
+  it('leave heredoc bodies alone', () => {
+    const text = `cat > init.sh <<'EOF'\n${'x '.repeat(80)}\nEOF`;
+    expect(wrapCommand(text, 40)).toEqual(text.split('\n'));
   });
 });
