@@ -1,6 +1,7 @@
 /**
  * npm run clean — remove whatever a killed or crashed run left behind, found by the `scr` prefix.
- * Shows each command before running it; says so when there is nothing to do.
+ * Shows each command before running it; says so when there is nothing to do. `--check` only reports, and
+ * fails when anything is there (CI uses it after the tests).
  */
 import { parseArgs } from 'node:util';
 import { cgroupParents, removalArgv, scanLeftovers } from '../leftovers.ts';
@@ -11,7 +12,9 @@ import { createRunner } from '../runner.ts';
 import { main } from './main.ts';
 
 await main(async () => {
-  const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { 'dry-run': { type: 'boolean', default: false }, check: { type: 'boolean', default: false } },
+  });
   requireLinux();
   requireRoot('npm run clean');
   const out = new Printer({ color: wantsColor(process.stdout) });
@@ -20,6 +23,11 @@ await main(async () => {
   if (found.length === 0) {
     out.check('nothing to clean: no process, mount, link, netns, cgroup or state dir with the scr prefix', true);
     return 0;
+  }
+  if (values.check) {
+    // CI's last word: a run that left anything behind is a failed run, whoever cleans up afterwards.
+    for (const l of found) out.error(`left behind: ${l.kind} ${l.name}`);
+    return 1;
   }
   for (const l of found) {
     const argv = removalArgv(l);
