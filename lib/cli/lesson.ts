@@ -104,6 +104,11 @@ async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
 }
 
 await main(async () => {
+  // `npm run lesson 04 | head` closes stdout early. Without a listener the next write throws EPIPE and the
+  // process dies before its cleanup stack runs, leaving mounts behind; with one, output stops and cleanup runs.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const args = parseLessonArgs(process.argv.slice(2), !!process.stdin.isTTY);
   const out = new Printer({ color: wantsColor(process.stdout) });
   if (args.help) {

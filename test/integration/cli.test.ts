@@ -88,6 +88,17 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(await findLeftovers()).toEqual([]);
   });
 
+  it('output piped into head (stdout closed early) still cleans up everything', async () => {
+    const r = await execa('sh', ['-c', `${process.execPath} ${LESSON.join(' ')} 01 --no-shell | head -2`], {
+      reject: false,
+      env: { FORCE_COLOR: '0' },
+    });
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    // The lesson goes on after head exits; wait for it to finish before looking.
+    for (let i = 0; i < 50 && (await findLeftovers()).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+    expect(await findLeftovers()).toEqual([]);
+  });
+
   it('without root it explains and tries sudo instead of failing obscurely', async () => {
     const r = await execa(
       'setpriv',
