@@ -133,6 +133,12 @@ export function hasAnyCgroups(layout: CgroupLayout): boolean {
   return layout.v1.length > 0 || (layout.v2?.available.length ?? 0) > 0;
 }
 
+/** This host's layout, or the workshop VM's where there are no cgroups to show (explain mode off Linux). */
+export function layoutToShow(): CgroupLayout {
+  const layout = detectLayout();
+  return hasAnyCgroups(layout) ? layout : WORKSHOP_VM_LAYOUT;
+}
+
 /** v1, v2 or hybrid, as far as the workshop's controllers are concerned. */
 export function layoutVersion(layout: CgroupLayout): CgroupVersion {
   const onV1 = CONTROLLERS.some((c) => layout.v1.some((m) => m.controllers.includes(c)));
@@ -248,20 +254,21 @@ export interface CgroupDriver {
   readonly procsFiles: readonly string[];
   /** The shared parents (`…/scratch`), removed when the last run's directory is gone. */
   readonly parents: readonly string[];
-  /** Directories and writes that make the group and set its limits, in the order they must happen. */
+  /** Directories (and, on v2, subtree_control writes) that make the group, in the order they must happen. */
   createOps(): CgroupOp[];
+  /** Writes that set limits, on a new group or a running one (docker update). */
+  limitOps(limits: Limits): CgroupOp[];
   /** How it is taken down, as the learner could type it. */
   removeLines(): string[];
   /** Kill every process still in the group (they are this run's: nothing else is put there). */
   killAll(): void;
   stats(): CgroupStats;
-  /** The host files that show a controller's limit, usage and counters (those that exist). */
-  evidenceFiles(controller: Controller): string[];
+  /** The host files that show a controller's limit, usage and counters (only those that exist, by default). */
+  evidenceFiles(controller: Controller, existingOnly?: boolean): string[];
 }
 
 export interface DriverOptions {
   id: string;
-  limits: Limits;
   controllers: Controller[];
   fs: CgroupFs;
 }
@@ -312,12 +319,13 @@ export function planCgroup(id: string, limits: Limits, opts: PlanOptions = {}): 
     else skipped.push(c);
   }
   const drivers: CgroupDriver[] = [];
-  if (v1.length > 0) drivers.push(createV1Driver(layout.v1, { id, limits, controllers: v1, fs: cgfs }));
+  if (v1.length > 0) drivers.push(createV1Driver(layout.v1, { id, controllers: v1, fs: cgfs }));
   if (v2.length > 0 && layout.v2) {
-    drivers.push(createV2Driver(layout.v2.mountPoint, { id, limits, controllers: v2, fs: cgfs }));
+    drivers.push(createV2Driver(layout.v2.mountPoint, { id, controllers: v2, fs: cgfs }));
   }
   const version: CgroupVersion = v1.length > 0 && v2.length > 0 ? 'hybrid' : v1.length > 0 ? 'v1' : 'v2';
-  return { id, version, limits, drivers, ops: drivers.flatMap((d) => d.createOps()), skipped };
+  const ops = [...drivers.flatMap((d) => d.createOps()), ...drivers.flatMap((d) => d.limitOps(limits))];
+  return { id, version, limits, drivers, ops, skipped };
 }
 
 function notEnforceable(c: Controller, layout: CgroupLayout): UserError {
@@ -334,6 +342,21 @@ function notEnforceable(c: Controller, layout: CgroupLayout): UserError {
       'the kernel lacks it, or it was not delegated to this cgroup tree',
     'run the lesson in the workshop VM (cd vagrant && vagrant up)',
   );
+}
+
+/** The files that show a controller's limit, usage and counters; all of them when planning, before they exist. */
+export function evidenceFiles(plan: CgroupPlan, controller: Controller, existingOnly = true): string[] {
+  return plan.drivers.find((d) => d.controllers.includes(controller))?.evidenceFiles(controller, existingOnly) ?? [];
+}
+
+/** `grep -H . FILE…`: each line of each file after the file's name, a compact way to show cgroup files. */
+export function showFilesArgv(files: readonly string[]): string[] {
+  return ['grep', '-H', '.', ...files];
+}
+
+/** Drop the run's directories from paths in `text`, so `…/scratch/05ab12/pids.max:20` reads `pids.max:20`. */
+export function withoutDirs(text: string, dirs: readonly string[]): string {
+  return dirs.reduce((t, d) => t.replaceAll(`${d}/`, ''), text);
 }
 
 // --- A cgroup ---------------------------------------------------------------------------------------------
@@ -417,6 +440,29 @@ export class Cgroup {
     }
   }
 
+  /**
+   * The writes that change limits on the existing group (docker update): only the limits given. Throws a
+   * UserError, before writing anything, for a limit whose controller the group does not have.
+   */
+  updateOps(limits: Limits): CgroupOp[] {
+    for (const c of CONTROLLERS) {
+      if (LIMIT_OF[c](limits) && !this.plan.drivers.some((d) => d.controllers.includes(c))) {
+        throw new UserError(
+          `cannot limit ${c} on cgroup ${this.path}: it was made without the ${c} controller (not available here)`,
+          'npm run doctor',
+        );
+      }
+    }
+    return this.plan.drivers.flatMap((d) => d.limitOps(limits));
+  }
+
+  /** Change limits while processes run in the group: the kernel applies a new value at once. */
+  update(limits: Limits): CgroupOp[] {
+    const ops = this.updateOps(limits);
+    for (const op of ops) this.apply(op);
+    return ops;
+  }
+
   /** Move a running process (and its future children) into the group. */
   addProcess(pid: number): void {
     for (const f of this.procsFiles) this.fs.write(f, String(pid));
@@ -436,8 +482,8 @@ export class Cgroup {
   }
 
   /** The host files that show a controller's limit, usage and counters. */
-  evidenceFiles(controller: Controller): string[] {
-    return this.plan.drivers.find((d) => d.controllers.includes(controller))?.evidenceFiles(controller) ?? [];
+  evidenceFiles(controller: Controller, existingOnly = true): string[] {
+    return evidenceFiles(this.plan, controller, existingOnly);
   }
 
   /** The directory holding a controller's files. */

@@ -25,7 +25,7 @@ function v1Limit(text: string | undefined): LimitValue {
 }
 
 export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions): CgroupDriver {
-  const { fs: cgfs, limits } = opts;
+  const { fs: cgfs } = opts;
   const controllers = [...opts.controllers];
   const treeOf = (c: string) => mounts.find((m) => m.controllers.includes(c));
   // CPU time used is counted by cpuacct, a separate controller that is often mounted with cpu, sometimes not.
@@ -83,7 +83,11 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
     parents,
 
     createOps() {
-      const ops: CgroupOp[] = dirs.map((d) => ({ kind: 'mkdir', path: d, leaf: true, parents: true }));
+      return dirs.map((d) => ({ kind: 'mkdir', path: d, leaf: true, parents: true }));
+    },
+
+    limitOps(limits) {
+      const ops: CgroupOp[] = [];
       if (limits.memory && controllers.includes('memory')) {
         const { maxBytes, swapBytes } = limits.memory;
         ops.push({ kind: 'write', path: fileOf('memory', 'memory.limit_in_bytes'), value: String(maxBytes) });
@@ -93,7 +97,7 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
           path: fileOf('memory', 'memory.memsw.limit_in_bytes'),
           value: String(maxBytes + swapBytes),
           optional: {
-            shown: 'where swap accounting is on',
+            shown: 'if present',
             note: 'swap is not limited: swap accounting is off (no memory.memsw.limit_in_bytes; boot with swapaccount=1)',
           },
         });
@@ -170,12 +174,12 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
       return out;
     },
 
-    evidenceFiles(controller) {
+    evidenceFiles(controller, existingOnly = true) {
       if (!controllers.includes(controller)) return [];
       return evidence[controller]
         .filter(([c]) => treeOf(c))
         .map(([c, name]) => fileOf(c, name))
-        .filter((f) => cgfs.exists(f));
+        .filter((f) => !existingOnly || cgfs.exists(f));
     },
   };
 }

@@ -28,7 +28,7 @@ const EVIDENCE: Record<Controller, string[]> = {
 };
 
 export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupDriver {
-  const { fs: cgfs, limits } = opts;
+  const { fs: cgfs } = opts;
   const controllers = [...opts.controllers];
   const parent = path.join(mountPoint, CGROUP_PARENT);
   const leaf = path.join(parent, opts.id);
@@ -72,7 +72,12 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
         ops.push({ kind: 'write', path: path.join(parent, 'cgroup.subtree_control'), value: enable });
       }
       ops.push({ kind: 'mkdir', path: leaf, leaf: true });
-      // Limits go in the leaf, which only now has the controllers' files.
+      return ops;
+    },
+
+    // Limits go in the leaf, which has the controllers' files once the parent hands them down.
+    limitOps(limits) {
+      const ops: CgroupOp[] = [];
       if (limits.memory && controllers.includes('memory')) {
         ops.push({ kind: 'write', path: file('memory.max'), value: String(limits.memory.maxBytes) });
         ops.push({
@@ -80,7 +85,7 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
           path: file('memory.swap.max'),
           value: String(limits.memory.swapBytes),
           optional: {
-            shown: 'where the kernel accounts swap',
+            shown: 'if present',
             note: 'swap is not limited: this kernel does not account swap (no memory.swap.max)',
           },
         });
@@ -155,9 +160,9 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
       return out;
     },
 
-    evidenceFiles(controller) {
+    evidenceFiles(controller, existingOnly = true) {
       if (!controllers.includes(controller)) return [];
-      return EVIDENCE[controller].map(file).filter((f) => cgfs.exists(f));
+      return EVIDENCE[controller].map(file).filter((f) => !existingOnly || cgfs.exists(f));
     },
   };
 }

@@ -290,6 +290,25 @@ describe('the v2 driver', () => {
     expect(fs.readdirSync(path.join(mountPoint, 'scratch')).filter((n) => !n.includes('.'))).toEqual(['05bbbb']);
   });
 
+  it('changes a limit on the existing group, writing only that limit (docker update)', () => {
+    const { cgfs, layout, mountPoint } = v2Host('cpu memory pids');
+    const cg = new Cgroup(planCgroup('05ab12', parseLimits({ memory: '32m' }), { layout, fs: cgfs }), cgfs);
+    cg.create();
+    cgfs.log.length = 0;
+    cg.update(parseLimits({ cpus: '0.2' }));
+    expect(cgfs.log).toEqual(['write cgroup/scratch/05ab12/cpu.max 20000 100000']);
+    expect(fs.readFileSync(path.join(mountPoint, 'scratch/05ab12/cpu.max'), 'utf8')).toBe('20000 100000\n');
+  });
+
+  it('refuses to update a limit whose controller the group was made without', () => {
+    const { cgfs, layout } = v2Host('', ['memory', 'pids']);
+    const cg = new Cgroup(planCgroup('05ab12', parseLimits({ memory: '32m' }), { layout, fs: cgfs }), cgfs);
+    cg.create();
+    cgfs.log.length = 0;
+    expect(() => cg.update(parseLimits({ cpus: '0.2', pids: '5' }))).toThrow(UserError);
+    expect(cgfs.log).toEqual([]);
+  });
+
   it('reads memory, pids and cpu stats from the leaf', () => {
     const { cgfs, layout, mountPoint } = v2Host('cpu memory pids');
     const cg = new Cgroup(planCgroup('05ab12', LIMITS, { layout, fs: cgfs }), cgfs);
