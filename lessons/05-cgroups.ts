@@ -1,0 +1,528 @@
+/**
+ * Lesson 05 — cgroups: memory, pids and CPU limits.
+ *
+ * Namespaces decide what a container can *see*; nothing so far limits what it can *use*. A process inside can
+ * still eat all the memory, fork until the host's process table is full, or spin every CPU. Control groups are
+ * the kernel's answer: a directory under /sys/fs/cgroup with limit files in it, and the container's processes
+ * listed in its cgroup.procs. Here we make one for the container, with docker's `--memory 32m --pids-limit 20
+ * --cpus 0.2`, and then misbehave on purpose inside it — allocate too much, fork too much, spin — and read the
+ * kernel's counters from the host each time. It works on cgroup v1 (one tree per controller) and v2 (one tree).
+ */
+import {
+  CONTROLLERS,
+  createCgroup,
+  evidenceFiles,
+  formatBytes,
+  hostDirsOf,
+  layoutToShow,
+  layoutVersion,
+  measureCpu,
+  parseLimits,
+  planCgroup,
+  showFilesArgv,
+  showOp,
+  waitForStats,
+  withoutDirs,
+  type Cgroup,
+  type CgroupLayout,
+  type CgroupVersion,
+  type CpuMeasurement,
+  type MemoryStats,
+  type PidsStats,
+} from '../lib/cgroups/index.ts';
+import {
+  baseContainerSpec,
+  cgroupPrologueArgv,
+  containerArgv,
+  envArgv,
+  initScriptHeredoc,
+  interactiveSpec,
+  runContainer,
+  showContainerCommand,
+  startContainer,
+  type Container,
+  type ContainerSpec,
+} from '../lib/container.ts';
+import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
+import { nsenterArgv } from '../lib/namespaces.ts';
+
+/** The limits, as a user writes them; the same strings docker takes. */
+const LIMITS = { memory: '32m', memorySwap: '32m', pids: '20', cpus: '0.2' };
+const DOCKER_LIMITS = `--memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} --cpus ${LIMITS.cpus}`;
+const limits = parseLimits(LIMITS);
+/**
+ * Made with the cgroup: memory and pids. The CPU quota is written later, on the running busy loop (docker update),
+ * so the loop can be seen before and after — and so the containers' own start-up, a few dozen commands in the init
+ * script, is not slowed to a fifth of a CPU.
+ */
+const { cpu: cpuLimit, ...createLimits } = limits;
+const CPU_QUOTA = cpuLimit?.cpus ?? 0;
+/** How long the host watches the loop before the quota: enough to see it take a whole CPU. */
+const CPU_BEFORE_MS = 1500;
+/** How long the host watches the busy loop: long enough for dozens of 100 ms periods. */
+const CPU_WINDOW_MS = 3000;
+
+/** Allocates twice the memory limit in one go: dd's 64 MiB buffer, filled from /dev/zero. */
+const MEMORY_HOG = 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd exit status: $?"';
+/**
+ * A bounded fork bomb: a loop that tries to start 100 processes at once. A shell whose fork is refused gives up,
+ * so it runs in a subshell; the sleeps hold their PIDs while the host looks, then PID 1's last `sleep` ends the
+ * container, and with it (PID namespace) every process in it.
+ */
+const FORK_BOMB =
+  '( i=0; while [ $i -lt 100 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; echo "all 100 started" ); ' +
+  'echo "the fork loop ended with status $?"; exec sleep 3';
+const BUSY_LOOP = 'while :; do :; done';
+
+interface State {
+  version?: CgroupVersion;
+  /** The run's cgroup: made in step 2, read by every later step. */
+  cgroup?: Cgroup;
+  dirs?: string[];
+  notes?: string[];
+  /** Step 3–4: a sleeping container, seen from the host and from inside. */
+  sleeper?: Container;
+  sleeperPid?: number;
+  procsListedIt?: boolean;
+  hostView?: string;
+  containerView?: string;
+  procsAfterStop?: number;
+  memory?: { output: string; killed: boolean; stats?: MemoryStats };
+  pids?: { output: string; stats?: PidsStats; sawRefusal: boolean; hostCouldFork: boolean };
+  cpu?: { before?: CpuMeasurement; measured?: CpuMeasurement; container?: Container };
+  removed?: { dirsLeft: string[] };
+}
+
+/** Every lesson container: lesson 04's (own PIDs, mounts, pivot_root), plus a cgroup namespace, in our cgroup. */
+function containerSpec(ctx: LessonContext<State>, args: string[], procsFiles?: string[]): ContainerSpec {
+  const spec = baseContainerSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
+  return {
+    ...spec,
+    namespaces: ['cgroup', ...spec.namespaces],
+    cgroup: { procsFiles: procsFiles ?? ctx.state.cgroup?.procsFiles ?? planFor(ctx).procsFiles },
+  };
+}
+
+/** The cgroup this run makes (or, before step 2 and in --explain, would make). */
+function planFor(ctx: LessonContext<State>, id = ctx.id) {
+  const plan = planCgroup(id, createLimits, { layout: layoutToShow() });
+  return { plan, procsFiles: plan.drivers.flatMap((d) => d.procsFiles) };
+}
+
+/** The files to show for a controller: the live ones once the cgroup exists, else all that it would have. */
+function filesOf(ctx: LessonContext<State>, controller: (typeof CONTROLLERS)[number]): string[] {
+  const cg = ctx.state.cgroup;
+  return cg ? cg.evidenceFiles(controller) : evidenceFiles(planFor(ctx).plan, controller, false);
+}
+
+/** The files that hold the limits themselves (memory.max, pids.max, cpu.max, or their v1 names). */
+const LIMIT_FILE = /(\.max|limit_in_bytes|cfs_quota_us|cfs_period_us)$/;
+
+const pidOr = (pid: number | undefined) => pid ?? '$PID';
+
+async function showFiles(ctx: LessonContext<State>, label: string, argv: readonly string[]): Promise<string> {
+  const r = await ctx.runner.run(argv, { reject: false });
+  const text = withoutDirs(r.stdout, ctx.state.dirs ?? []);
+  ctx.out.evidence(label, text || '(empty)');
+  return text;
+}
+
+function describeLayout(layout: CgroupLayout): string {
+  const v = layoutVersion(layout);
+  if (v === 'v2') return `cgroup v2: one tree at ${layout.v2?.mountPoint}`;
+  const trees = CONTROLLERS.map((c) => layout.v1.find((m) => m.controllers.includes(c))?.mountPoint ?? `${c}: v2`);
+  return `cgroup ${v}: ${trees.join(', ')}`;
+}
+
+export default defineLesson<State>({
+  number: '05',
+  title: 'cgroups: memory, pids and CPU limits',
+  summary:
+    'A cgroup limits what a group of processes may use. We give the container one — 32 MiB of memory, 20 ' +
+    'processes, a fifth of a CPU — then misbehave on purpose inside it, and read from the host how the kernel ' +
+    'said no: an OOM kill, refused forks, throttled CPU time.',
+  docker: `docker run ${DOCKER_LIMITS} busybox ...`,
+  needsRoot: true,
+  needsRootfs: true,
+  initialState: () => ({}),
+
+  steps: [
+    step({
+      title: 'Where the cgroups are on this host',
+      explain:
+        'cgroups are files. On cgroup v1 (older hosts) every controller has its own tree — ' +
+        '/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, /sys/fs/cgroup/cpu — and a process has a place in each, ' +
+        'independently. On cgroup v2 (Ubuntu 24.04, the workshop VM) there is one tree, /sys/fs/cgroup, and a ' +
+        'directory hands controllers down to its children by listing them in its cgroup.subtree_control. v2 ' +
+        'adds the no-internal-process rule: a cgroup that hands controllers down may not hold processes itself ' +
+        '(only the root may), so processes live in the leaves. A hybrid host mounts both; each controller is ' +
+        'used where it is mounted. The lesson finds out which this host is and uses that.',
+      docker: 'docker info --format "{{.CgroupVersion}} {{.CgroupDriver}}"',
+      commands: () => {
+        const layout = layoutToShow();
+        const v2 = layout.v2?.mountPoint;
+        return {
+          mounts: ['findmnt', '-t', 'cgroup,cgroup2', '-o', 'TARGET,FSTYPE,FS-OPTIONS'],
+          ...(layoutVersion(layout) !== 'v1' && v2
+            ? { v2: showFilesArgv([`${v2}/cgroup.controllers`, `${v2}/cgroup.subtree_control`]) }
+            : {}),
+        };
+      },
+      async run(ctx, cmd) {
+        const layout = layoutToShow();
+        ctx.state.version = layoutVersion(layout);
+        const mounts = await ctx.runner.run(cmd.mounts as string[]);
+        ctx.out.evidence('the cgroup filesystems mounted here:', mounts.stdout);
+        if ('v2' in cmd) await showFiles(ctx, 'what the v2 root offers, and what it hands down:', cmd.v2 as string[]);
+        ctx.out.note(`This host: ${describeLayout(layout)}.`);
+      },
+    }),
+
+    step({
+      title: 'Make the container’s cgroup and write its limits',
+      explain:
+        'A cgroup is made with mkdir, under the project’s parent `scratch`, named after this run. Limits are ' +
+        'numbers written into its files: bytes of memory (and of memory plus swap, so the limit cannot be dodged ' +
+        'by swapping) and a maximum number of processes; cpu.max (or cpu.cfs_quota_us) still says there is no ' +
+        'CPU limit: that one is written in step 7, on a running container. On v2 the controllers must first be ' +
+        'enabled in cgroup.subtree_control of ' +
+        'every directory above the leaf (never in the leaf: processes go there). On v1 there is one directory ' +
+        'per tree, each with its own files. The limits were checked before anything was made: `32m` is fine, ' +
+        '`32x` would have stopped the lesson with a one-line error and nothing on the host.',
+      docker: `docker run --memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} ...`,
+      commands: (ctx) => {
+        const { plan } = planFor(ctx);
+        const ops = Object.fromEntries(plan.ops.map((op, i) => [`op${i}`, { shell: showOp(op) }]));
+        const limitFiles = CONTROLLERS.flatMap((c) => evidenceFiles(plan, c, false)).filter((f) => LIMIT_FILE.test(f));
+        const v2 = plan.drivers.find((d) => d.version === 'v2');
+        const cmds: Record<string, Shown> = { ...ops, limits: showFilesArgv(limitFiles) };
+        if (v2?.parents[0] && v2.dirs[0]) {
+          cmds.handDown = showFilesArgv([
+            `${v2.parents[0]}/cgroup.subtree_control`,
+            `${v2.dirs[0]}/cgroup.controllers`,
+          ]);
+        }
+        return cmds;
+      },
+      async run(ctx, cmd) {
+        const cg = createCgroup(ctx.cleanup, ctx.id, createLimits);
+        ctx.state.cgroup = cg;
+        ctx.state.dirs = cg.dirs;
+        ctx.state.notes = cg.notes;
+        ctx.out.evidence(
+          `the cgroup, ${cg.path}, is ${cg.dirs.length === 1 ? 'one directory' : 'one directory per tree'}:`,
+          cg.dirs.join('\n'),
+        );
+        await showFiles(ctx, 'the limits, read back from the kernel:', cmd.limits as string[]);
+        if ('handDown' in cmd) {
+          await showFiles(ctx, 'v2: what scratch hands down, so what the leaf has:', cmd.handDown as string[]);
+        }
+        for (const n of cg.notes) ctx.out.note(n);
+      },
+    }),
+
+    step({
+      title: 'Start a container inside it',
+      explain:
+        'The container is lesson 04’s, with one addition in front: before `unshare`, a tiny `sh` writes its own ' +
+        'PID ($$) into the cgroup.procs of the cgroup, then `exec`s unshare. Every process the container ever ' +
+        'starts is a descendant of that one, and children are born in their parent’s cgroup, so nothing inside ' +
+        'can start outside the limits. It also gets a cgroup namespace (as docker gives on v2), which we look at ' +
+        'in the next step. init.sh is lesson 04’s init script; later containers in this lesson use it too.',
+      docker: `docker run -d --memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} busybox sleep 3600`,
+      commands: (ctx) => ({
+        script: { shell: initScriptHeredoc(containerSpec(ctx, ['sleep', '3600'])) },
+        start: { shell: `${showContainerCommand(containerSpec(ctx, ['sleep', '3600']))} &` },
+      }),
+      async run(ctx) {
+        const cg = ctx.state.cgroup!;
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sleep', '3600']));
+        ctx.state.sleeper = c;
+        ctx.state.sleeperPid = c.hostPid;
+        ctx.state.procsListedIt = cg.processes().includes(c.hostPid);
+        const first = cg.procsFiles[0] ?? '';
+        ctx.out.evidence(`${first} lists the container’s processes:`, (await ctx.runner.run(['cat', first])).stdout);
+        const ps = await ctx.runner.run(['ps', '-o', 'pid,ppid,args', '-p', cg.processes().join(',')]);
+        ctx.out.evidence('which are (unshare, and the container’s PID 1):', ps.stdout);
+      },
+    }),
+
+    step({
+      title: 'Which cgroup is it in? Ask both sides',
+      explain:
+        '/proc/<pid>/cgroup says where a process sits: one line per v1 tree (`4:memory:/scratch/ID`), or the ' +
+        'single line `0::/scratch/ID` on v2. Joined to the tree’s mount point, that path is the directory we ' +
+        'made. Inside, the container reads `/` instead: its cgroup namespace makes its own cgroup look like the ' +
+        'root, so it cannot see — or name — the host’s tree above it. Then we stop the container: the cgroup ' +
+        'outlives its processes, empty, with its limits, until it is removed.',
+      docker: 'docker exec CONTAINER cat /proc/self/cgroup    # docker run --cgroupns private is the v2 default',
+      commands: (ctx) => {
+        const c = ctx.state.sleeper;
+        const spec = containerSpec(ctx, ['sleep', '3600']);
+        const cat = ['cat', '/proc/self/cgroup'];
+        return {
+          host: ['cat', `/proc/${pidOr(c?.hostPid)}/cgroup`],
+          // Join the cgroup first (as the container did), then its namespaces, cgroup namespace included.
+          container: c
+            ? c.execArgv(cat)
+            : [
+                ...envArgv(spec),
+                ...cgroupPrologueArgv(spec.cgroup?.procsFiles ?? []),
+                ...nsenterArgv('$PID', spec.namespaces, { root: true, wd: true }),
+                ...cat,
+              ],
+        };
+      },
+      async run(ctx, cmd) {
+        const cg = ctx.state.cgroup!;
+        const host = await ctx.runner.run(cmd.host as string[]);
+        const inside = await ctx.runner.run(cmd.container as string[]);
+        ctx.state.hostView = host.stdout;
+        ctx.state.containerView = inside.stdout;
+        ctx.out.compare('/proc/<pid>/cgroup, read by the host and by the container itself', host.stdout, inside.stdout);
+        const ours = hostDirsOf(host.stdout, layoutToShow()).filter((m) => m.line.endsWith(cg.path));
+        ctx.out.evidence(
+          'those lines, as directories on the host:',
+          ours.map((m) => `${m.line.padEnd(28)} → ${m.dir}`).join('\n'),
+        );
+        await ctx.state.sleeper?.stop();
+        ctx.state.procsAfterStop = cg.processes().length;
+        ctx.out.evidence(
+          'after stopping the container: cgroup.procs is empty, the directory and limits remain',
+          `${cg.processes().length} processes; ${cg.dirs[0]} still exists`,
+        );
+      },
+    }),
+
+    step({
+      title: 'Memory: past the limit, the OOM killer',
+      explain:
+        'A new container in the same cgroup runs `dd` with a 64 MiB buffer — twice the limit. The kernel ' +
+        'reclaims what it can, finds nothing (swap is limited too), and invokes the OOM killer *inside the ' +
+        'cgroup only*: it kills dd with SIGKILL, the shell reports status 137 (128 + 9), and the host does not ' +
+        'notice at all. The counter that recorded it: `oom_kill` in memory.events (v2) or memory.oom_control ' +
+        '(v1); memory.max_usage_in_bytes / memory.peak show it reached the limit, and the current usage is back ' +
+        'to almost nothing.',
+      docker: `docker run --memory 32m --memory-swap 32m busybox sh -c '${MEMORY_HOG}'   # then docker inspect → OOMKilled`,
+      commands: (ctx) => ({
+        run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', MEMORY_HOG])) },
+        files: showFilesArgv(filesOf(ctx, 'memory')),
+      }),
+      async run(ctx, cmd) {
+        const cg = ctx.state.cgroup!;
+        const r = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', MEMORY_HOG]));
+        const output = `${r.stderr}\n${r.stdout}`.trim();
+        const stats = cg.stats().memory;
+        ctx.state.memory = { output, killed: /exit status: 137/.test(r.stdout), stats };
+        const files = await runFiles(ctx, cmd.files as string[]);
+        ctx.out.compare('the memory hog: the host’s cgroup files vs what the container printed', files, output);
+        if (stats) {
+          ctx.out.note(
+            `${stats.oomKills} OOM kill(s) in this cgroup; limit ${formatBytes(Number(stats.maxBytes))}, ` +
+              `peak ${stats.peakBytes !== undefined ? formatBytes(stats.peakBytes) : 'not recorded'}, ` +
+              `now ${formatBytes(stats.currentBytes)}.`,
+          );
+        }
+      },
+    }),
+
+    step({
+      title: 'pids: a fork bomb hits the wall',
+      explain:
+        'A fork bomb starts processes until the machine can start no more — on the host, that takes everyone ' +
+        'down. Ours is bounded (a loop that tries to start 100 sleeping processes) and runs in the cgroup, ' +
+        'which allows 20 processes in all, counting unshare and the container’s own shell. Past that, fork() ' +
+        'fails with EAGAIN (“Resource temporarily unavailable”); the kernel counts each refusal in pids.events. ' +
+        'The host meanwhile forks as usual.',
+      docker: `docker run --pids-limit 20 busybox sh -c 'FORK LOOP'`,
+      commands: (ctx) => ({
+        run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', FORK_BOMB])) },
+        files: showFilesArgv(filesOf(ctx, 'pids')),
+        host: ['cat', '/proc/loadavg'],
+      }),
+      async run(ctx, cmd) {
+        const cg = ctx.state.cgroup!;
+        const bomb = runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', FORK_BOMB]));
+        // Read while the sleeps that did start still hold their PIDs: as soon as a fork has been refused.
+        const seen = await waitForStats(cg, (s) => (s.pids?.forkFailures ?? 0) > 0);
+        const files = await runFiles(ctx, cmd.files as string[]);
+        const hostFork = await ctx.runner.run(cmd.host as string[], { reject: false });
+        const r = await bomb;
+        const output = `${r.stderr}\n${r.stdout}`.trim();
+        ctx.state.pids = {
+          output,
+          stats: seen.stats.pids,
+          sawRefusal: /can't fork|Resource temporarily unavailable/i.test(r.stderr),
+          hostCouldFork: hostFork.exitCode === 0,
+        };
+        ctx.out.compare('the fork bomb: the host’s cgroup files vs what the container printed', files, output);
+        ctx.out.evidence('the host meanwhile (running/total processes in field 4):', hostFork.stdout);
+      },
+    }),
+
+    step({
+      title: 'CPU: a busy loop, before and after a quota',
+      explain:
+        'A container that spins forever takes a whole CPU: we start one and measure it from the host. Then we ' +
+        'give its running cgroup a quota of 20 000 µs per 100 000 µs period (docker update --cpus 0.2): the ' +
+        'scheduler now lets the loop run for 20 ms, then throttles it — takes it off the CPU — until the next ' +
+        'period starts. cpu.stat counts the periods (nr_periods), those in which the group was throttled ' +
+        '(nr_throttled) and the time it was held back. Measured again over three seconds, the cgroup uses ' +
+        'about 0.2 seconds of CPU per second.',
+      docker: `docker run -d busybox sh -c '${BUSY_LOOP}'; docker update --cpus ${LIMITS.cpus} CONTAINER`,
+      commands: (ctx) => {
+        const quota = cpuLimit ? { cpu: cpuLimit } : {};
+        const writes = ctx.state.cgroup
+          ? ctx.state.cgroup.updateOps(quota)
+          : planFor(ctx).plan.drivers.flatMap((d) => d.limitOps(quota));
+        return {
+          start: { shell: `${showContainerCommand(containerSpec(ctx, ['sh', '-c', BUSY_LOOP]))} &` },
+          ...Object.fromEntries(writes.map((op, i) => [`quota${i}`, { shell: showOp(op) }])),
+          files: showFilesArgv(filesOf(ctx, 'cpu')),
+        };
+      },
+      async run(ctx, cmd) {
+        const cg = ctx.state.cgroup!;
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', BUSY_LOOP]));
+        ctx.state.cpu = { container: c };
+        await waitForStats(cg, (s) => (s.cpu?.usageUsec ?? 0) > 0);
+        const before = await measureCpu(cg, CPU_BEFORE_MS);
+        ctx.state.cpu.before = before;
+        ctx.out.note(
+          `Without a quota: ${(before.usageUsec / 1e6).toFixed(2)} s of CPU in ${(before.wallUsec / 1e6).toFixed(2)} s ` +
+            `= ${before.cpus.toFixed(2)} CPU.`,
+        );
+        cg.update({ cpu: cpuLimit });
+        const m = await measureCpu(cg, CPU_WINDOW_MS);
+        ctx.state.cpu.measured = m;
+        await showFiles(ctx, 'the cgroup’s CPU files after the window:', cmd.files as string[]);
+        ctx.out.note(
+          `With the quota: ${(m.usageUsec / 1e6).toFixed(2)} s of CPU in ${(m.wallUsec / 1e6).toFixed(2)} s ` +
+            `= ${m.cpus.toFixed(2)} CPU (quota ${CPU_QUOTA}); throttled in ${m.throttledPeriods} of ${m.periods} ` +
+            `periods, held back ${(m.throttledUsec / 1e6).toFixed(2)} s.`,
+        );
+      },
+    }),
+
+    step({
+      title: 'Remove the cgroup: processes first',
+      explain:
+        'rmdir removes a cgroup — but only an empty one: the kernel refuses (EBUSY) while a process is inside. ' +
+        'So the processes go first: the busy loop is still running, so it is killed (on v2 one write to ' +
+        'cgroup.kill ends everything inside; on v1 each PID in cgroup.procs is killed), then the directory is ' +
+        'removed, and the `scratch` parent too if no other run is using it. The same happens on Ctrl-C: the ' +
+        'removal was registered on the cleanup stack the moment the cgroup was made.',
+      docker: 'docker rm -f CONTAINER',
+      commands: (ctx) =>
+        Object.fromEntries(
+          (ctx.state.cgroup?.removeLines() ?? planFor(ctx).plan.drivers.flatMap((d) => d.removeLines())).map((l, i) => [
+            `rm${i}`,
+            { shell: l },
+          ]),
+        ),
+      async run(ctx) {
+        const cg = ctx.state.cgroup!;
+        ctx.out.evidence('still inside before removal (PIDs):', cg.processes().join(' ') || '(none)');
+        await cg.remove();
+        const left = await ctx.runner.run(['ls', '-d', ...cg.dirs], { reject: false });
+        ctx.state.removed = { dirsLeft: left.stdout.split('\n').filter(Boolean) };
+        ctx.out.evidence('ls -d on the cgroup directories now:', left.stderr || left.stdout);
+      },
+    }),
+  ],
+
+  shell: (ctx) => {
+    // The lesson's cgroup is gone (step 8), so the shell gets a fresh one with the same limits, removed with the
+    // rest of the cleanup when the shell ends. Nothing is made when the commands are only being shown.
+    const id = `${ctx.id}sh`;
+    const procsFiles =
+      ctx.mode === 'explain' || ctx.runner.dryRun
+        ? planFor(ctx, id).procsFiles
+        : createCgroup(ctx.cleanup, id, limits).procsFiles;
+    return {
+      explain:
+        `A busybox shell in a container with the same limits, in a fresh cgroup (scratch/${id}). Try ` +
+        '`cat /proc/self/cgroup`, a fork loop, or `dd if=/dev/zero of=/dev/null bs=64M count=1`, and watch the ' +
+        'files under /sys/fs/cgroup from another terminal on the host. Type `exit` to leave.',
+      argv: containerArgv(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
+    };
+  },
+
+  checks: (s) => {
+    const m = s.memory?.stats;
+    const p = s.pids?.stats;
+    const cpu = s.cpu?.measured;
+    return [
+      {
+        claim: 'the container’s cgroup was made under scratch/<id> in every tree it needs',
+        ok: (s.dirs?.length ?? 0) > 0 && !!s.cgroup && s.dirs!.every((d) => d.endsWith(s.cgroup!.path)),
+        detail: `${s.version}, ${s.dirs?.length ?? 0} director${s.dirs?.length === 1 ? 'y' : 'ies'}`,
+      },
+      {
+        claim: 'the container’s process was listed in cgroup.procs, and the host saw /scratch/<id> for it',
+        ok: !!s.procsListedIt && !!s.cgroup && !!s.hostView?.includes(`:${s.cgroup.path}`),
+      },
+      {
+        claim: 'inside, its cgroup namespace showed only / ',
+        ok:
+          !!s.containerView &&
+          s.containerView
+            .trim()
+            .split('\n')
+            .every((l) => l.endsWith(':/')),
+      },
+      {
+        claim: 'memory: the allocation past 32 MiB was OOM-killed, and the kernel counted it',
+        ok: !!s.memory?.killed && (m?.oomKills ?? 0) >= 1,
+        detail: m ? `oom_kill ${m.oomKills}, exit status 137: ${s.memory?.killed}` : undefined,
+      },
+      {
+        claim: 'pids: the fork bomb never got past the limit; forks were refused; the host could still fork',
+        ok:
+          !!p &&
+          p.max === limits.pids &&
+          p.current <= (limits.pids ?? 0) &&
+          p.forkFailures > 0 &&
+          !!s.pids?.sawRefusal &&
+          !!s.pids.hostCouldFork,
+        detail: p ? `pids.current ${p.current} of ${p.max}, ${p.forkFailures} refused` : undefined,
+      },
+      {
+        claim: 'cpu: the busy loop took far more than 0.2 CPU, then, with the quota, was throttled to about 0.2',
+        ok:
+          !!cpu &&
+          (s.cpu?.before?.cpus ?? 0) > CPU_QUOTA * 1.5 &&
+          cpu.throttledPeriods > 0 &&
+          cpu.cpus > CPU_QUOTA / 4 &&
+          cpu.cpus < CPU_QUOTA * 2,
+        detail: cpu
+          ? `${s.cpu?.before?.cpus.toFixed(2)} → ${cpu.cpus.toFixed(2)} CPU, throttled ${cpu.throttledPeriods}/${cpu.periods} periods`
+          : undefined,
+      },
+      {
+        claim: 'the cgroup was removed once its processes were gone',
+        ok: !!s.removed && s.removed.dirsLeft.length === 0,
+      },
+    ];
+  },
+
+  recap: {
+    saw: [
+      'A cgroup is a directory: mkdir makes it, numbers written into its files limit it, a PID written into ' +
+        'cgroup.procs puts a process (and all its future children) in it, rmdir removes it once it is empty.',
+      'Memory past the limit is not refused: the OOM killer kills a process in that cgroup, and counts it.',
+      'Past pids.max, fork() fails; a fork bomb stays inside its cgroup and the host does not notice.',
+      'A CPU quota does not slow the processor: it takes the group off it once the quota of each period is spent.',
+      'v1 has one tree per controller; v2 one tree, with controllers handed down through cgroup.subtree_control.',
+    ],
+    next:
+      'Lesson 06 gives the container a filesystem of its own to write in: overlay layers, where writes land in ' +
+      'an upper directory and the image underneath never changes.',
+  },
+});
+
+/** Runs a file-showing argv and returns its text with the run's directories cut from the paths. */
+async function runFiles(ctx: LessonContext<State>, argv: string[]): Promise<string> {
+  const r = await ctx.runner.run(argv, { reject: false });
+  return withoutDirs(r.stdout, ctx.state.dirs ?? []).trim();
+}
