@@ -463,7 +463,7 @@ export default defineLesson<State>({
         ok: !!s.procsListedIt && !!s.cgroup && !!s.hostView?.includes(`:${s.cgroup.path}`),
       },
       {
-        claim: 'inside, its cgroup namespace showed only / ',
+        claim: 'inside, its cgroup namespace showed only /',
         ok:
           !!s.containerView &&
           s.containerView
