@@ -293,6 +293,8 @@ export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'st
 export interface RunContainerOptions {
   /** Written to the container's stdin. */
   input?: string;
+  /** startContainer: how long the container may take to reach its command (slow, emulated guests need more). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -369,8 +371,20 @@ const sameArgv = (a: readonly string[] | undefined, b: readonly string[]) =>
   !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
+ * Whether a command line is one of the stages before the container's command: `env -i`, the cgroup prologue,
+ * `unshare`, the init script. Once the first process is none of these, the init script has exec'd the command
+ * (which may itself have exec'd something else already): mounts, pivot_root and hostname are done.
+ */
+export function isLauncherStage(cmdline: readonly string[], script: string): boolean {
+  const [argv0 = '', flag, text] = cmdline;
+  if (argv0 === 'env' || argv0 === 'unshare') return true;
+  return argv0 === 'sh' && flag === '-c' && (text === script || text === CGROUP_PROLOGUE);
+}
+
+/**
  * Start the container in the background and return once its command runs: its first process has `exec`ed the
- * command (its /proc/<pid>/cmdline is the spec's args), so the mounts, pivot_root and hostname are all done.
+ * command (its /proc/<pid>/cmdline is no longer a launcher stage), so the mounts, pivot_root and hostname are
+ * all done.
  * Its end is registered on the cleanup stack at once.
  */
 export async function startContainer(
@@ -405,7 +419,9 @@ export async function startContainer(
   cleanup.push(`stop container ${spec.id} (PID ${launcherPid})`, () => stop());
 
   if (!runner.dryRun) {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const timeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const script = initScript(spec);
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (finished) {
         // Exited before (or just as) it became ready: say why, with its stderr.
@@ -415,9 +431,10 @@ export async function startContainer(
         break;
       }
       if (hostPid === 0) hostPid = childrenOf(launcherPid)[0] ?? 0;
-      if (hostPid !== 0 && sameArgv(readCmdline(hostPid), spec.process.args)) break;
+      const cmdline = hostPid !== 0 ? readCmdline(hostPid) : undefined;
+      if (cmdline && (sameArgv(cmdline, spec.process.args) || !isLauncherStage(cmdline, script))) break;
       if (Date.now() > deadline) {
-        throw new Error(`container ${spec.id} did not start its command within ${READY_TIMEOUT_MS / 1000}s`);
+        throw new Error(`container ${spec.id} did not start its command within ${timeoutMs / 1000}s`);
       }
       await sleep(POLL_MS);
     }

@@ -319,3 +319,18 @@ describe('mount lines', () => {
     ]);
   });
 });
+
+describe('container readiness', () => {
+  it('counts env, unshare, the cgroup prologue and the init script as launcher stages, and nothing else', async () => {
+    const { isLauncherStage, CGROUP_PROLOGUE } = await import('../../lib/container.ts');
+    const script = 'set -eu\nexec "$@"';
+    expect(isLauncherStage(['env', '-i', 'PATH=/bin', 'unshare'], script)).toBe(true);
+    expect(isLauncherStage(['unshare', '--pid', '--fork'], script)).toBe(true);
+    expect(isLauncherStage(['sh', '-c', CGROUP_PROLOGUE, 'scr-cgroup'], script)).toBe(true);
+    expect(isLauncherStage(['sh', '-c', script, 'scr-init', '/r', 'h', 'sleep', '1'], script)).toBe(true);
+    expect(isLauncherStage(['sleep', '3600'], script)).toBe(false);
+    // The command may itself be sh -c, or exec something else at once: both mean the container is running.
+    expect(isLauncherStage(['sh', '-c', 'exec sleep 9'], script)).toBe(false);
+    expect(isLauncherStage(['busybox', 'sleep', '9'], script)).toBe(false);
+  });
+});
