@@ -29,6 +29,22 @@ describe('the lesson runner, for any user', () => {
     expect(r.stderr.trim()).toMatch(/^✘ bad option: Unknown option '--stpe'.* — fix: npm run lesson -- --help$/);
   });
 
+  it('off Linux it says so in one line, explains the lesson without running it, and points at the VM', async () => {
+    // Pretend to be macOS: the runner must not run a single command (it would fail there anyway).
+    const asMac = 'data:text/javascript,Object.defineProperty(process,"platform",{value:"darwin"})';
+    const r = await execa(process.execPath, ['--import', asMac, ...LESSON, '03'], {
+      reject: false,
+      env: { FORCE_COLOR: '0' },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(
+      '! This is darwin: containers are a Linux kernel feature, so here the lesson is explained, not run.',
+    );
+    expect(r.stdout).toContain('$ cat > init.sh');
+    expect(r.stdout).not.toContain('Did it work?');
+    expect(r.stdout).toContain('vagrant up');
+  });
+
   it('no lesson number without a terminal lists the lessons and says how to pick one', async () => {
     const r = await run([]);
     expect(r.exitCode).toBe(1);
