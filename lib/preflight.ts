@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CONTROLLERS, detectLayout, layoutVersion, type CgroupLayout } from './cgroups/index.ts';
 import { UserError } from './errors.ts';
-import { readMountinfo, type MountEntry } from './mountinfo.ts';
 import { DEFAULT_ROOTFS } from './names.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
 
@@ -35,14 +35,13 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
   debootstrap: { pkg: 'debootstrap', required: false, usedBy: 'the optional Debian rootfs' },
 };
 
-export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
-
 export interface HostFacts {
   platform: NodeJS.Platform;
   uid: number;
   kernelRelease: string;
   tools: Record<string, boolean>;
-  mounts: MountEntry[];
+  /** Where each cgroup controller is mounted (see lib/cgroups). */
+  cgroups: CgroupLayout;
   filesystems: string;
   maxUserNamespaces: number | undefined;
   /** Debian's kernel.unprivileged_userns_clone; undefined where the kernel has no such switch. */
@@ -72,19 +71,6 @@ export function kernelAtLeast(release: string, min: readonly [number, number] = 
   return !!v && (v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]));
 }
 
-/**
- * v2 when /sys/fs/cgroup itself is the unified hierarchy; v1 when only per-controller hierarchies are mounted;
- * hybrid when both are (systemd's hybrid mode puts an empty v2 tree at /sys/fs/cgroup/unified).
- */
-export function cgroupVersion(mounts: readonly MountEntry[]): CgroupVersion {
-  const v2 = mounts.filter((m) => m.fsType === 'cgroup2');
-  const v1 = mounts.filter((m) => m.fsType === 'cgroup');
-  if (v2.some((m) => m.mountPoint === '/sys/fs/cgroup')) return 'v2';
-  if (v1.length > 0 && v2.length > 0) return 'hybrid';
-  if (v1.length > 0) return 'v1';
-  return v2.length > 0 ? 'v2' : 'none';
-}
-
 function readNumber(file: string): number | undefined {
   try {
     return Number(fs.readFileSync(file, 'utf8').trim());
@@ -112,7 +98,7 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS): HostFacts {
     uid: process.getuid?.() ?? -1,
     kernelRelease: os.release(),
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, onPath(t)])),
-    mounts: linux ? readMountinfo() : [],
+    cgroups: linux ? detectLayout() : { v1: [] },
     filesystems: linux ? fs.readFileSync('/proc/filesystems', 'utf8') : '',
     maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
     unprivilegedUsernsClone: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
@@ -162,18 +148,26 @@ export function evaluate(f: HostFacts): Finding[] {
       fix: `apt-get install -y ${info.pkg}`,
     });
   }
-  const cg = cgroupVersion(f.mounts);
+  // Lesson 05 needs memory, pids and cpu, each on v1 or v2; which version does not matter, missing ones do.
+  const missing = CONTROLLERS.filter(
+    (c) => !f.cgroups.v1.some((m) => m.controllers.includes(c)) && !f.cgroups.v2?.available.includes(c),
+  );
+  const version = layoutVersion(f.cgroups);
   out.push({
     name: 'cgroups',
-    ok: cg !== 'none',
+    ok: missing.length === 0,
     required: true,
-    detail: {
-      v1: 'cgroup v1 (one hierarchy per controller)',
-      v2: 'cgroup v2 (one unified hierarchy)',
-      hybrid: 'hybrid (v1 controllers, plus a cgroup v2 tree)',
-      none: 'no cgroup filesystem mounted',
-    }[cg],
-    fix: 'mount -t cgroup2 none /sys/fs/cgroup',
+    detail:
+      missing.length > 0
+        ? `no ${missing.join(', ')} controller mounted (lesson 05 needs memory, pids and cpu)`
+        : {
+            v1: 'cgroup v1: one hierarchy per controller (memory, pids, cpu)',
+            v2: 'cgroup v2: one unified hierarchy (memory, pids, cpu)',
+            hybrid: 'hybrid: some controllers on v1, some on the v2 tree',
+          }[version],
+    fix: f.cgroups.v2
+      ? `echo +${missing[0] ?? 'memory'} > ${f.cgroups.v2.mountPoint}/cgroup.subtree_control`
+      : 'mount -t cgroup2 none /sys/fs/cgroup',
   });
   const overlay = /\toverlay\n/.test(f.filesystems);
   out.push({

@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseMountinfo } from '../../lib/mountinfo.ts';
-import {
-  cgroupVersion,
-  evaluate,
-  kernelAtLeast,
-  TOOLS,
-  requireRoot,
-  requireLinux,
-  type HostFacts,
-} from '../../lib/preflight.ts';
+import { detectLayout, type CgroupFs } from '../../lib/cgroups/index.ts';
+import { evaluate, kernelAtLeast, TOOLS, requireRoot, requireLinux, type HostFacts } from '../../lib/preflight.ts';
 import { UserError } from '../../lib/errors.ts';
 
 const V1 = `30 24 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 31 30 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
 32 30 0:28 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids`;
-const HYBRID = `${V1}
-33 30 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw`;
-const V2 = `30 24 0:26 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate`;
 
 function facts(over: Partial<HostFacts> = {}): HostFacts {
   return {
@@ -24,7 +13,7 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
     uid: 0,
     kernelRelease: '6.8.0-45-generic',
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, true])),
-    mounts: parseMountinfo(V2),
+    cgroups: { v1: [], v2: { mountPoint: '/sys/fs/cgroup', available: ['cpu', 'memory', 'pids', 'io'] } },
     filesystems: 'nodev\tproc\nnodev\toverlay\n',
     maxUserNamespaces: 15000,
     unprivilegedUsernsClone: undefined,
@@ -36,11 +25,25 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
 }
 
 describe('preflight', () => {
-  it('tells cgroup v1, v2 and hybrid apart from the mount table', () => {
-    expect(cgroupVersion(parseMountinfo(V1))).toBe('v1');
-    expect(cgroupVersion(parseMountinfo(HYBRID))).toBe('hybrid');
-    expect(cgroupVersion(parseMountinfo(V2))).toBe('v2');
-    expect(cgroupVersion([])).toBe('none');
+  it('names the cgroup version from where the controllers are, and a missing controller with its fix', () => {
+    const cg = (over: Partial<HostFacts>) => evaluate(facts(over)).find((x) => x.name === 'cgroups');
+    const noFiles: CgroupFs = {
+      exists: () => false,
+      read: () => '',
+      write: () => {},
+      mkdir: () => {},
+      rmdir: () => {},
+      listDirs: () => [],
+    };
+    expect(cg({ cgroups: detectLayout(noFiles, V1) })?.ok).toBe(false); // v1 here lacks cpu
+    expect(
+      cg({ cgroups: detectLayout(noFiles, `${V1}\n34 30 0:30 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu`) })
+        ?.detail,
+    ).toMatch(/^cgroup v1/);
+    expect(cg({})?.detail).toMatch(/^cgroup v2/);
+    const missingPids = cg({ cgroups: { v1: [], v2: { mountPoint: '/sys/fs/cgroup', available: ['cpu', 'memory'] } } });
+    expect(missingPids).toMatchObject({ ok: false, fix: 'echo +pids > /sys/fs/cgroup/cgroup.subtree_control' });
+    expect(missingPids?.detail).toContain('no pids controller');
   });
 
   it('compares kernel releases by major and minor', () => {
