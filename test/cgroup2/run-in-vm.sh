@@ -13,13 +13,14 @@
 # CPU expectations are counters and wide bands, never durations.
 #
 # Needs root, and qemu-system-x86, linux-image-amd64 and busybox-static (installed with apt-get if missing).
-# Options: --timeout SECONDS (default 1200), --keep-log (keep the guest console log), -- VITEST-ARGS (instead
+# Options: --timeout SECONDS (default 480: a run takes about a minute, so a hung guest
+# fails CI in minutes rather than eating its time), --keep-log (keep the guest console log), -- VITEST-ARGS (instead
 # of the default test files).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=/var/tmp/scratch-cgroup2-vm
-limit=1200 mem=2048 cpus=2 keep_log=
+limit=480 mem=2048 cpus=2 keep_log=
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) limit=$2; shift 2 ;;
@@ -93,7 +94,10 @@ for c in cpu memory pids io cpuset; do echo +\$c > /sys/fs/cgroup/cgroup.subtree
 mount -t tmpfs tmpfs /run; mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
 hostname scr-cgroup2-guest; ip link set lo up 2>/dev/null
-export HOME=/root PATH=$PATH CI=true TERM=dumb NO_COLOR=1
+# Temporary files stay in the guest: the host's /tmp is visible (read-only, through 9p) and holds the host's
+# tsx IPC sockets, named by PID, which a guest process with the same parent PID would try to connect to.
+mkdir -p /run/tmp
+export HOME=/root PATH=$PATH CI=true TERM=dumb NO_COLOR=1 TMPDIR=/run/tmp
 echo "=== guest up: kernel \$(uname -r), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
 cd "$repo" && sh -c "\$(cat $run/cmd)" </dev/null
 echo "=== guest exit \$?"
