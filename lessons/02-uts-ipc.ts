@@ -10,9 +10,9 @@
 import { defineLesson, step } from '../lib/lesson.ts';
 import {
   containerArgv,
-  initScriptHeredoc,
   interactiveSpec,
   showContainerCommand,
+  startCommands,
   startContainer,
   type ContainerSpec,
 } from '../lib/container.ts';
@@ -83,10 +83,7 @@ export default defineLesson<State>({
         '`env -i` gives it a clean environment instead of the host’s. The rootfs and hostname are passed as ' +
         'parameters ($1, $2), never pasted into the script.',
       docker: 'docker run -d --hostname NAME busybox sleep 3600',
-      commands: (ctx) => ({
-        script: { shell: initScriptHeredoc(containerSpec(ctx)) },
-        start: { shell: `${showContainerCommand(containerSpec(ctx))} &` },
-      }),
+      commands: (ctx) => startCommands(containerSpec(ctx)),
       async run(ctx) {
         ctx.state.hostHostnameBefore = await readHostname(ctx.runner);
         const spec = containerSpec(ctx);

@@ -12,9 +12,9 @@ import { defineLesson, step } from '../lib/lesson.ts';
 import {
   containerArgv,
   containerExecArgv,
-  initScriptHeredoc,
   interactiveSpec,
   showContainerCommand,
+  startCommands,
   startContainer,
   waitFor,
   type Container,
@@ -105,10 +105,7 @@ export default defineLesson<State>({
         "--kill-child ties the container's life to unshare's. The new lines in the script mount a proc " +
         'filesystem at <rootfs>/proc, after making the mount namespace private (see why in the next steps).',
       docker: 'docker run -d busybox sleep 3600',
-      commands: (ctx) => ({
-        script: { shell: initScriptHeredoc(containerSpec(ctx)) },
-        start: { shell: `${showContainerCommand(containerSpec(ctx))} &` },
-      }),
+      commands: (ctx) => startCommands(containerSpec(ctx)),
       async run(ctx) {
         const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
         ctx.state.container = container;

@@ -15,10 +15,10 @@ import {
   baseContainerSpec,
   containerArgv,
   containerExecArgv,
-  initScriptHeredoc,
   interactiveSpec,
   runContainer,
   showContainerCommand,
+  startCommands,
   startContainer,
   type Container,
   type ContainerResult,
@@ -182,8 +182,7 @@ export default defineLesson<State>({
         'exec’d. The container’s whole mount table is a handful of lines.',
       docker: 'docker run -d busybox sleep 3600',
       commands: (ctx) => ({
-        script: { shell: initScriptHeredoc(containerSpec(ctx)) },
-        start: { shell: `${showContainerCommand(containerSpec(ctx))} &` },
+        ...startCommands(containerSpec(ctx)),
         mounts: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
       }),
       async run(ctx) {

@@ -35,10 +35,10 @@ import {
   cgroupPrologueArgv,
   containerArgv,
   envArgv,
-  initScriptHeredoc,
   interactiveSpec,
   runContainer,
   showContainerCommand,
+  startCommands,
   startContainer,
   type Container,
   type ContainerSpec,
@@ -230,10 +230,7 @@ export default defineLesson<State>({
         'can start outside the limits. It also gets a cgroup namespace (as docker gives on v2), which we look at ' +
         'in the next step. init.sh is lesson 04’s init script; later containers in this lesson use it too.',
       docker: `docker run -d --memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} busybox sleep 3600`,
-      commands: (ctx) => ({
-        script: { shell: initScriptHeredoc(containerSpec(ctx, ['sleep', '3600'])) },
-        start: { shell: `${showContainerCommand(containerSpec(ctx, ['sleep', '3600']))} &` },
-      }),
+      commands: (ctx) => startCommands(containerSpec(ctx, ['sleep', '3600'])),
       async run(ctx) {
         const cg = ctx.state.cgroup!;
         const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sleep', '3600']));

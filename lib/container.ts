@@ -261,6 +261,14 @@ export function showContainerCommand(spec: ContainerSpec): string {
     .join(' ');
 }
 
+/**
+ * What a lesson shows for starting a container in the background: the init script as a heredoc, then the
+ * command that runs it, with `&`.
+ */
+export function startCommands(spec: ContainerSpec): { script: { shell: string }; start: { shell: string } } {
+  return { script: { shell: initScriptHeredoc(spec) }, start: { shell: `${showContainerCommand(spec)} &` } };
+}
+
 /** The same container with an interactive login shell as its command, and the terminal type passed in. */
 export function interactiveSpec(spec: ContainerSpec, term = process.env.TERM ?? 'xterm'): ContainerSpec {
   const env = spec.process.env ?? [DEFAULT_PATH, 'HOME=/root'];

@@ -176,3 +176,14 @@ export function readPids(read: (p: string) => string, procsFile: string): number
     return [];
   }
 }
+
+/** SIGKILL each PID (the processes left in a cgroup being removed); one already gone is not an error. */
+export function killPids(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}

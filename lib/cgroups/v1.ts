@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions, V1Mount } from './index.ts';
-import { parseKeyedFile, parseLimitValue, readPids, type LimitValue } from './limits.ts';
+import { killPids, parseKeyedFile, parseLimitValue, readPids, type LimitValue } from './limits.ts';
 
 /** v1 says "no limit" with a huge number (memory) or -1 (CPU quota); both are `max` here. */
 function v1Limit(text: string | undefined): LimitValue {
@@ -123,13 +123,7 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
 
     killAll() {
       const pids = new Set(dirs.flatMap((d) => readPids((p) => cgfs.read(p), path.join(d, 'cgroup.procs'))));
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      killPids(pids);
     },
 
     stats() {

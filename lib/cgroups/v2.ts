@@ -18,7 +18,7 @@
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions } from './index.ts';
-import { parseCpuMax, parseKeyedFile, parseLimitValue, readPids } from './limits.ts';
+import { killPids, parseCpuMax, parseKeyedFile, parseLimitValue, readPids } from './limits.ts';
 
 /** The files that show each controller's limit, usage and counters, in the order a learner reads them. */
 const EVIDENCE: Record<Controller, string[]> = {
@@ -112,13 +112,7 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
         cgfs.write(file('cgroup.kill'), '1');
         return;
       }
-      for (const pid of readPids((p) => cgfs.read(p), file('cgroup.procs'))) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      killPids(readPids((p) => cgfs.read(p), file('cgroup.procs')));
     },
 
     stats() {
