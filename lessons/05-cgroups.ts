@@ -349,7 +349,8 @@ export default defineLesson<State>({
         ctx.state.pids = {
           output,
           stats: seen.stats.pids,
-          sawRefusal: /can't fork|Resource temporarily unavailable/i.test(r.stderr),
+          // busybox sh says "can't fork", dash (a Debian rootfs) "Cannot fork", bash "Resource temporarily unavailable".
+          sawRefusal: /can't fork|cannot fork|resource temporarily unavailable/i.test(r.stderr),
           hostCouldFork: hostFork.exitCode === 0,
         };
         ctx.out.compare('the fork bomb: the host’s cgroup files vs what the container printed', files, output);
