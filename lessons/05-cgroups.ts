@@ -69,9 +69,11 @@ const MEMORY_HOG = 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd exit s
  * so it runs in a subshell; the sleeps hold their PIDs while the host looks, then PID 1's last `sleep` ends the
  * container, and with it (PID namespace) every process in it.
  */
-const FORK_BOMB =
-  '( i=0; while [ $i -lt 100 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; echo "all 100 started" ); ' +
-  'echo "the fork loop ended with status $?"; exec sleep 3';
+const FORK_BOMB = [
+  '( i=0; while [ $i -lt 100 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done',
+  '  echo "all 100 started" )',
+  'echo "the fork loop ended with status $?"; exec sleep 3',
+].join('\n');
 const BUSY_LOOP = 'while :; do :; done';
 
 interface State {

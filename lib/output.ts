@@ -84,20 +84,18 @@ export function columns(items: readonly string[], width: number): string {
 export function wrapCommand(text: string, width: number): string[] {
   const out: string[] = [];
   let heredocEnd: string | undefined;
+  // A quote may span lines (a multi-line `sh -c '...'` script): a line that starts inside one is never wrapped.
+  let quote: string | undefined;
   for (const line of text.split('\n')) {
     if (heredocEnd !== undefined) {
       out.push(line);
       if (line === heredocEnd) heredocEnd = undefined;
       continue;
     }
-    heredocEnd = /<<-?\s*'?"?(\w+)'?"?/.exec(line)?.[1];
-    if (line.length <= width) {
-      out.push(line);
-      continue;
-    }
+    const startsQuoted = quote !== undefined;
+    if (!startsQuoted) heredocEnd = /<<-?\s*'?"?(\w+)'?"?/.exec(line)?.[1];
     const words: string[] = [];
     let word = '';
-    let quote: string | undefined;
     for (const ch of line) {
       if (quote) {
         if (ch === quote) quote = undefined;
@@ -110,6 +108,10 @@ export function wrapCommand(text: string, width: number): string[] {
       word += ch;
     }
     if (word) words.push(word);
+    if (line.length <= width || startsQuoted) {
+      out.push(line);
+      continue;
+    }
     let current = '';
     for (const w of words) {
       if (current && current.length + 1 + w.length + 2 > width) {
@@ -160,7 +162,9 @@ export class Printer {
   }
 
   docker(command: string): void {
-    this.line(`  ${this.c.blue('docker:')} ${this.c.blue(command)}`);
+    const [first = '', ...rest] = wrapCommand(command, this.width - 10);
+    this.line(`  ${this.c.blue('docker:')} ${this.c.blue(first)}`);
+    for (const r of rest) this.line(`          ${this.c.blue(r)}`);
   }
 
   /** The commands a step is about to run, each as a line a learner could paste. */
@@ -198,7 +202,9 @@ export class Printer {
 
   check(claim: string, ok: boolean, detail?: string): void {
     const mark = ok ? this.c.green('✔') : this.c.red('✘');
-    this.line(`  ${mark} ${claim}${detail ? this.c.dim(` (${detail})`) : ''}`);
+    const [first = '', ...rest] = wrap(`${claim}${detail ? ` (${detail})` : ''}`, this.width - 4);
+    this.line(`  ${mark} ${first}`);
+    for (const r of rest) this.line(`    ${this.c.dim(r)}`);
   }
 
   warn(text: string): void {

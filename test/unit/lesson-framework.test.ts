@@ -155,3 +155,15 @@ describe('long commands on a projector', () => {
     expect(wrapCommand(text, 40)).toEqual(text.split('\n'));
   });
 });
+
+describe('a multi-line quoted script', () => {
+  it('is never broken inside its quotes, and still pastes back to the same argv', async () => {
+    const script = '( i=0; while [ $i -lt 3 ]; do echo $i; i=$((i+1)); done\n  echo done )';
+    const line = `env -i PATH=/bin HOME=/root unshare --pid --fork --mount-proc -- chroot /var/lib/scratch/rootfs/busybox sh -c '${script}' x`;
+    const lines = wrapCommand(line, 60);
+    const { execFileSync } = await import('node:child_process');
+    const argv = (text: string) => execFileSync('sh', ['-c', `printf '%s\\n' ${text}`]).toString();
+    expect(argv(lines.join('\n'))).toBe(argv(line));
+    expect(lines.at(-1)).toBe("  echo done )' x");
+  });
+});
