@@ -8,14 +8,7 @@
  * side that the other side cannot see.
  */
 import { defineLesson, step } from '../lib/lesson.ts';
-import {
-  containerArgv,
-  interactiveSpec,
-  showContainerCommand,
-  startCommands,
-  startContainer,
-  type ContainerSpec,
-} from '../lib/container.ts';
+import { interactiveShell, startCommands, startContainer, type ContainerSpec } from '../lib/container.ts';
 import {
   differingNamespaces,
   formatNamespaces,
@@ -198,14 +191,13 @@ export default defineLesson<State>({
     }),
   ],
 
-  shell: (ctx) => ({
-    explain:
+  shell: (ctx) =>
+    interactiveShell(
+      containerSpec(ctx),
       'A busybox shell in the same kind of container: chrooted, with its own hostname and IPC namespace. Try ' +
-      '`hostname`, `hostname other` (then `hostname` on the host), and notice what is *not* isolated yet: ' +
-      '`mount -t proc proc /proc; ps` still lists every host process. Type `exit` to leave.',
-    argv: containerArgv(interactiveSpec(containerSpec(ctx))),
-    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
-  }),
+        '`hostname`, `hostname other` (then `hostname` on the host), and notice what is *not* isolated yet: ' +
+        '`mount -t proc proc /proc; ps` still lists every host process. Type `exit` to leave.',
+    ),
 
   checks: (s) => {
     const differs = differingNamespaces(s.hostNamespaces ?? {}, s.containerNamespaces ?? {});

@@ -10,10 +10,8 @@
  */
 import { defineLesson, step } from '../lib/lesson.ts';
 import {
-  containerArgv,
   containerExecArgv,
-  interactiveSpec,
-  showContainerCommand,
+  interactiveShell,
   startCommands,
   startContainer,
   waitFor,
@@ -237,15 +235,14 @@ export default defineLesson<State>({
     }),
   ],
 
-  shell: (ctx) => ({
-    explain:
+  shell: (ctx) =>
+    interactiveShell(
+      containerSpec(ctx),
       'A busybox shell as PID 1 of a new PID namespace, with its own /proc. Try `ps`, `echo $$`, ' +
-      '`ls /proc`, `sleep 100 &` then `ps` again. The escape of lesson 01 (`ls /proc/1/root/`) now leads to ' +
-      'the container itself… but the host filesystem is still reachable with a second chroot; lesson 04 fixes ' +
-      'that. `exit` ends PID 1 and the namespace with it.',
-    argv: containerArgv(interactiveSpec(containerSpec(ctx))),
-    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
-  }),
+        '`ls /proc`, `sleep 100 &` then `ps` again. The escape of lesson 01 (`ls /proc/1/root/`) now leads to ' +
+        'the container itself… but the host filesystem is still reachable with a second chroot; lesson 04 fixes ' +
+        'that. `exit` ends PID 1 and the namespace with it.',
+    ),
 
   checks: (s) => {
     const pidOne = s.psInside?.find((p) => p.pid === 1);

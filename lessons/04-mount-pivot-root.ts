@@ -13,9 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   baseContainerSpec,
-  containerArgv,
   containerExecArgv,
-  interactiveSpec,
+  interactiveShell,
   runContainer,
   showContainerCommand,
   startCommands,
@@ -324,14 +323,13 @@ export default defineLesson<State>({
     }),
   ],
 
-  shell: (ctx) => ({
-    explain:
+  shell: (ctx) =>
+    interactiveShell(
+      containerSpec(ctx),
       'A busybox shell in the full container: its own hostname, IPC, PIDs and mount tree, pivot_root into the ' +
-      'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
-      '`touch /sys/x`. Type `exit` to leave.',
-    argv: containerArgv(interactiveSpec(containerSpec(ctx))),
-    display: showContainerCommand(interactiveSpec(containerSpec(ctx))),
-  }),
+        'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
+        '`touch /sys/x`. Type `exit` to leave.',
+    ),
 
   checks: (s) => [
     { claim: 'without make-rprivate, a mount made in a new namespace leaked to the host', ok: s.leakedToHost === true },

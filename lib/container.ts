@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
 import { CommandError } from './errors.ts';
+import type { InteractiveShell } from './lesson.ts';
 import {
   bindRootLines,
   deviceLines,
@@ -273,6 +274,12 @@ export function startCommands(spec: ContainerSpec): { script: { shell: string };
 export function interactiveSpec(spec: ContainerSpec, term = process.env.TERM ?? 'xterm'): ContainerSpec {
   const env = spec.process.env ?? [DEFAULT_PATH, 'HOME=/root'];
   return { ...spec, process: { ...spec.process, args: ['sh', '-l'], env: [...env, `TERM=${term}`] } };
+}
+
+/** The shell a lesson offers at the end: a login shell in this same container, shown as init.sh + command. */
+export function interactiveShell(spec: ContainerSpec, explain: string): InteractiveShell {
+  const shell = interactiveSpec(spec);
+  return { explain, argv: containerArgv(shell), display: showContainerCommand(shell) };
 }
 
 // ---- running it ---------------------------------------------------------------------------------------------
