@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROGRESS_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.scratch-progress.json');
+/** In the checkout, unless SCRATCH_PROGRESS names another file (tests use a temporary one). */
+export const PROGRESS_FILE =
+  process.env.SCRATCH_PROGRESS ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.scratch-progress.json');
 
 export interface Progress {
   /** Lesson number → ISO date it was last completed with every check passing. */

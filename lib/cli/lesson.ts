@@ -69,7 +69,7 @@ async function rerunWithSudo(reason: string, out: Printer): Promise<number> {
   out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
   const script = fileURLToPath(import.meta.url);
   const argv = [
-    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,FORCE_COLOR',
+    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,SCRATCH_PROGRESS,FORCE_COLOR',
     process.execPath,
     ...process.execArgv,
     script,

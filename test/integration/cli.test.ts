@@ -1,6 +1,9 @@
 /**
  * The lesson runner as a learner types it: real processes, real exit codes, real signals.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findLeftovers } from '../../lib/leftovers.ts';
@@ -119,6 +122,39 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(seen).toContain("the host's mount table now has");
     expect(r.stderr).not.toContain('EPIPE');
     expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('as a normal user it re-runs itself with sudo, and the progress it saves belongs to that user', async () => {
+    const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
+    if (!hasSudo) {
+      console.log('  (sudo is not installed: the sudo path is not exercised here; CI installs it)');
+      if (process.env.CI === 'true') throw new Error('CI must install sudo for this test');
+      return;
+    }
+    // Let `nobody` run exactly this node with sudo, for the length of the test.
+    const rule = `/etc/sudoers.d/scr-test-${process.pid}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-progress-'));
+    fs.chmodSync(dir, 0o777);
+    const progress = path.join(dir, 'progress.json');
+    fs.writeFileSync(rule, `nobody ALL=(root) NOPASSWD:SETENV: ${process.execPath}\n`, { mode: 0o440 });
+    try {
+      const r = await execa(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LESSON, '01', '--no-shell'],
+        { reject: false, env: { FORCE_COLOR: '0', HOME: '/tmp', SCRATCH_PROGRESS: progress } },
+      );
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain('lesson 01 needs root');
+      expect(r.stdout).toContain('Re-running with sudo');
+      expect(r.stdout).toContain('Did it work?');
+      expect(r.stdout).not.toContain('✘');
+      expect(Object.keys(JSON.parse(fs.readFileSync(progress, 'utf8')).completed)).toEqual(['01']);
+      expect(fs.statSync(progress).uid).toBe(65534);
+      expect(await findLeftovers()).toEqual([]);
+    } finally {
+      fs.rmSync(rule, { force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('without root it explains and tries sudo instead of failing obscurely', async () => {
