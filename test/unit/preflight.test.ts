@@ -11,6 +11,7 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
   return {
     platform: 'linux',
     uid: 0,
+    sudo: false,
     kernelRelease: '6.8.0-45-generic',
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, true])),
     cgroups: { v1: [], v2: { mountPoint: '/sys/fs/cgroup', available: ['cpu', 'memory', 'pids', 'io'] } },
@@ -74,6 +75,11 @@ describe('preflight', () => {
     const out = evaluate(facts({ platform: 'darwin' }));
     expect(out).toHaveLength(1);
     expect(out[0]?.fix).toContain('vagrant up');
+  });
+
+  it('a normal user is fine when sudo is there (lessons re-run themselves with it), not without', () => {
+    expect(evaluate(facts({ uid: 1000, sudo: true })).find((x) => x.name === 'root')?.ok).toBe(true);
+    expect(evaluate(facts({ uid: 1000, sudo: false })).find((x) => x.name === 'root')?.ok).toBe(false);
   });
 
   it('flags an old kernel, a non-root user and a missing overlay', () => {
