@@ -163,7 +163,7 @@ await main(async () => {
     mode,
     rootfs,
     shell: args.shell && mode !== 'explain',
-    pause: mode === 'step' ? (await import('./pause.ts')).pause : undefined,
+    pause: mode === 'step' ? (await import('./pause.ts')).createPause() : undefined,
   });
   if (stopping) await stopping;
 

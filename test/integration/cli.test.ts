@@ -74,13 +74,23 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(await findLeftovers()).toEqual([]);
   });
 
-  it('q in step mode stops cleanly, undoing what the first step made', async () => {
-    const r = await run(['00', '--step'], { input: '\nq\n' });
+  it('step mode reads one line per step from piped input, and q stops cleanly, undoing what was made', async () => {
+    const r = await run(['00', '--step'], { input: '\n\nq\n' });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Step 2/3: press Enter to run it, q to stop');
+    expect(r.stdout).toContain('Step 3/3: press Enter to run it, q to stop');
+    expect(r.stdout).toContain('namespace inodes'); // step 2 ran
+    expect(r.stdout).toMatch(/^ {2}\$ cat \/proc\/\d+\/cgroup$/m); // step 3 was announced…
+    expect(r.stdout).not.toMatch(/^ {2}cat \/proc\/\d+\/cgroup$/m); // …but its evidence never printed
     expect(r.stdout).toMatch(/✔ stop process \d+ \(sleep\)/);
-    expect(r.stdout).not.toContain('Step 3/3: press Enter');
     expect(await findLeftovers()).toEqual([]);
+  });
+
+  it('step mode with enough Enters runs every step to the checks', async () => {
+    const r = await run(['01', '--step'], { input: '\n\n\n\n' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Did it work?');
+    expect(r.stdout).not.toContain('✘');
   });
 
   it('SIGTERM in the middle of a lesson kills its process and cleans up', async () => {
