@@ -34,15 +34,20 @@ describe('the cleanup stack', () => {
     ]);
   });
 
-  it('runs each undo once even when unwound twice at the same time (a second Ctrl-C)', async () => {
+  it('a second unwind at the same time (a signal during cleanup) waits for the same single unwind', async () => {
     let count = 0;
     const stack = new CleanupStack();
     stack.push('x', async () => {
       await new Promise((r) => setTimeout(r, 10));
       count++;
     });
-    await Promise.all([stack.unwind(), stack.unwind()]);
+    const first = stack.unwind();
+    const second = stack.unwind();
+    // The second caller (the signal handler) must not go on to exit before the first unwind has finished.
+    const reports = await second;
     expect(count).toBe(1);
+    expect(reports.map((r) => r.description)).toEqual(['x']);
+    expect(await first).toBe(reports);
   });
 
   it('drops an entry whose resource went away by itself', async () => {
