@@ -70,6 +70,36 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     expect(await findLeftovers()).toEqual([]);
   });
 
+  it('under a shared mount (as / is on systemd hosts), nothing the container mounts reaches the host', async () => {
+    // This host's / is private, so make the situation of Ubuntu and the workshop VM: the rootfs sits inside a
+    // shared mount. Without the init script's `mount --make-rprivate /`, the container's mounts (its bind of the
+    // rootfs, /proc, /dev, a tmpfs made inside) would show up here.
+    const cleanup = new CleanupStack();
+    const runner = createRunner();
+    const shared = `/run/scratch/04shared${process.pid}`;
+    const rootfs = path.join(shared, 'rootfs');
+    try {
+      fs.mkdirSync(shared, { recursive: true });
+      cleanup.push('remove the shared test dir', () => fs.rmSync(shared, { recursive: true, force: true }));
+      await runner.run(['mount', '-t', 'tmpfs', 'scrshared', shared]);
+      cleanup.push('unmount the shared tmpfs', () => runner.run(['umount', '--lazy', shared]));
+      await runner.run(['mount', '--make-shared', shared]);
+      fs.mkdirSync(rootfs);
+      await runner.run(['mount', '--bind', DEFAULT_ROOTFS, rootfs]);
+      cleanup.push('unmount the rootfs bind', () => runner.run(['umount', '--lazy', rootfs]));
+
+      const before = readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length;
+      const spec = baseContainerSpec({ id: '04shr', rootfs, args: ['sleep', '3600'] });
+      const c = await startContainer(runner, cleanup, spec);
+      expect((await c.exec(['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'])).exitCode).toBe(0);
+      expect((await c.exec(['grep', '-c', 'scr-inside', '/proc/self/mounts'])).stdout.trim()).toBe('1');
+      expect(readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length).toBe(before);
+    } finally {
+      await cleanup.unwind();
+    }
+    expect(await findLeftovers()).toEqual([]);
+  });
+
   it('a bad rootfs is one clear line naming the path and the command that builds one', async () => {
     const cleanup = new CleanupStack();
     const file = path.join(import.meta.dirname, '04-mount.test.ts');
