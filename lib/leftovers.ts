@@ -22,6 +22,8 @@ export interface Leftover {
   kind: LeftoverKind;
   /** What it is: a PID, a mount point, a link name, a cgroup directory, a state directory. */
   name: string;
+  /** Where it was found, when the name alone does not say which run it belongs to (a process's cgroup or root). */
+  via?: string;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -74,19 +76,19 @@ function cgroupPids(dir: string): number[] {
   }
 }
 
-/** PIDs whose root directory is one of ours (a chroot into the rootfs, a container on an overlay). */
-function processesRootedInScratch(): number[] {
-  const pids: number[] = [];
+/** Processes whose root directory is one of ours (a chroot into the rootfs, a container on an overlay). */
+function processesRootedInScratch(): Array<{ pid: number; root: string }> {
+  const out: Array<{ pid: number; root: string }> = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const root = fs.readlinkSync(`/proc/${name}/root`);
-      if (root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`)) pids.push(Number(name));
+      if (root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`)) out.push({ pid: Number(name), root });
     } catch {
       // Gone, or a kernel thread.
     }
   }
-  return pids;
+  return out;
 }
 
 async function linkNames(runner: Runner, args: string[]): Promise<string[]> {
@@ -100,7 +102,9 @@ async function linkNames(runner: Runner, args: string[]): Promise<string[]> {
 /** Everything with the workshop's names that is on the host now. */
 export async function scanLeftovers(runner: Runner = createRunner()): Promise<Leftover[]> {
   const cgroups = scratchCgroups();
-  const pids = new Set([...cgroups.flatMap(cgroupPids), ...processesRootedInScratch()]);
+  const pids = new Map<number, string>();
+  for (const c of cgroups) for (const pid of cgroupPids(c)) pids.set(pid, c);
+  for (const { pid, root } of processesRootedInScratch()) if (!pids.has(pid)) pids.set(pid, root);
   pids.delete(process.pid);
   const mounts = readMountinfo()
     .filter((m) => isOurMountPoint(m.mountPoint))
@@ -117,7 +121,7 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(PREFIX));
   return [
-    ...[...pids].map((p) => ({ kind: 'process' as const, name: String(p) })),
+    ...[...pids].map(([p, via]) => ({ kind: 'process' as const, name: String(p), via })),
     ...mounts.map((m) => ({ kind: 'mount' as const, name: m.mountPoint })),
     ...links.map((l) => ({ kind: 'link' as const, name: l })),
     ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
@@ -126,9 +130,26 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
   ];
 }
 
-/** Leftovers as one line each ("mount /run/scratch/05ab12/rootfs"); empty when the host is clean. */
-export async function findLeftovers(runner: Runner = createRunner()): Promise<string[]> {
-  return (await scanLeftovers(runner)).map((l) => `${l.kind} ${l.name}`);
+/**
+ * Whether a leftover belongs to the run with this id: its name, or the cgroup or root a process was found by,
+ * contains the id. Run ids are unique while the run lives, so two runs at once never claim each other's things.
+ */
+export function belongsTo(l: Leftover, id: string): boolean {
+  return l.name.includes(id) || (l.via?.includes(id) ?? false);
+}
+
+/**
+ * Leftovers as one line each ("mount /run/scratch/05ab12/rootfs"); empty when the host is clean. With `ids`,
+ * only those of these runs: what a test or a run checks about itself, whatever else runs on the machine.
+ */
+export async function findLeftovers(runner: Runner = createRunner(), ids?: readonly string[]): Promise<string[]> {
+  const all = await scanLeftovers(runner);
+  return all.filter((l) => !ids || ids.some((id) => belongsTo(l, id))).map((l) => `${l.kind} ${l.name}`);
+}
+
+/** The leftovers of one run (or a few): `expect(await leftoversOf(r.id)).toEqual([])`. */
+export function leftoversOf(...ids: string[]): Promise<string[]> {
+  return findLeftovers(createRunner(), ids);
 }
 
 /** The command that removes one leftover (what `npm run clean` runs and shows). */

@@ -1,10 +1,11 @@
 /**
  * npm run clean — remove whatever a killed or crashed run left behind, found by the `scr` prefix.
  * Shows each command before running it; says so when there is nothing to do. `--check` only reports, and
- * fails when anything is there (CI uses it after the tests).
+ * fails when anything is there (CI uses it after the tests). `--only ID` limits both to one run's leftovers, so
+ * cleaning up after one crashed run never touches a lesson running in another terminal.
  */
 import { parseArgs } from 'node:util';
-import { cgroupParents, removalArgv, scanLeftovers } from '../leftovers.ts';
+import { belongsTo, cgroupParents, removalArgv, scanLeftovers, type Leftover } from '../leftovers.ts';
 import { Printer, wantsColor } from '../output.ts';
 import { requireLinux, requireRoot } from '../preflight.ts';
 import { quoteArgv } from '../quote.ts';
@@ -13,13 +14,20 @@ import { main } from './main.ts';
 
 await main(async () => {
   const { values } = parseArgs({
-    options: { 'dry-run': { type: 'boolean', default: false }, check: { type: 'boolean', default: false } },
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+    },
   });
+  const only = values.only;
+  const scan = async (): Promise<Leftover[]> =>
+    (await scanLeftovers(runner)).filter((l) => !only || only.some((id) => belongsTo(l, id)));
   requireLinux();
   requireRoot('npm run clean');
   const out = new Printer({ color: wantsColor(process.stdout) });
   const runner = createRunner({ dryRun: values['dry-run'] });
-  const found = await scanLeftovers(runner);
+  const found = await scan();
   if (found.length === 0) {
     out.check('nothing to clean: no process, mount, link, netns, cgroup or state dir with the scr prefix', true);
     return 0;
@@ -41,7 +49,7 @@ await main(async () => {
   }
   for (const parent of cgroupParents()) await runner.run(['rmdir', parent], { reject: false });
   // Judge by what is still there, not by exit codes: deleting one end of a veth pair removes the other end too.
-  const left = values['dry-run'] ? [] : await scanLeftovers(runner);
+  const left = values['dry-run'] ? [] : await scan();
   for (const l of left) out.error(`still there: ${l.kind} ${l.name}`);
   out.check(`removed ${found.length - left.length} of ${found.length} leftovers`, left.length === 0);
   return left.length === 0 ? 0 : 1;

@@ -69,7 +69,7 @@ async function rerunWithSudo(reason: string, out: Printer): Promise<number> {
   out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
   const script = fileURLToPath(import.meta.url);
   const argv = [
-    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,SCRATCH_PROGRESS,FORCE_COLOR',
+    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,SCRATCH_PROGRESS,SCRATCH_RUN_ID,FORCE_COLOR',
     process.execPath,
     ...process.execArgv,
     script,
@@ -91,6 +91,19 @@ function preflight(lesson: Lesson<unknown>): void {
   const blocking = evaluate(gatherFacts()).filter((f) => f.required && !f.ok && f.name !== 'root');
   const first = blocking[0];
   if (first) throw new UserError(`lesson ${lesson.number} cannot run here: ${first.name} — ${first.detail}`, first.fix);
+}
+
+/**
+ * SCRATCH_RUN_ID fixes the run's id (tests and scripts that must find exactly this run's resources); it must
+ * look like one the runner would make, since it names cgroups, state dirs and links.
+ */
+function runIdFromEnv(lessonNumber: string): string | undefined {
+  const id = process.env.SCRATCH_RUN_ID;
+  if (id === undefined || id === '') return undefined;
+  if (!/^\d{2}[0-9a-f]{1,6}$/.test(id) || !id.startsWith(lessonNumber)) {
+    throw new UserError(`SCRATCH_RUN_ID=${id} is not a run id for lesson ${lessonNumber}`, 'unset SCRATCH_RUN_ID');
+  }
+  return id;
 }
 
 async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
@@ -157,6 +170,7 @@ await main(async () => {
   process.on('SIGTERM', onSignal);
 
   const result = await runLesson(lesson, {
+    id: runIdFromEnv(lesson.number),
     runner,
     cleanup,
     out,

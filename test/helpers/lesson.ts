@@ -3,7 +3,7 @@
  * so a failing test can show what the learner would have seen.
  */
 import { CleanupStack } from '../../lib/cleanup.ts';
-import { runLesson, type Lesson, type LessonResult, type Mode } from '../../lib/lesson.ts';
+import { newRunId, runLesson, type Lesson, type LessonResult, type Mode } from '../../lib/lesson.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { Printer } from '../../lib/output.ts';
 import { createRunner } from '../../lib/runner.ts';
@@ -11,9 +11,11 @@ import { createRunner } from '../../lib/runner.ts';
 export async function runLessonForTest<S>(
   lesson: Lesson<S>,
   opts: { mode?: Mode; rootfs?: string } = {},
-): Promise<LessonResult<S> & { output: string }> {
+): Promise<LessonResult<S> & { output: string; id: string }> {
   const text: string[] = [];
+  const id = newRunId(lesson.number);
   const result = await runLesson(lesson, {
+    id,
     runner: createRunner(),
     cleanup: new CleanupStack(),
     out: new Printer({ write: (t) => text.push(t) }),
@@ -21,5 +23,13 @@ export async function runLessonForTest<S>(
     rootfs: opts.rootfs ?? DEFAULT_ROOTFS,
     shell: false,
   });
-  return { ...result, output: text.join('') };
+  return { ...result, output: text.join(''), id };
+}
+
+/**
+ * A run id for a test's own container: the lesson number and four random hex digits, like a lesson run's, so
+ * two test runs at once (two checkouts, a learner in another terminal) never share a cgroup or state dir.
+ */
+export function testId(prefix: string): string {
+  return newRunId(prefix);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/00-a-container-is-a-process.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest } from '../helpers/lesson.ts';
@@ -14,6 +14,6 @@ describe.skipIf(!canRunIntegration)('lesson 00: a container is a process', () =>
     expect(namespaces).toEqual(runnerNamespaces);
     expect(Object.keys(namespaces ?? {})).toEqual(expect.arrayContaining(['mnt', 'pid', 'net', 'uts', 'ipc']));
     expect(processExists(pid ?? 0)).toBe(false);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/01-chroot.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
@@ -26,10 +26,10 @@ describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
   });
 
   it('leaves no /proc mount in the rootfs and nothing with the scr prefix', async () => {
-    await runLessonForTest(lesson);
+    const r = await runLessonForTest(lesson);
     const proc = path.join(DEFAULT_ROOTFS, 'proc');
     expect(readMountinfo().filter((m) => m.mountPoint === proc)).toEqual([]);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 
   it('explain mode runs nothing: no mount, no state directory', async () => {
@@ -37,6 +37,6 @@ describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
     expect(r.output).toContain(`$ chroot ${DEFAULT_ROOTFS} /bin/ls /`);
     expect(r.output).toContain('$ mount -t proc proc');
     expect(r.state.containerLs).toBeUndefined();
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/02-uts-ipc.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { parseIpcsQueues } from '../../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../../lib/proc.ts';
 import { createRunner } from '../../lib/runner.ts';
@@ -40,7 +40,7 @@ describe.skipIf(!canRunIntegration)('lesson 02: UTS and IPC namespaces', () => {
     expect(processExists(r.state.pid ?? 0)).toBe(false);
     const queues = parseIpcsQueues((await createRunner().run(['ipcs', '-q'])).stdout).map((q) => q.key);
     expect(queues).not.toContain(r.state.hostQueueKey);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 
   it('explain mode prints the init script and the unshare command, and runs nothing', async () => {
@@ -49,6 +49,6 @@ describe.skipIf(!canRunIntegration)('lesson 02: UTS and IPC namespaces', () => {
     expect(r.output).toContain('exec chroot "$root" "$@"');
     expect(r.output).toMatch(/unshare --ipc --uts -- sh -c "\$\(cat init.sh\)" scr-init /);
     expect(r.state.pid).toBeUndefined();
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/03-pid-namespace.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { processExists } from '../../lib/proc.ts';
@@ -45,6 +45,6 @@ describe.skipIf(!canRunIntegration)('lesson 03: PID namespace', () => {
     for (const pid of r.state.namespaceProcesses ?? []) expect(processExists(pid)).toBe(false);
     const proc = path.join(DEFAULT_ROOTFS, 'proc');
     expect(readMountinfo().filter((m) => m.mountPoint === proc)).toEqual([]);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });

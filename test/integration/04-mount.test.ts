@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/04-mount-pivot-root.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { baseContainerSpec, runContainer, startContainer } from '../../lib/container.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
 import { OLD_ROOT } from '../../lib/mounts.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { readNamespaces } from '../../lib/proc.ts';
 import { createRunner } from '../../lib/runner.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { runLessonForTest } from '../helpers/lesson.ts';
+import { runLessonForTest, testId } from '../helpers/lesson.ts';
 
 describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root', () => {
   it('propagation leaks until made private; after pivot_root the host marker is unreachable; mounts stay inside', async () => {
@@ -49,13 +49,14 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     expect(r.state.exit7?.exitCode).toBe(7);
     expect(r.state.missing?.exitCode).toBe(127);
     expect(r.state.missing?.stderr).toContain('no-such-command');
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 
   it('the full container differs from the host in exactly uts, ipc, pid and mnt', async () => {
     const cleanup = new CleanupStack();
+    const id = testId('04');
     try {
-      const spec = baseContainerSpec({ id: '04test', rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] });
+      const spec = baseContainerSpec({ id, rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] });
       const c = await startContainer(createRunner(), cleanup, spec);
       const mine = readNamespaces('self');
       const theirs = readNamespaces(c.hostPid);
@@ -63,11 +64,11 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
         (k) => mine[k as keyof typeof mine] !== theirs[k as keyof typeof mine],
       );
       expect(differing.sort()).toEqual(['ipc', 'mnt', 'pid', 'uts']);
-      expect((await c.exec(['hostname'])).stdout.trim()).toBe('scr04test');
+      expect((await c.exec(['hostname'])).stdout.trim()).toBe(`scr${id}`);
     } finally {
       await cleanup.unwind();
     }
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(id)).toEqual([]);
   });
 
   it('under a shared mount (as / is on systemd hosts), nothing the container mounts reaches the host', async () => {
@@ -76,7 +77,8 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     // rootfs, /proc, /dev, a tmpfs made inside) would show up here.
     const cleanup = new CleanupStack();
     const runner = createRunner();
-    const shared = `/run/scratch/04shared${process.pid}`;
+    const id = testId('04');
+    const shared = `/run/scratch/${id}shared`;
     const rootfs = path.join(shared, 'rootfs');
     try {
       fs.mkdirSync(shared, { recursive: true });
@@ -89,7 +91,7 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
       cleanup.push('unmount the rootfs bind', () => runner.run(['umount', '--lazy', rootfs]));
 
       const before = readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length;
-      const spec = baseContainerSpec({ id: '04shr', rootfs, args: ['sleep', '3600'] });
+      const spec = baseContainerSpec({ id, rootfs, args: ['sleep', '3600'] });
       const c = await startContainer(runner, cleanup, spec);
       expect((await c.exec(['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'])).exitCode).toBe(0);
       expect((await c.exec(['grep', '-c', 'scr-inside', '/proc/self/mounts'])).stdout.trim()).toBe('1');
@@ -97,7 +99,7 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     } finally {
       await cleanup.unwind();
     }
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(id)).toEqual([]);
   });
 
   it('a bad rootfs is one clear line naming the path and the command that builds one', async () => {
@@ -121,6 +123,6 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     expect(r.output).toContain(`pivot_root . ${OLD_ROOT}`);
     expect(r.output).toContain(`umount -l /${OLD_ROOT}`);
     expect(r.state.hostPid).toBeUndefined();
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });

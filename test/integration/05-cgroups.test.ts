@@ -9,10 +9,10 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/05-cgroups.ts';
 import { detectLayout, planCgroup, readPids } from '../../lib/cgroups/index.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { runLessonForTest } from '../helpers/lesson.ts';
+import { runLessonForTest, testId } from '../helpers/lesson.ts';
 
 const MIB = 1024 ** 2;
 /** Generous: the emulated v2 guest is slow, and a lesson run there takes a while. */
@@ -48,7 +48,7 @@ function running(pid: number): boolean {
   }
 }
 
-const ours = async (ids: string[]) => (await findLeftovers()).filter((l) => ids.some((id) => l.includes(id)));
+const ours = (ids: string[]) => leftoversOf(...ids);
 
 describe.skipIf(!canRunIntegration)('lesson 05: cgroups', () => {
   it(
@@ -92,31 +92,31 @@ describe.skipIf(!canRunIntegration)('lesson 05: cgroups', () => {
   );
 
   it('explain mode shows the mkdir and echo lines and creates nothing', async () => {
-    const before = lesson05Cgroups();
     const r = await runLessonForTest(lesson, { mode: 'explain' });
     expect(r.output).toMatch(/\$ mkdir (-p )?\/sys\/fs\/cgroup\/.*scratch\/05[0-9a-f]{4}/);
     expect(r.output).toMatch(/echo 20 > \/sys\/fs\/cgroup\/.*scratch\/05[0-9a-f]{4}\/pids\.max/);
     expect(r.output).toContain('unshare --cgroup');
     expect(r.state.cgroup).toBeUndefined();
-    expect(lesson05Cgroups()).toEqual(before);
+    expect(lesson05Cgroups().filter((d) => path.basename(d).startsWith(r.id))).toEqual([]);
   });
 
   it(
     'Ctrl-C while the container runs: the container ends, then its cgroup is removed',
     async () => {
-      const before = new Set(lesson05Cgroups());
+      const id = testId('05');
       // The lesson as a learner starts it; stdin is not a terminal, so no shell is offered at the end.
       const child = execa('node', ['--import', 'tsx', 'lib/cli/lesson.ts', '05'], {
         reject: false,
         stdin: 'ignore',
         cwd: path.resolve(import.meta.dirname, '../..'),
+        env: { SCRATCH_RUN_ID: id },
       });
       // Wait until this run's cgroup holds a process (the container of step 3 is running).
       let mine: string[] = [];
       let pids: number[] = [];
       const deadline = Date.now() + 120_000;
       while (pids.length === 0 && Date.now() < deadline && child.exitCode === null) {
-        mine = lesson05Cgroups().filter((d) => !before.has(d));
+        mine = lesson05Cgroups().filter((d) => path.basename(d) === id);
         pids = mine.flatMap((d) => readPids((p) => fs.readFileSync(p, 'utf8'), path.join(d, 'cgroup.procs')));
         await new Promise((res) => setTimeout(res, 20));
       }

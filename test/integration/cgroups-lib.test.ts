@@ -97,7 +97,7 @@ describe.skipIf(!canRunIntegration)('lib/cgroups on this host', () => {
 
   it('leaves nothing of its own on the host', async () => {
     await cleanup.unwind();
-    const mine = (await findLeftovers(runner)).filter((l) => ids.some((id) => l.includes(id)));
+    const mine = await findLeftovers(runner, ids);
     expect(mine).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 
@@ -27,7 +27,7 @@ describe.skipIf(!canRunIntegration)('npm run clean', () => {
     await new Promise((r) => setTimeout(r, 200));
     const pid = sleeper.pid ?? 0;
 
-    const before = await findLeftovers();
+    const before = await leftoversOf(id);
     expect(before).toEqual(
       expect.arrayContaining([
         `process ${pid}`,
@@ -39,7 +39,8 @@ describe.skipIf(!canRunIntegration)('npm run clean', () => {
       ]),
     );
 
-    const r = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts'], {
+    // --only: this test's leftovers, never those of a lesson running elsewhere on the machine.
+    const r = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts', '--only', id], {
       reject: false,
       env: { FORCE_COLOR: '0' },
     });
@@ -47,9 +48,11 @@ describe.skipIf(!canRunIntegration)('npm run clean', () => {
     expect(r.stdout).toContain(`$ umount --lazy ${state}/proc`);
     await sleeper;
     expect(processExists(pid)).toBe(false);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(id)).toEqual([]);
 
-    const again = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts'], { env: { FORCE_COLOR: '0' } });
+    const again = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts', '--only', id], {
+      env: { FORCE_COLOR: '0' },
+    });
     expect(again.stdout).toContain('nothing to clean');
   });
 });

@@ -6,13 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
+import { testId } from '../helpers/lesson.ts';
 
 const LESSON = ['--import', 'tsx', 'lib/cli/lesson.ts'];
-const run = (args: string[], opts: { input?: string } = {}) =>
-  execa(process.execPath, [...LESSON, ...args], { reject: false, input: opts.input ?? '', env: { FORCE_COLOR: '0' } });
+/** Every run gets its own id (SCRATCH_RUN_ID), so the test can ask for exactly that run's leftovers. */
+let lastId = '';
+const run = (args: string[], opts: { input?: string } = {}) => {
+  lastId = testId(args[0] ?? '99');
+  return execa(process.execPath, [...LESSON, ...args], {
+    reject: false,
+    input: opts.input ?? '',
+    env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
+  });
+};
 
 const hasStackTrace = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 
@@ -63,7 +72,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(r.stdout).toContain('Did it work?');
     expect(r.stdout).not.toContain('✘');
     expect(r.stdout).toContain('What is next');
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 
   it('--explain prints the commands and runs none of them', async () => {
@@ -71,7 +80,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/\$ chroot \S+ \/bin\/ls \//);
     expect(r.stdout).not.toContain('Did it work?');
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 
   it('step mode reads one line per step from piped input, and q stops cleanly, undoing what was made', async () => {
@@ -83,7 +92,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(r.stdout).toMatch(/^ {2}\$ cat \/proc\/\d+\/cgroup$/m); // step 3 was announced…
     expect(r.stdout).not.toMatch(/^ {2}cat \/proc\/\d+\/cgroup$/m); // …but its evidence never printed
     expect(r.stdout).toMatch(/✔ stop process \d+ \(sleep\)/);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 
   it('step mode with enough Enters runs every step to the checks', async () => {
@@ -94,7 +103,11 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
   });
 
   it('SIGTERM in the middle of a lesson kills its process and cleans up', async () => {
-    const child = execa(process.execPath, [...LESSON, '00', '--step'], { reject: false, env: { FORCE_COLOR: '0' } });
+    lastId = testId('00');
+    const child = execa(process.execPath, [...LESSON, '00', '--step'], {
+      reject: false,
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
+    });
     let seen = '';
     const atStep2 = new Promise<void>((resolve) =>
       child.stdout?.on('data', (d: Buffer) => {
@@ -114,13 +127,14 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(r.exitCode).toBe(143);
     expect(r.stdout).toContain('SIGTERM: stopping the lesson and cleaning up');
     expect(processExists(sleepPid)).toBe(false);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 
   it('output closed early (piped into head) still cleans up everything', async () => {
+    lastId = testId('01');
     const child = execa(process.execPath, [...LESSON, '01', '--no-shell'], {
       reject: false,
-      env: { FORCE_COLOR: '0' },
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
     });
     let seen = '';
     // Close the pipe right after lesson 01 has mounted /proc in the rootfs, as `| head` would.
@@ -131,7 +145,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     const r = await child;
     expect(seen).toContain("the host's mount table now has");
     expect(r.stderr).not.toContain('EPIPE');
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 
   it('as a normal user it re-runs itself with sudo, and the progress it saves belongs to that user', async () => {
@@ -147,11 +161,12 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     fs.chmodSync(dir, 0o777);
     const progress = path.join(dir, 'progress.json');
     fs.writeFileSync(rule, `nobody ALL=(root) NOPASSWD:SETENV: ${process.execPath}\n`, { mode: 0o440 });
+    lastId = testId('01');
     try {
       const r = await execa(
         'setpriv',
         ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LESSON, '01', '--no-shell'],
-        { reject: false, env: { FORCE_COLOR: '0', HOME: '/tmp', SCRATCH_PROGRESS: progress } },
+        { reject: false, env: { FORCE_COLOR: '0', HOME: '/tmp', SCRATCH_PROGRESS: progress, SCRATCH_RUN_ID: lastId } },
       );
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toContain('lesson 01 needs root');
@@ -160,7 +175,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
       expect(r.stdout).not.toContain('✘');
       expect(Object.keys(JSON.parse(fs.readFileSync(progress, 'utf8')).completed)).toEqual(['01']);
       expect(fs.statSync(progress).uid).toBe(65534);
-      expect(await findLeftovers()).toEqual([]);
+      expect(await leftoversOf(lastId)).toEqual([]);
     } finally {
       fs.rmSync(rule, { force: true });
       fs.rmSync(dir, { recursive: true, force: true });

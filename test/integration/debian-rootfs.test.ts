@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import lesson03 from '../../lessons/03-pid-namespace.ts';
 import lesson04 from '../../lessons/04-mount-pivot-root.ts';
 import lesson05 from '../../lessons/05-cgroups.ts';
-import { findLeftovers } from '../../lib/leftovers.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
 import { ROOTFS_ROOT } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest } from '../helpers/lesson.ts';
@@ -35,6 +35,6 @@ describe.skipIf(!canRunIntegration || !built)('lessons on the Debian rootfs', ()
   it('lesson 05: OOM kill, fork bomb (dash says "Cannot fork") and CPU quota', async () => {
     const r = await runLessonForTest(lesson05, { rootfs: DEBIAN });
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(await findLeftovers()).toEqual([]);
+    expect(await leftoversOf(r.id)).toEqual([]);
   });
 });
