@@ -14,6 +14,8 @@ export const STATE_ROOT = '/run/scratch';
 export const LIB_ROOT = '/var/lib/scratch';
 export const ROOTFS_ROOT = path.join(LIB_ROOT, 'rootfs');
 export const DEFAULT_ROOTFS = path.join(ROOTFS_ROOT, 'busybox');
+/** Each container's own directories (an overlay's upper and work): /var/lib/scratch/containers/<id>/. */
+export const CONTAINERS_ROOT = path.join(LIB_ROOT, 'containers');
 /** The cgroup parent: /sys/fs/cgroup/<controller>/scratch/<id> on v1, /sys/fs/cgroup/scratch/<id> on v2. */
 export const CGROUP_PARENT = 'scratch';
 /** The bridge lesson 08 makes. */
@@ -23,6 +25,10 @@ export const IFNAME_MAX = 15;
 
 export function stateDir(id: string): string {
   return path.join(STATE_ROOT, id);
+}
+
+export function containerDir(id: string): string {
+  return path.join(CONTAINERS_ROOT, id);
 }
 
 /** An interface name for run `id`: `scr<id><suffix>`, refused if it would be too long for the kernel. */

@@ -10,8 +10,10 @@
  *
  * Commands are argv arrays (never shell strings); execa runs them without a shell.
  */
-import { execa, type ResultPromise } from 'execa';
+import type { Duplex } from 'node:stream';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { CommandError } from './errors.ts';
+import { performHostOp, showHostOp, type HostOp } from './hostops.ts';
 import { quoteArgv } from './quote.ts';
 
 export interface RunOptions {
@@ -26,6 +28,13 @@ export interface RunOptions {
   timeoutMs?: number;
   /** `inherit` hands the terminal to the command (the interactive shell at the end of a lesson). */
   stdio?: 'pipe' | 'inherit';
+  /**
+   * Give the command a socket as fd 3 (a container's init talks to the host over it: lib/init/protocol.ts).
+   * Only for `start`; the host's end is `BackgroundProcess.sync`.
+   */
+  sync?: boolean;
+  /** Append the command's stdout and stderr to this file instead of a pipe (a detached container's log). */
+  outputFile?: string;
 }
 
 export interface RunResult {
@@ -46,6 +55,8 @@ export interface BackgroundProcess {
   /** Resolves when the process ends; never throws for a non-zero exit. */
   wait(): Promise<RunResult>;
   kill(signal?: NodeJS.Signals): void;
+  /** The host's end of the command's fd 3, when started with `sync: true` (undefined in dry-run mode). */
+  readonly sync?: Duplex;
 }
 
 export interface Runner {
@@ -55,6 +66,11 @@ export interface Runner {
   start(argv: readonly string[], opts?: Omit<RunOptions, 'reject'>): BackgroundProcess;
   /** Signal every command this runner started that is still running (used on Ctrl-C / SIGTERM). */
   killAll(signal?: NodeJS.Signals): void;
+  /**
+   * A host effect that is not a command (a cgroup file write, a directory, a signal): echoed like a command, done
+   * unless in dry-run mode. `perform` replaces the default way of doing it (a cgroup driver's own file system).
+   */
+  apply(op: HostOp, perform?: () => void): void;
   /**
    * True while a command holds the terminal (stdio: inherit). Ctrl-C then belongs to that command — the
    * interactive shell handles it itself — and must not end the lesson.
@@ -100,13 +116,23 @@ function signalNumber(name: string): number {
   return n ?? 0;
 }
 
-function execaOptions(opts: RunOptions) {
+function execaOptions(opts: RunOptions): Options {
   const inherit = opts.stdio === 'inherit';
+  const toFile = opts.outputFile !== undefined;
+  const out = toFile
+    ? { file: opts.outputFile ?? '', append: true }
+    : inherit
+      ? ('inherit' as const)
+      : ('pipe' as const);
+  const stdin = inherit
+    ? ('inherit' as const)
+    : toFile && opts.input === undefined
+      ? ('ignore' as const)
+      : ('pipe' as const);
+  const stdio = [stdin, out, out] as const;
   return {
-    input: inherit ? undefined : (opts.input ?? ''),
-    stdin: inherit ? ('inherit' as const) : undefined,
-    stdout: inherit ? ('inherit' as const) : ('pipe' as const),
-    stderr: inherit ? ('inherit' as const) : ('pipe' as const),
+    input: inherit || (toFile && opts.input === undefined) ? undefined : (opts.input ?? ''),
+    stdio: opts.sync ? [...stdio, 'pipe'] : stdio,
     env: opts.env,
     cwd: opts.cwd,
     timeout: opts.timeoutMs,
@@ -157,6 +183,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       if (!file) throw new Error('runner.start called with an empty argv');
       const child = execa(file, args, execaOptions(opts));
       live.add(child);
+      const sync = opts.sync ? (child.stdio[3] as Duplex) : undefined;
       const done = child.then(
         (r) => toResult(argv, r),
         (r: ExecaOutcome) => toResult(argv, r),
@@ -169,20 +196,29 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         kill: (signal: NodeJS.Signals = 'SIGTERM') => {
           child.kill(signal);
         },
+        sync,
       };
     },
 
     killAll(signal = 'SIGTERM') {
       for (const child of live) child.kill(signal);
     },
+
+    apply(op, perform) {
+      options.echo?.(showHostOp(op));
+      if (options.dryRun) return;
+      if (perform) perform();
+      else performHostOp(op);
+    },
   };
 }
 
-/** One call a RecordingRunner saw. */
+/** One call a RecordingRunner saw: a command, or a host effect (`op`, with `argv` empty). */
 export interface RecordedCall {
   argv: readonly string[];
   opts: RunOptions;
   background: boolean;
+  op?: HostOp;
 }
 
 type Responder = (argv: readonly string[]) => Partial<RunResult> | undefined;
@@ -208,9 +244,15 @@ export class RecordingRunner implements Runner {
     return this.respond((argv) => (quoteArgv(argv).includes(needle) ? { stdout, exitCode } : undefined));
   }
 
-  /** The recorded commands, quoted, one per entry: handy for `toEqual` assertions. */
+  /** The recorded commands and host effects, as shell lines, one per entry: handy for `toEqual` assertions. */
   get lines(): string[] {
-    return this.calls.map((c) => quoteArgv(c.argv));
+    return this.calls.map((c) => (c.op ? showHostOp(c.op) : quoteArgv(c.argv)));
+  }
+
+  /** Records the effect; performs it only through `perform` (a cgroup driver's fake file system in a test). */
+  apply(op: HostOp, perform?: () => void): void {
+    this.calls.push({ argv: [], opts: {}, background: false, op });
+    perform?.();
   }
 
   private answer(argv: readonly string[]): RunResult {

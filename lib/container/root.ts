@@ -1,0 +1,99 @@
+/**
+ * A container's root: checking the rootfs it starts from, and giving each container a root of its own.
+ *
+ * Many containers may start from one rootfs at the same moment, so nothing may be written into it that another
+ * container would trip over. The root switch itself writes nothing (pivot_root(".", ".") needs no directory),
+ * and the root is a mount made inside the container's own mount namespace: either the rootfs bound onto itself
+ * (lessons 02–05), or — lesson 06 on, and `ctr` — an overlay whose upper and work directories belong to this
+ * container alone, under /var/lib/scratch/containers/<id>/. Writes land there; the rootfs stays as it was.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CleanupStack } from '../cleanup.ts';
+import { UserError } from '../errors.ts';
+import type { Executor } from '../init/plan.ts';
+import { containerDir } from '../names.ts';
+import type { Runner } from '../runner.ts';
+import type { ContainerSpec, RootfsSource } from '../spec.ts';
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `name` is in the rootfs at one of the usual places, without following links out of it. */
+function rootfsHas(rootfs: string, name: string): boolean {
+  return ['bin', 'sbin', 'usr/bin', 'usr/sbin'].some((d) => {
+    try {
+      fs.lstatSync(path.join(rootfs, d, name));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Refuse, with one line and its fix, a root that cannot work: a rootfs that is missing or not a directory, or —
+ * for the sh init, which runs the rootfs's own `umount` after pivot_root — a rootfs without `umount`.
+ */
+export function assertRoot(spec: ContainerSpec, executor: Executor): void {
+  const dirs = spec.rootfs.type === 'overlay' ? spec.rootfs.lower : [spec.root.path];
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir))
+      throw new UserError(`rootfs ${dir} does not exist`, 'npm run rootfs   (or pass another directory)');
+    if (!isDirectory(dir))
+      throw new UserError(`rootfs ${dir} is not a directory`, 'pass the directory that holds bin/, etc/, …');
+  }
+  if (
+    executor === 'sh' &&
+    spec.rootSwitch === 'pivot_root' &&
+    spec.rootfs.type === 'bind' &&
+    !rootfsHas(spec.root.path, 'umount')
+  ) {
+    throw new UserError(
+      `rootfs ${spec.root.path} has no umount, which the sh init runs after pivot_root`,
+      'use the TypeScript init (ctr does), or a rootfs with util-linux or busybox',
+    );
+  }
+}
+
+export interface OverlayRoot {
+  /** The directory the overlay is mounted on, inside the container's mount namespace: root.path. */
+  root: string;
+  rootfs: Extract<RootfsSource, { type: 'overlay' }>;
+  /** The container's own directory (upper, work, rootfs). */
+  dir: string;
+}
+
+/** Where a container's overlay directories are: /var/lib/scratch/containers/<id>/{upper,work,rootfs}. */
+export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot {
+  const dir = containerDir(id);
+  return {
+    dir,
+    root: path.join(dir, 'rootfs'),
+    rootfs: { type: 'overlay', lower: [...lower], upper: path.join(dir, 'upper'), work: path.join(dir, 'work') },
+  };
+}
+
+/**
+ * Make the container's own directories for an overlay root (their removal is registered first, unless `keep`:
+ * a detached container keeps its upper dir until `ctr rm`). overlayfs wants upper and work on the same filesystem,
+ * and not on overlayfs itself: /var/lib/scratch is on the host's disk.
+ */
+export function createOverlayRoot(
+  runner: Runner,
+  cleanup: CleanupStack,
+  id: string,
+  lower: readonly string[],
+  opts: { keep?: boolean } = {},
+): OverlayRoot {
+  const o = overlayPaths(id, lower);
+  if (!opts.keep) cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
+  runner.apply({ kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 });
+  for (const d of [o.rootfs.upper, o.rootfs.work, o.root]) runner.apply({ kind: 'mkdir', path: d });
+  return o;
+}

@@ -1,0 +1,254 @@
+/**
+ * Starting a container from the host: launch its init, meet it at the sync point, know when its command runs.
+ *
+ * The host side of lib/init/protocol.ts. The init is started with a socket as fd 3. The TypeScript init first
+ * gets its plan there. When the init says `ready <pid>` it has done nothing yet, and the host does its part while
+ * it waits: it writes that PID into the cgroup's cgroup.procs (after Node has started its threads, so a tight
+ * pids.max cannot starve it), and runs whatever else a later lesson needs at that point. Then `go`. When the init
+ * says `exec`, everything is set up and the command is about to run; an `error` line names the step that failed.
+ * A container that dies before `exec` is an error with its exit code and the last lines of its stderr.
+ */
+import type { CleanupStack } from '../cleanup.ts';
+import { CommandError, UserError } from '../errors.ts';
+import { markInheritedFdsCloseOnExec } from '../fds.ts';
+import { initPlan, type Executor } from '../init/plan.ts';
+import type { InitPlan } from '../init/ops.ts';
+import { LineSplitter, parseInitLine } from '../init/protocol.ts';
+import { renderSh } from '../init/render-sh.ts';
+import { readProcessState } from '../namespaces.ts';
+import { processExists } from '../proc.ts';
+import { quoteArgv } from '../quote.ts';
+import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
+import type { ContainerSpec } from '../spec.ts';
+import { runArgv, type InitProgram, type TsInit } from './launch.ts';
+import { assertRoot } from './root.ts';
+
+export interface ContainerResult {
+  exitCode: number;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * util-linux 2.38's `unshare --fork` cannot pass on a SIGKILL: when its child is killed by SIGKILL it tries to
+ * re-raise the signal on itself, fails (SIGKILL has no handler to reset), prints this line and exits 1. That is
+ * the OOM killer's and `docker kill`'s signal, so it is put back here: exit 137, SIGKILL — and said, in `note`.
+ */
+const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
+
+export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult & {
+  note?: string;
+} {
+  if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
+    return {
+      exitCode: 137,
+      signal: 'SIGKILL',
+      stdout: r.stdout,
+      stderr: r.stderr.replace(UNSHARE_LOST_SIGKILL, ''),
+      note: 'unshare 2.38 reports a child killed by SIGKILL as exit 1 ("sigprocmask unblock failed"); shown as 137',
+    };
+  }
+  return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface StartOptions {
+  /** Which init runs the plan (default: the TypeScript init). */
+  executor?: Executor;
+  /** The node binary and init bundle for the TypeScript init (lib/init/bundle.ts's `tsInit()`). */
+  init?: TsInit;
+  /** The cgroup.procs files of the container's cgroup: the sh init joins through the launcher, the TS init at sync. */
+  procsFiles?: readonly string[];
+  /** More host work at the sync point, after the cgroup join (network, uid maps). */
+  atSync?: (pid: number) => Promise<void>;
+  /** Written to the container's stdin. */
+  input?: string;
+  /** `inherit`: the container gets this terminal (an interactive shell). */
+  stdio?: 'pipe' | 'inherit';
+  /** The container's stdout and stderr go to this file (a detached container). */
+  logFile?: string;
+  /** How long the init may take to reach its command (slow, emulated guests need more). */
+  readyTimeoutMs?: number;
+}
+
+export interface Container {
+  readonly spec: ContainerSpec;
+  readonly plan: InitPlan;
+  /** The argv that started it. */
+  readonly argv: readonly string[];
+  /** Host PID of the container's first process (PID 1 inside, with a PID namespace); 0 in dry-run mode. */
+  readonly hostPid: number;
+  /** Host PID of the launcher the runner started (env → unshare); the first process's parent with --fork. */
+  readonly launcherPid: number;
+  /** Resolves when the container's first process has ended. */
+  wait(): Promise<ContainerResult & { note?: string }>;
+  /** End it: SIGTERM first if `graceMs` > 0 (docker stop), then SIGKILL. */
+  stop(graceMs?: number): Promise<ContainerResult>;
+}
+
+const READY_TIMEOUT_MS = 15_000;
+
+/** What the init program is for this spec and executor. */
+export function initProgram(plan: InitPlan, executor: Executor, init?: TsInit): InitProgram {
+  if (executor === 'sh') return { executor: 'sh', script: renderSh(plan) };
+  if (!init) throw new Error('the TypeScript init needs its node and bundle (tsInit())');
+  return { executor: 'ts', init };
+}
+
+interface Handshake {
+  pid: number;
+}
+
+/**
+ * Talk to the init until it says `exec` (resolves with its PID), or fails: an `error` line, an exit before
+ * `exec`, or the timeout. `onReady` is the host's part at the sync point.
+ */
+function handshake(
+  proc: BackgroundProcess,
+  plan: InitPlan,
+  sendPlan: boolean,
+  onReady: (pid: number) => Promise<void>,
+  timeoutMs: number,
+): Promise<Handshake> {
+  const sync = proc.sync;
+  if (!sync) throw new Error('the container was started without its sync socket');
+  return new Promise<Handshake>((resolve, reject) => {
+    let pid = 0;
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sync.removeAllListeners('data');
+      if (error) reject(error);
+      else resolve({ pid });
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`container ${plan.id} did not reach its command within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
+    const lines = new LineSplitter();
+    sync.setEncoding('utf8');
+    sync.on('error', () => {}); // the init closing its end is not an error; its exit is handled below
+    sync.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) {
+        const msg = parseInitLine(line);
+        if (msg.kind === 'ready') {
+          pid = msg.pid;
+          onReady(pid).then(
+            () => sync.write('go\n'),
+            (error: unknown) => {
+              sync.write('abort\n');
+              finish(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        } else if (msg.kind === 'exec') {
+          finish();
+        } else {
+          finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
+        }
+      }
+    });
+    void proc.wait().then((r) => {
+      if (settled) return;
+      const res = toContainerResult(r);
+      const why = res.stderr.trim().split('\n').slice(-3).join(' | ');
+      finish(
+        new CommandError({
+          argv: proc.argv,
+          display: `container ${plan.id} (init)`,
+          exitCode: res.exitCode,
+          signal: res.signal,
+          stdout: res.stdout,
+          stderr: why ? res.stderr : 'it exited before its command started',
+        }),
+      );
+    });
+    if (sendPlan) sync.write(`${JSON.stringify(plan)}\n`);
+  });
+}
+
+/** The init reported a failed step: one line for the user, with docker's exit code (125, 126 or 127). */
+export class InitFailed extends UserError {
+  constructor(
+    readonly id: string,
+    message: string,
+    readonly exitCode: number,
+    readonly op: string,
+  ) {
+    super(`container ${id}: ${message}`);
+    this.name = 'InitFailed';
+  }
+}
+
+/**
+ * Start the container in the background and return once its command is about to run. Its end is registered on
+ * the cleanup stack first.
+ */
+export async function startContainer(
+  runner: Runner,
+  cleanup: CleanupStack,
+  spec: ContainerSpec,
+  opts: StartOptions = {},
+): Promise<Container> {
+  const executor = opts.executor ?? 'ts';
+  assertRoot(spec, executor);
+  const plan = initPlan(spec, { mode: 'run', executor });
+  const program = initProgram(plan, executor, opts.init);
+  const procsFiles = opts.procsFiles ?? [];
+  const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : []);
+  if (!runner.dryRun) await markInheritedFdsCloseOnExec();
+  const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
+  const launcherPid = proc.pid;
+  let finished: (ContainerResult & { note?: string }) | undefined;
+  const done = proc.wait().then((r) => (finished = toContainerResult(r)));
+  let hostPid = 0;
+
+  const stop = async (graceMs = 0): Promise<ContainerResult> => {
+    if (finished) return finished;
+    // Only ever the process this run started: the launcher's child (or the launcher itself), checked by PID.
+    const ours = hostPid !== 0 && (hostPid === launcherPid || readProcessState(hostPid)?.ppid === launcherPid);
+    if (ours && graceMs > 0) {
+      runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGTERM' });
+      const timer = setTimeout(() => !finished && proc.kill('SIGKILL'), graceMs);
+      await done.finally(() => clearTimeout(timer));
+    } else if (ours && processExists(hostPid)) {
+      runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGKILL' });
+    }
+    // With a PID namespace, `unshare --kill-child` makes sure its child dies with it, whatever happened above.
+    if (!finished) proc.kill('SIGKILL');
+    return done;
+  };
+  cleanup.push(`stop container ${spec.id} (PID ${launcherPid})`, () => stop());
+
+  if (!runner.dryRun) {
+    const joinCgroup = async (pid: number) => {
+      // The TypeScript init joins here; the sh init was put in the cgroup by its launcher already.
+      if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
+      await opts.atSync?.(pid);
+    };
+    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    hostPid = started.pid;
+  }
+  return { spec, plan, argv, hostPid, launcherPid, wait: () => done, stop };
+}
+
+/**
+ * Run the container until its command ends; return its exit code and output. While it runs, its end is on the
+ * cleanup stack (Ctrl-C stops it); nothing of it outlives the call.
+ */
+export async function runContainer(
+  runner: Runner,
+  cleanup: CleanupStack,
+  spec: ContainerSpec,
+  opts: StartOptions = {},
+): Promise<ContainerResult & { note?: string }> {
+  const c = await startContainer(runner, cleanup, spec, opts);
+  return c.wait();
+}
+
+/** How a container's start command is shown: its argv, the sh script replaced by a reference to init.sh. */
+export function showRunArgv(argv: readonly string[], scriptText?: string): string {
+  if (scriptText === undefined) return quoteArgv(argv);
+  return argv.map((a) => (a === scriptText ? '"$(cat init.sh)"' : quoteArgv([a]))).join(' ');
+}

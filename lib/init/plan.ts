@@ -1,0 +1,271 @@
+/**
+ * The init plan: from a container spec to the ordered list of operations its first process performs.
+ *
+ * The order is the whole craft of a container runtime, and every line of it has a reason:
+ *   1. sync first — the host puts the process into its cgroup before it does anything, so every page it touches
+ *      from then on is counted there (and for a TypeScript init, only after Node has started its threads, which
+ *      a tight pids.max would otherwise refuse);
+ *   2. the cgroup namespace only after that, so its root is the container's own cgroup;
+ *   3. propagation private before the first mount, or the mounts would appear on the host;
+ *   4. mounts and devices into the new root while the host's paths are still reachable (a bind source lives on
+ *      the host), then pivot_root(".", ".") and detaching the old root — no `.oldroot` directory is ever made
+ *      in the rootfs, so any number of containers can share one;
+ *   5. masked and read-only paths, then the read-only root, once the container's /proc and / are in place;
+ *   6. the bounding set dropped before the uid change (which needs CAP_SETUID, and after which only permitted
+ *      capabilities kept by PR_SET_KEEPCAPS survive), then capset and the ambient set;
+ *   7. no_new_privs, then seccomp as late as possible — unless no_new_privs is off, when installing a filter
+ *      needs CAP_SYS_ADMIN and so comes before the capabilities go (runc does the same);
+ *   8. signals back to default, every fd but 0–2 closed on exec, and execve.
+ * `exec` into a running container reuses 1 and 6–8, entering the container's root by chroot("/proc/PID/root").
+ */
+import { DEV_SYMLINKS, type Mount } from '../mounts.ts';
+import { parseMountOptions } from '../mount-options.ts';
+import { hasNamespace, validateSpec, type ContainerSpec } from '../spec.ts';
+import type { InitOp, InitPlan, PlanStep } from './ops.ts';
+
+/** Which init runs the plan: the `sh` script of lessons 02–06, or the TypeScript init (lesson 07 on, `ctr`). */
+export type Executor = 'sh' | 'ts';
+
+export interface RunPlanOptions {
+  mode: 'run';
+  executor: Executor;
+}
+
+export interface ExecPlanOptions {
+  mode: 'exec';
+  /** Host PID of the container's first process: its root is the one to enter. */
+  targetPid: number;
+  /** The exec'd command, and how it differs from the container's first process (`ctr exec -e K=V -w DIR`). */
+  args: string[];
+  env?: string[];
+  cwd?: string;
+}
+
+export type PlanOptions = RunPlanOptions | ExecPlanOptions;
+
+/** A path inside the container, before pivot_root: under the rootfs. */
+function inRoot(root: string, p: string): string {
+  const clean = `/${p}`.replace(/\/+/g, '/').replace(/\/$/, '');
+  return clean === '' ? root : `${root}${clean}`;
+}
+
+/** mkdir the mount point, mount, and — for a bind mount with flags — the remount that applies them. */
+export function mountOps(root: string, m: Mount): InitOp[] {
+  const target = inRoot(root, m.destination);
+  const { flags, data, propagation } = parseMountOptions(m.options);
+  const isBind = m.type === 'bind' || flags.includes('MS_BIND');
+  // A file is bound onto a file (resolv.conf), a directory onto a directory: the source's type decides, when it runs.
+  const ops: InitOp[] = [isBind ? { op: 'mkpath', path: target, like: m.source } : { op: 'mkpath', path: target }];
+  if (isBind) {
+    const bindFlags = flags.filter((f) => f === 'MS_BIND' || f === 'MS_REC');
+    if (!bindFlags.includes('MS_BIND')) bindFlags.unshift('MS_BIND');
+    ops.push({ op: 'mount', source: m.source, target, fstype: null, flags: bindFlags, data: '' });
+    // A bind mount ignores every other flag on its first call: ro, nosuid, … need a remount.
+    const rest = flags.filter((f) => f !== 'MS_BIND' && f !== 'MS_REC');
+    if (rest.length > 0) {
+      ops.push({
+        op: 'mount',
+        source: null,
+        target,
+        fstype: null,
+        flags: ['MS_REMOUNT', 'MS_BIND', ...rest],
+        data: '',
+      });
+    }
+  } else {
+    ops.push({ op: 'mount', source: m.source, target, fstype: m.type, flags, data });
+  }
+  if (propagation.length > 0)
+    ops.push({ op: 'mount', source: null, target, fstype: null, flags: propagation, data: '' });
+  return ops;
+}
+
+/** The overlay's options: lower layers top first, then the container's own upper and work directories. */
+export function overlayData(lower: readonly string[], upper: string, work: string): string {
+  return `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
+}
+
+function rootSteps(spec: ContainerSpec): PlanStep[] {
+  const root = spec.root.path;
+  const steps: PlanStep[] = [];
+  if (spec.rootSwitch === 'pivot_root') {
+    if (spec.rootfs.type === 'overlay') {
+      const { lower, upper, work } = spec.rootfs;
+      steps.push({
+        feature: 'overlay: read-only layers below, this container’s own upper dir on top, mounted as its root',
+        ops: [
+          {
+            op: 'mount',
+            source: 'overlay',
+            target: root,
+            fstype: 'overlay',
+            flags: [],
+            data: overlayData(lower, upper, work),
+          },
+        ],
+      });
+    } else {
+      steps.push({
+        feature: 'pivot_root needs the new root to be a mount point: bind the rootfs onto itself',
+        ops: [{ op: 'mount', source: root, target: root, fstype: null, flags: ['MS_BIND', 'MS_REC'], data: '' }],
+      });
+    }
+  }
+  if (spec.mounts.length > 0) {
+    steps.push({
+      feature: `mounts inside the root: ${spec.mounts.map((m) => m.destination).join(', ')}`,
+      ops: spec.mounts.flatMap((m) => mountOps(root, m)),
+    });
+  }
+  if (spec.linux.devices.length > 0) {
+    steps.push({
+      feature: 'devices: only the harmless ones, and the usual links',
+      ops: [
+        ...spec.linux.devices.map((d): InitOp => ({
+          op: 'mknod',
+          path: inRoot(root, d.path),
+          type: d.type,
+          major: d.major,
+          minor: d.minor,
+          mode: d.fileMode,
+        })),
+        ...DEV_SYMLINKS.map(([target, link]): InitOp => ({ op: 'symlink', target, path: inRoot(root, link) })),
+      ],
+    });
+  }
+  return steps;
+}
+
+function switchRootSteps(spec: ContainerSpec): PlanStep[] {
+  if (spec.rootSwitch === 'chroot') {
+    return [
+      {
+        feature: 'chroot: the rootfs becomes / (the host’s tree stays reachable)',
+        ops: [
+          { op: 'chroot', path: spec.root.path },
+          { op: 'chdir', path: '/' },
+        ],
+      },
+    ];
+  }
+  const steps: PlanStep[] = [
+    {
+      feature: 'pivot_root: the rootfs becomes /, the host’s root is detached (no directory needed)',
+      ops: [
+        { op: 'chdir', path: spec.root.path },
+        { op: 'pivotRoot' },
+        { op: 'detachOldRoot' },
+        { op: 'chdir', path: '/' },
+      ],
+    },
+  ];
+  const { readonlyPaths = [], maskedPaths = [] } = spec.linux;
+  if (readonlyPaths.length + maskedPaths.length > 0) {
+    steps.push({
+      feature: 'read-only and masked paths: kernel knobs and host information out of reach',
+      ops: [
+        ...readonlyPaths.map((path): InitOp => ({ op: 'readonlyPath', path })),
+        ...maskedPaths.map((path): InitOp => ({ op: 'maskPath', path })),
+      ],
+    });
+  }
+  if (spec.root.readonly) steps.push({ feature: 'a read-only root filesystem', ops: [{ op: 'readonlyRoot' }] });
+  return steps;
+}
+
+/** Capabilities, user, no_new_privs and seccomp, in the order that works (see the module comment, 6–7). */
+function privilegeSteps(process: ContainerSpec['process'], seccomp: string | undefined): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const early = seccomp !== undefined && !process.noNewPrivileges;
+  const filter: PlanStep | undefined = seccomp
+    ? {
+        feature: `seccomp: the ${seccomp} filter on every system call from now on`,
+        ops: [{ op: 'seccomp', profile: seccomp }],
+      }
+    : undefined;
+  if (filter && early) steps.push(filter);
+  const caps = process.capabilities;
+  const user = process.user;
+  const changesUser =
+    user !== undefined && (user.uid !== 0 || user.gid !== 0 || (user.additionalGids?.length ?? 0) > 0);
+  if (caps)
+    steps.push({ feature: 'capabilities: the bounding set first', ops: [{ op: 'dropBounding', keep: caps.bounding }] });
+  if (user && changesUser) {
+    const setUser: InitOp = {
+      op: 'setUser',
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids ?? [],
+    };
+    steps.push({
+      feature: `user: uid ${user.uid}, gid ${user.gid}`,
+      ops: caps ? [{ op: 'keepCaps', on: true }, setUser, { op: 'keepCaps', on: false }] : [setUser],
+    });
+  }
+  if (caps) {
+    steps.push({
+      feature: 'capabilities: effective, permitted, inheritable, ambient',
+      ops: [
+        { op: 'capset', effective: caps.effective, permitted: caps.permitted, inheritable: caps.inheritable },
+        { op: 'ambient', raise: caps.ambient },
+      ],
+    });
+  }
+  if (process.noNewPrivileges) steps.push({ feature: 'no_new_privs', ops: [{ op: 'noNewPrivs' }] });
+  if (filter && !early) steps.push(filter);
+  return steps;
+}
+
+function handOverStep(args: string[], env: string[]): PlanStep {
+  return {
+    feature: 'become the command: same PID, exactly its environment, fds 0–2, default signals',
+    ops: [{ op: 'resetSignals' }, { op: 'closeFds' }, { op: 'exec', args, env }],
+  };
+}
+
+/** The plan for a container's first process (`run`) or for a process joining it (`exec`). Pure. */
+export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
+  validateSpec(spec);
+  const seccomp = spec.linux.seccomp?.profile;
+  if (opts.mode === 'exec') {
+    const process = { ...spec.process, env: opts.env ?? spec.process.env, cwd: opts.cwd ?? spec.process.cwd };
+    return {
+      mode: 'exec',
+      id: spec.id,
+      root: spec.root.path,
+      steps: [
+        { feature: 'sync: the host moves us into the container’s cgroup', ops: [{ op: 'sync' }] },
+        {
+          feature: 'the container’s root, through its first process',
+          ops: [
+            { op: 'chroot', path: `/proc/${opts.targetPid}/root` },
+            { op: 'chdir', path: process.cwd },
+          ],
+        },
+        ...privilegeSteps(process, seccomp),
+        handOverStep(opts.args, process.env),
+      ],
+    };
+  }
+
+  const steps: PlanStep[] = [{ feature: 'sync: tell the host we are ready, wait for its go', ops: [{ op: 'sync' }] }];
+  // The sh init's cgroup namespace is made by `unshare --cgroup` after the launcher joined the cgroup (a shell has
+  // no unshare(2)); the TypeScript init joins at the sync point, so it makes the namespace itself, afterwards.
+  if (opts.executor === 'ts' && hasNamespace(spec, 'cgroup') && spec.linux.cgroupsPath) {
+    steps.push({ feature: 'cgroup namespace: our cgroup looks like the root', ops: [{ op: 'unshareCgroupns' }] });
+  }
+  if (spec.hostname !== undefined) {
+    steps.push({ feature: 'UTS namespace: our own hostname', ops: [{ op: 'sethostname', name: spec.hostname }] });
+  }
+  if (hasNamespace(spec, 'mount')) {
+    steps.push({
+      feature: 'mount namespace: nothing mounted here propagates to the host',
+      ops: [{ op: 'makePrivate' }],
+    });
+  }
+  steps.push(...rootSteps(spec), ...switchRootSteps(spec));
+  if (spec.process.cwd !== '/')
+    steps.push({ feature: 'working directory', ops: [{ op: 'chdir', path: spec.process.cwd }] });
+  steps.push(...privilegeSteps(spec.process, seccomp), handOverStep(spec.process.args, spec.process.env));
+  return { mode: 'run', id: spec.id, root: spec.root.path, steps };
+}

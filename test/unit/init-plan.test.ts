@@ -1,0 +1,266 @@
+/**
+ * The init plan: one pure function of the spec, rendered as a syscall listing and as an sh script, and executed
+ * by the TypeScript init — all checked here without root, through a recording Syscalls.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { executePlan, InitError, resolveCommand, type ExecuteDeps } from '../../lib/init/execute.ts';
+import { planOps, type InitOp } from '../../lib/init/ops.ts';
+import { initPlan } from '../../lib/init/plan.ts';
+import { renderSh, ShUnsupported } from '../../lib/init/render-sh.ts';
+import { renderSyscalls } from '../../lib/init/render-syscalls.ts';
+import { ExecvedForTest, RecordingSyscalls } from '../../lib/init/syscalls.ts';
+import { build, chrootSpec, isolatedSpec, withCgroup, withOverlay, withUtsIpc } from '../../lib/kit.ts';
+import { parseMountOptions } from '../../lib/mount-options.ts';
+import type { ContainerSpec } from '../../lib/spec.ts';
+
+const ROOTFS = '/var/lib/scratch/rootfs/busybox';
+const lesson02 = build(chrootSpec({ id: '02ab12', rootfs: ROOTFS, args: ['sleep', '300'] }), withUtsIpc('box'));
+const lesson04 = isolatedSpec({ id: '04ab12', rootfs: ROOTFS, args: ['sh', '-c', 'exit 7'], hostname: 'box' });
+const names = (ops: InitOp[]) => ops.map((o) => o.op);
+
+const hardened: ContainerSpec = {
+  ...lesson04,
+  process: {
+    ...lesson04.process,
+    user: { uid: 1000, gid: 1000, additionalGids: [10] },
+    capabilities: {
+      bounding: ['CAP_CHOWN', 'CAP_KILL'],
+      effective: ['CAP_CHOWN'],
+      permitted: ['CAP_CHOWN'],
+      inheritable: [],
+      ambient: [],
+    },
+    noNewPrivileges: true,
+  },
+  linux: { ...lesson04.linux, seccomp: { profile: 'docker-default' } },
+};
+
+describe('parseMountOptions', () => {
+  it('sorts mount -o words into flags, data for the filesystem, and a propagation change', () => {
+    expect(parseMountOptions(['nosuid', 'strictatime', 'mode=755', 'size=64k'])).toEqual({
+      flags: ['MS_NOSUID', 'MS_STRICTATIME'],
+      data: 'mode=755,size=64k',
+      propagation: [],
+    });
+    expect(parseMountOptions(['rbind', 'ro', 'rprivate'])).toEqual({
+      flags: ['MS_BIND', 'MS_REC', 'MS_RDONLY'],
+      data: '',
+      propagation: ['MS_PRIVATE', 'MS_REC'],
+    });
+    expect(parseMountOptions(['rw', 'suid', 'dev', 'exec']).flags).toEqual([]);
+  });
+});
+
+describe('initPlan', () => {
+  it('lesson 02: sync, hostname, chroot, then the hand-over — no mounts without a mount namespace', () => {
+    expect(names(planOps(initPlan(lesson02, { mode: 'run', executor: 'sh' })))).toEqual([
+      'sync',
+      'sethostname',
+      'chroot',
+      'chdir',
+      'resetSignals',
+      'closeFds',
+      'exec',
+    ]);
+  });
+
+  it('lesson 04: private first, then the root mount, mounts, devices, and pivot_root(".", ".") with no directory', () => {
+    const ops = planOps(initPlan(lesson04, { mode: 'run', executor: 'ts' }));
+    const order = names(ops);
+    expect(order.indexOf('makePrivate')).toBeLessThan(order.indexOf('mount'));
+    expect(order.slice(order.indexOf('pivotRoot') - 1, order.indexOf('pivotRoot') + 3)).toEqual([
+      'chdir',
+      'pivotRoot',
+      'detachOldRoot',
+      'chdir',
+    ]);
+    expect(ops[0]).toEqual({ op: 'sync' });
+    expect(ops.find((o) => o.op === 'mount')).toEqual({
+      op: 'mount',
+      source: ROOTFS,
+      target: ROOTFS,
+      fstype: null,
+      flags: ['MS_BIND', 'MS_REC'],
+      data: '',
+    });
+    expect(JSON.stringify(ops)).not.toContain('oldroot');
+    expect(ops.at(-1)).toEqual({ op: 'exec', args: ['sh', '-c', 'exit 7'], env: lesson04.process.env });
+  });
+
+  it('the cgroup namespace is made by the TypeScript init after the sync point, never before', () => {
+    const spec = build(lesson04, withCgroup({ pids: { limit: 20 } }));
+    const ts = names(planOps(initPlan(spec, { mode: 'run', executor: 'ts' })));
+    expect(ts.slice(0, 2)).toEqual(['sync', 'unshareCgroupns']);
+    // The sh init gets its cgroup namespace from `unshare --cgroup`, after its launcher joined the cgroup.
+    expect(names(planOps(initPlan(spec, { mode: 'run', executor: 'sh' })))).not.toContain('unshareCgroupns');
+  });
+
+  it('privileges in runc’s order: bounding set before setuid (kept caps around it), capset, no_new_privs, seccomp last', () => {
+    const order = names(planOps(initPlan(hardened, { mode: 'run', executor: 'ts' })));
+    const at = (n: (typeof order)[number]) => order.indexOf(n);
+    expect(at('dropBounding')).toBeLessThan(at('keepCaps'));
+    expect(order.slice(at('keepCaps'), at('keepCaps') + 3)).toEqual(['keepCaps', 'setUser', 'keepCaps']);
+    expect(at('capset')).toBeGreaterThan(at('setUser'));
+    expect(at('noNewPrivs')).toBeGreaterThan(at('ambient'));
+    expect(order.slice(-4)).toEqual(['seccomp', 'resetSignals', 'closeFds', 'exec']);
+  });
+
+  it('without no_new_privs the filter goes in first, while CAP_SYS_ADMIN is still there to install it', () => {
+    const spec = { ...hardened, process: { ...hardened.process, noNewPrivileges: false } };
+    const order = names(planOps(initPlan(spec, { mode: 'run', executor: 'ts' })));
+    expect(order.indexOf('seccomp')).toBeLessThan(order.indexOf('dropBounding'));
+    expect(order).not.toContain('noNewPrivs');
+  });
+
+  it('exec mode: sync, the container’s root through its first process, the same profile, the new command', () => {
+    const plan = initPlan(hardened, { mode: 'exec', targetPid: 4711, args: ['ps'], cwd: '/tmp' });
+    const ops = planOps(plan);
+    expect(ops.slice(0, 3)).toEqual([
+      { op: 'sync' },
+      { op: 'chroot', path: '/proc/4711/root' },
+      { op: 'chdir', path: '/tmp' },
+    ]);
+    expect(names(ops)).toEqual(expect.arrayContaining(['dropBounding', 'setUser', 'capset', 'noNewPrivs', 'seccomp']));
+    expect(names(ops)).not.toContain('mount');
+    expect(ops.at(-1)).toEqual({ op: 'exec', args: ['ps'], env: hardened.process.env });
+  });
+
+  it('an overlay root is mounted with the layers top first and the container’s own upper and work dirs', () => {
+    const spec = build(
+      lesson04,
+      withOverlay('/c/rootfs', { type: 'overlay', lower: ['/l/2', '/l/1'], upper: '/c/upper', work: '/c/work' }),
+    );
+    const ops = planOps(initPlan(spec, { mode: 'run', executor: 'ts' }));
+    expect(ops).toContainEqual({
+      op: 'mount',
+      source: 'overlay',
+      target: '/c/rootfs',
+      fstype: 'overlay',
+      flags: [],
+      data: 'lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work',
+    });
+  });
+
+  it('refuses a spec that would change the host', () => {
+    expect(() =>
+      initPlan({ ...lesson02, linux: { ...lesson02.linux, namespaces: [] } }, { mode: 'run', executor: 'sh' }),
+    ).toThrow(/rename the host/);
+  });
+});
+
+describe('the plan rendered', () => {
+  it('as system calls, the way strace shows them', () => {
+    const text = renderSyscalls(initPlan(lesson04, { mode: 'run', executor: 'ts' }));
+    expect(text).toContain(`mount("proc", "${ROOTFS}/proc", "proc", MS_NOSUID|MS_NOEXEC|MS_NODEV, NULL)`);
+    expect(text).toContain('pivot_root(".", ".")');
+    expect(text).toContain('umount2(".", MNT_DETACH)');
+    expect(text).toContain('sethostname("box", 3)');
+    expect(text).toMatch(/^\/\/ pivot_root: the rootfs becomes \//m);
+  });
+
+  it('as an sh script that parses, takes user values as parameters, and pivots without a directory', () => {
+    const { text, params } = renderSh(initPlan(lesson04, { mode: 'run', executor: 'sh' }));
+    expect(() => execFileSync('sh', ['-n', '-c', text])).not.toThrow();
+    expect(params).toEqual([
+      ['root', ROOTFS],
+      ['hostname', 'box'],
+    ]);
+    expect(text).not.toContain(ROOTFS);
+    expect(text).not.toContain('box');
+    expect(text).toContain('cd "$root"\npivot_root . .\numount -l .\ncd /');
+    expect(text).toContain('mount -t proc -o nosuid,noexec,nodev proc "$root"/proc');
+    expect(text).toMatch(/unset OLDPWD PWD\nexec "\$@"$/);
+  });
+
+  it('lesson 02’s chroot becomes the exec line itself', () => {
+    const { text } = renderSh(initPlan(lesson02, { mode: 'run', executor: 'sh' }));
+    expect(text).toMatch(/exec chroot "\$root" "\$@"$/);
+    expect(text).not.toContain('mount');
+  });
+
+  it('refuses what a shell cannot do, naming the TypeScript init', () => {
+    expect(() => renderSh(initPlan(hardened, { mode: 'run', executor: 'sh' }))).toThrow(ShUnsupported);
+  });
+});
+
+function deps(replies: string[] = ['go']): ExecuteDeps & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    send: (l) => sent.push(l),
+    receive: () => replies.shift(),
+    hostPid: () => 4711,
+    capabilityNumber: (n) => ({ CAP_CHOWN: 0, CAP_KILL: 5 })[n] ?? 99,
+    lastCapability: () => 6,
+    seccompProgram: () => new Uint8Array(8 * 3),
+  };
+}
+
+describe('executePlan (the TypeScript init) with recorded system calls', () => {
+  const run = (spec: ContainerSpec, sys: RecordingSyscalls, d = deps()) => {
+    try {
+      executePlan(initPlan(spec, { mode: 'run', executor: 'ts' }), sys, d);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('makes lesson 04’s container call by call and ends in execve of the command found in PATH', () => {
+    const sys = new RecordingSyscalls().withPath('/bin/sh', 'file', true);
+    const d = deps();
+    expect(run(lesson04, sys, d)).toBeInstanceOf(ExecvedForTest);
+    expect(d.sent).toEqual(['ready 4711', 'exec']);
+    expect(sys.calls[0]).toBe('sethostname box');
+    expect(sys.calls).toContain(`mount null / null 0x44000`);
+    expect(sys.calls).toContain(`mknod ${ROOTFS}/dev/null 020666 1:3`);
+    expect(sys.calls.slice(-5)).toEqual([
+      'umount2 . 2',
+      'chdir /',
+      'reset_signals',
+      'cloexec_from 3',
+      `execve /bin/sh ["sh","-c","exit 7"] ${JSON.stringify(lesson04.process.env)}`,
+    ]);
+  });
+
+  it('drops the bounding set cap by cap, keeping only what the spec keeps', () => {
+    const sys = new RecordingSyscalls().withPath('/bin/sh', 'file', true);
+    run({ ...hardened, process: { ...hardened.process, args: ['sh'] } }, sys);
+    expect(sys.calls.filter((c) => c.startsWith('capbset_drop'))).toEqual(
+      [1, 2, 3, 4, 6].map((n) => `capbset_drop ${n}`),
+    );
+    expect(sys.calls).toContain('capset 1 1 0');
+    expect(sys.calls).toEqual(
+      expect.arrayContaining(['setgroups 10', 'setresgid 1000', 'setresuid 1000', 'no_new_privs']),
+    );
+  });
+
+  it('a failed step stops everything after it and says which step, exit 125', () => {
+    const sys = new RecordingSyscalls({ mount: 1 });
+    const error = run(lesson04, sys) as InitError;
+    expect(error).toBeInstanceOf(InitError);
+    expect(error.exitCode).toBe(125);
+    expect(error.message).toMatch(
+      /^mount namespace: nothing mounted here propagates to the host — mount null \/ null 0x44000: EPERM/,
+    );
+    expect(sys.calls.some((c) => c.startsWith('execve'))).toBe(false);
+  });
+
+  it('no go from the host: nothing is done', () => {
+    const sys = new RecordingSyscalls();
+    const error = run(lesson04, sys, deps([])) as InitError;
+    expect(error.message).toMatch(/did not say go \(it hung up\)/);
+    expect(sys.calls).toEqual([]);
+  });
+
+  it('a command that is not there is 127, one that cannot be executed 126, as docker says', () => {
+    const sys = new RecordingSyscalls().withPath('/bin/notes.txt', 'file', false);
+    expect(() => resolveCommand('nope', ['PATH=/bin'], sys)).toThrow(/"nope": executable file not found in \$PATH/);
+    expect(() => resolveCommand('/bin/notes.txt', [], sys)).toThrow(expect.objectContaining({ exitCode: 126 }));
+    expect(() => resolveCommand('/bin/gone', [], sys)).toThrow(expect.objectContaining({ exitCode: 127 }));
+    expect(
+      resolveCommand('sh', ['PATH=/usr/bin:/bin'], new RecordingSyscalls().withPath('/bin/sh', 'file', true)),
+    ).toBe('/bin/sh');
+  });
+});
