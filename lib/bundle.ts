@@ -5,8 +5,8 @@
  * takes the host's files out of reach, so it is one file, loaded whole at start. And `ctr` must start fast —
  * a TypeScript loader at run time costs more than the container itself — so it runs compiled. esbuild turns
  * each entry point into one file under dist/ in a few tens of milliseconds, with a source map so a stack trace
- * points at the .ts line. A bundle is rebuilt when any source it was made from is newer (esbuild's metafile
- * lists them), so what runs is always what the learner reads in lib/.
+ * points at the .ts line. A bundle is rebuilt when any TypeScript file under lib/ is newer than it (the same
+ * rule bin/ctr.mjs applies before it loads dist/ctr.mjs), so what runs is always what the learner reads in lib/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,17 +28,21 @@ export const INIT_BUNDLE: BundleEntry = { source: 'lib/init/main.ts', out: 'init
 /** The ctr command line. */
 export const CTR_BUNDLE: BundleEntry = { source: 'lib/cli/ctr.ts', out: 'ctr.mjs', format: 'esm' };
 
-interface Meta {
-  inputs: Record<string, unknown>;
+/** The newest modification time of any .ts file below `dir`. */
+export function newestSource(dir: string = path.join(PROJECT_ROOT, 'lib')): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
-/** Whether the bundle exists and is newer than every source it was built from. */
+/** Whether the bundle exists and is newer than every source under lib/. */
 export function bundleIsFresh(entry: BundleEntry): boolean {
-  const out = path.join(DIST, entry.out);
   try {
-    const built = fs.statSync(out).mtimeMs;
-    const meta = JSON.parse(fs.readFileSync(`${out}.meta.json`, 'utf8')) as Meta;
-    return Object.keys(meta.inputs).every((input) => fs.statSync(path.join(PROJECT_ROOT, input)).mtimeMs <= built);
+    return fs.statSync(path.join(DIST, entry.out)).mtimeMs >= newestSource();
   } catch {
     return false;
   }
@@ -59,7 +63,7 @@ export async function ensureBundle(entry: BundleEntry): Promise<string> {
   fs.mkdirSync(DIST, { recursive: true });
   // Built next to its final name and renamed into place: a process that loads the bundle never sees half of it.
   const tmp = `${out}.${process.pid}.tmp`;
-  const result = await build({
+  await build({
     absWorkingDir: PROJECT_ROOT,
     entryPoints: [entry.source],
     outfile: tmp,
@@ -70,18 +74,15 @@ export async function ensureBundle(entry: BundleEntry): Promise<string> {
     // koffi brings a native binary that esbuild cannot inline; it is loaded from node_modules at start-up.
     external: ['koffi', 'esbuild'],
     sourcemap: 'inline',
-    metafile: true,
     logLevel: 'error',
     banner:
       entry.format === 'esm'
         ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
         : undefined,
   });
-  fs.writeFileSync(`${tmp}.meta.json`, JSON.stringify({ inputs: result.metafile.inputs }));
-  fs.renameSync(`${tmp}.meta.json`, `${out}.meta.json`);
   fs.renameSync(tmp, out);
   const owner = invokingUser();
-  if (owner) for (const f of [DIST, out, `${out}.meta.json`]) fs.chownSync(f, owner.uid, owner.gid);
+  if (owner) for (const f of [DIST, out]) fs.chownSync(f, owner.uid, owner.gid);
   return out;
 }
 

@@ -26,8 +26,11 @@ export interface RunOptions {
   reject?: boolean;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
-  /** `inherit` hands the terminal to the command (the interactive shell at the end of a lesson). */
-  stdio?: 'pipe' | 'inherit';
+  /**
+   * `inherit` hands the terminal to the command (the interactive shell at the end of a lesson); `inherit-output`
+   * only its output (`ctr run` without -i: the container prints straight to the terminal, its stdin is empty).
+   */
+  stdio?: 'pipe' | 'inherit' | 'inherit-output';
   /**
    * Give the command a socket as fd 3 (a container's init talks to the host over it: lib/init/protocol.ts).
    * Only for `start`; the host's end is `BackgroundProcess.sync`.
@@ -119,19 +122,17 @@ function signalNumber(name: string): number {
 function execaOptions(opts: RunOptions): Options {
   const inherit = opts.stdio === 'inherit';
   const toFile = opts.outputFile !== undefined;
+  const outputOnly = opts.stdio === 'inherit-output';
   const out = toFile
     ? { file: opts.outputFile ?? '', append: true }
-    : inherit
+    : inherit || outputOnly
       ? ('inherit' as const)
       : ('pipe' as const);
-  const stdin = inherit
-    ? ('inherit' as const)
-    : toFile && opts.input === undefined
-      ? ('ignore' as const)
-      : ('pipe' as const);
+  const noInput = (toFile || outputOnly) && opts.input === undefined;
+  const stdin = inherit ? ('inherit' as const) : noInput ? ('ignore' as const) : ('pipe' as const);
   const stdio = [stdin, out, out] as const;
   return {
-    input: inherit || (toFile && opts.input === undefined) ? undefined : (opts.input ?? ''),
+    input: inherit || noInput ? undefined : (opts.input ?? ''),
     stdio: opts.sync ? [...stdio, 'pipe'] : stdio,
     env: opts.env,
     cwd: opts.cwd,

@@ -21,6 +21,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
+import type { HostOp } from '../hostops.ts';
+import type { Runner } from '../runner.ts';
 import { UserError } from '../errors.ts';
 import { CGROUP_PARENT } from '../names.ts';
 import { parseProcCgroup } from '../proc.ts';
@@ -288,6 +290,8 @@ export interface CgroupPlan {
 export interface PlanOptions {
   layout?: CgroupLayout;
   fs?: CgroupFs;
+  /** Every mkdir, write and rmdir also goes through this runner's `apply`: echoed, recorded, skipped in dry-run. */
+  runner?: Runner;
   /** Controllers to use even without a limit, to read their stats (default: all three where available). */
   controllers?: Controller[];
 }
@@ -380,7 +384,14 @@ export class Cgroup {
   constructor(
     readonly plan: CgroupPlan,
     private readonly fs: CgroupFs = hostFs,
+    private readonly runner?: Runner,
   ) {}
+
+  /** Do a host effect through the runner when there is one (so it is shown and recorded), else directly. */
+  private effect(op: HostOp, perform: () => void): void {
+    if (this.runner) this.runner.apply(op, perform);
+    else perform();
+  }
 
   get id(): string {
     return this.plan.id;
@@ -401,6 +412,15 @@ export class Cgroup {
     return `/${CGROUP_PARENT}/${this.id}`;
   }
 
+  /**
+   * Take over a group another process made (a detached container's, which `ctr rm` removes): its directories
+   * become this object's to remove.
+   */
+  adopt(): this {
+    for (const d of this.dirs) if (this.fs.exists(d)) this.created.add(d);
+    return this;
+  }
+
   /** Make the directories and write the limits, in the planned order. */
   create(): void {
     // A concurrent run removing an empty `scratch` parent between our mkdir -p and our mkdir of the leaf makes
@@ -418,8 +438,9 @@ export class Cgroup {
   private apply(op: CgroupOp): void {
     if (op.kind === 'mkdir') {
       if (op.parents) this.apply({ kind: 'mkdir', path: path.dirname(op.path), leaf: false });
+      if (!op.leaf && this.fs.exists(op.path)) return;
       try {
-        this.fs.mkdir(op.path);
+        this.effect({ kind: 'mkdir', path: op.path }, () => this.fs.mkdir(op.path));
       } catch (e) {
         if (errorCode(e) !== 'EEXIST') throw e;
         if (op.leaf && !this.created.has(op.path)) {
@@ -434,7 +455,7 @@ export class Cgroup {
       return;
     }
     try {
-      this.fs.write(op.path, op.value);
+      this.effect({ kind: 'write', path: op.path, value: op.value }, () => this.fs.write(op.path, op.value));
     } catch (e) {
       throw writeError(op, e);
     }
@@ -510,7 +531,10 @@ export class Cgroup {
       if (Date.now() > deadline) throw new Error(`processes are still in cgroup ${this.path}: ${this.processes()}`);
       await sleep(POLL_MS);
     }
-    for (const dir of leaves) await rmdirWhenFree(this.fs, dir, deadline);
+    for (const dir of leaves) {
+      this.effect({ kind: 'rmdir', path: dir }, () => {});
+      await rmdirWhenFree(this.fs, dir, deadline);
+    }
     for (const parent of new Set(this.plan.drivers.flatMap((d) => d.parents))) {
       try {
         if (this.fs.exists(parent) && this.fs.listDirs(parent).length === 0) this.fs.rmdir(parent);
@@ -608,7 +632,7 @@ export async function measureCpu(cg: Cgroup, windowMs: number): Promise<CpuMeasu
 
 /** Plan, register the removal on the cleanup stack, then create. */
 export function createCgroup(cleanup: CleanupStack, id: string, limits: Limits, opts: PlanOptions = {}): Cgroup {
-  const cg = new Cgroup(planCgroup(id, limits, opts), opts.fs ?? hostFs);
+  const cg = new Cgroup(planCgroup(id, limits, opts), opts.fs ?? hostFs, opts.runner);
   // Pushed before the first mkdir: a failure half-way still removes whatever was made.
   cleanup.push(`remove cgroup ${cg.path}`, () => cg.remove());
   cg.create();

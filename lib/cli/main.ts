@@ -6,7 +6,12 @@ import { Chalk } from 'chalk';
 import { wantsColor } from '../output.ts';
 import { UserError, formatUserError } from '../errors.ts';
 
-export async function main(fn: () => Promise<number | void>): Promise<never> {
+export interface MainOptions {
+  /** The exit code of a user's mistake: 1 for the lessons, 125 for ctr (docker's "the runtime failed"). */
+  userErrorExit?: number;
+}
+
+export async function main(fn: () => Promise<number | void>, opts: MainOptions = {}): Promise<never> {
   const chalk = new Chalk({ level: wantsColor(process.stderr) ? 1 : 0 });
   let code: number;
   try {
@@ -17,7 +22,9 @@ export async function main(fn: () => Promise<number | void>): Promise<never> {
       code = 130;
     } else if (error instanceof UserError) {
       process.stderr.write(`${chalk.red('✘')} ${formatUserError(error)}\n`);
-      code = 1;
+      // An error that knows its own code (a container's command not found: 127) keeps it.
+      const own = (error as UserError & { exitCode?: unknown }).exitCode;
+      code = typeof own === 'number' ? own : (opts.userErrorExit ?? 1);
     } else {
       process.stderr.write(`${chalk.red('✘ unexpected error (a bug in the workshop — please report it):')}\n`);
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -69,6 +69,11 @@ export interface OverlayRoot {
   dir: string;
 }
 
+export interface CreatedOverlayRoot extends OverlayRoot {
+  /** Keep the directories when the cleanup stack unwinds (a container kept after it exits). */
+  dropRemoval(): void;
+}
+
 /** Where a container's overlay directories are: /var/lib/scratch/containers/<id>/{upper,work,rootfs}. */
 export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot {
   const dir = containerDir(id);
@@ -80,20 +85,18 @@ export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot 
 }
 
 /**
- * Make the container's own directories for an overlay root (their removal is registered first, unless `keep`:
- * a detached container keeps its upper dir until `ctr rm`). overlayfs wants upper and work on the same filesystem,
- * and not on overlayfs itself: /var/lib/scratch is on the host's disk.
+ * Make the container's own directories for an overlay root; their removal is registered first. overlayfs wants
+ * upper and work on the same filesystem, and not on overlayfs itself: /var/lib/scratch is on the host's disk.
  */
 export function createOverlayRoot(
   runner: Runner,
   cleanup: CleanupStack,
   id: string,
   lower: readonly string[],
-  opts: { keep?: boolean } = {},
-): OverlayRoot {
+): CreatedOverlayRoot {
   const o = overlayPaths(id, lower);
-  if (!opts.keep) cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
+  const dropRemoval = cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
   runner.apply({ kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 });
   for (const d of [o.rootfs.upper, o.rootfs.work, o.root]) runner.apply({ kind: 'mkdir', path: d });
-  return o;
+  return { ...o, dropRemoval };
 }

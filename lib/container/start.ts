@@ -64,7 +64,7 @@ export interface StartOptions {
   /** Written to the container's stdin. */
   input?: string;
   /** `inherit`: the container gets this terminal (an interactive shell). */
-  stdio?: 'pipe' | 'inherit';
+  stdio?: 'pipe' | 'inherit' | 'inherit-output';
   /** The container's stdout and stderr go to this file (a detached container). */
   logFile?: string;
   /** How long the init may take to reach its command (slow, emulated guests need more). */
@@ -103,7 +103,7 @@ interface Handshake {
  * Talk to the init until it says `exec` (resolves with its PID), or fails: an `error` line, an exit before
  * `exec`, or the timeout. `onReady` is the host's part at the sync point.
  */
-function handshake(
+export function handshake(
   proc: BackgroundProcess,
   plan: InitPlan,
   sendPlan: boolean,

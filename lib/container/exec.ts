@@ -1,0 +1,61 @@
+/**
+ * Running another process inside a running container: `docker exec`.
+ *
+ * A container is a set of namespaces, a cgroup, a root and a security profile, all held by its first process. A
+ * plain `nsenter --target PID` joins the namespaces and the root, and that is all: the new process stays in the
+ * host's cgroup (the container's limits do not apply to it) and keeps whatever privileges the caller had — the
+ * host root's full capability set, no seccomp filter. `exec` here closes both gaps: `nsenter` joins every
+ * namespace of the container, the host moves the process into the container's cgroup at the sync point, and the
+ * same TypeScript init, in exec mode, enters the container's root and applies its user, capabilities,
+ * no_new_privs and seccomp filter before it becomes the command.
+ */
+import type { CleanupStack } from '../cleanup.ts';
+import { markInheritedFdsCloseOnExec } from '../fds.ts';
+import { initPlan } from '../init/plan.ts';
+import type { Runner } from '../runner.ts';
+import type { ContainerSpec } from '../spec.ts';
+import { execArgvFor, type TsInit } from './launch.ts';
+import { handshake, toContainerResult, type ContainerResult } from './start.ts';
+
+export interface ExecOptions {
+  init: TsInit;
+  /** The container's cgroup.procs files: the exec'd process joins them at the sync point. */
+  procsFiles: readonly string[];
+  env?: string[];
+  cwd?: string;
+  input?: string;
+  /** `inherit`: the exec'd process gets this terminal (`ctr exec -it`). */
+  stdio?: 'pipe' | 'inherit' | 'inherit-output';
+  readyTimeoutMs?: number;
+}
+
+/** Run `args` inside the container whose first process is `targetPid`, and wait for it to end. */
+export async function execInContainer(
+  runner: Runner,
+  cleanup: CleanupStack,
+  spec: ContainerSpec,
+  targetPid: number,
+  args: string[],
+  opts: ExecOptions,
+): Promise<ContainerResult & { pid: number }> {
+  const plan = initPlan(spec, { mode: 'exec', targetPid, args, env: opts.env, cwd: opts.cwd });
+  const argv = execArgvFor(spec, targetPid, opts.init);
+  if (!runner.dryRun) await markInheritedFdsCloseOnExec();
+  const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio });
+  const drop = cleanup.push(`stop exec'd process (PID ${proc.pid})`, async () => {
+    proc.kill('SIGKILL');
+    await proc.wait();
+  });
+  try {
+    let pid = 0;
+    if (!runner.dryRun) {
+      const joinCgroup = async (p: number) => {
+        for (const f of opts.procsFiles) runner.apply({ kind: 'write', path: f, value: String(p) });
+      };
+      pid = (await handshake(proc, plan, true, joinCgroup, opts.readyTimeoutMs ?? 15_000)).pid;
+    }
+    return { ...toContainerResult(await proc.wait()), pid };
+  } finally {
+    drop();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * A container's life as `ctr` (and docker) sees it: created, running, exited, removed.
+ *
+ * lib/container/start.ts starts a process; a *managed* container is more: a state directory with its state.json
+ * and log, a unique name, a cgroup (always, as docker makes one, even without limits: it is how `exec` joins the
+ * container and how `rm -f` finds every process in it), and its own root (an overlay on the rootfs, so the
+ * rootfs itself never changes). This module makes and removes those, in an order that undoes cleanly: every
+ * resource is registered for removal before it is made, and `remove` takes down whatever a container left, by
+ * its id, whether the process that made it is still there or not.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CleanupStack } from '../cleanup.ts';
+import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
+import { UserError } from '../errors.ts';
+import { STATE_ROOT, stateDir } from '../names.ts';
+import type { Runner } from '../runner.ts';
+import type { ContainerSpec } from '../spec.ts';
+import { createOverlayRoot, overlayPaths } from './root.ts';
+import {
+  effectiveState,
+  isSameProcess,
+  listStates,
+  logPath,
+  processStartTime,
+  readState,
+  writeState,
+  type ContainerState,
+} from './state.ts';
+
+/** Name reservations: one directory per name, made with mkdir, which only one process can win. */
+const NAMES_DIR = path.join(STATE_ROOT, '.names');
+
+/** docker's rule for names: a letter or digit, then letters, digits, `_`, `.` or `-`. */
+export function checkName(name: string): void {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(name)) {
+    throw new UserError(`invalid container name "${name}": use letters, digits, _ . - (start with a letter or digit)`, '--name web1');
+  }
+}
+
+/** Reserve a unique name; the undo is registered before the reservation (and returned, to keep the name). */
+function reserveName(cleanup: CleanupStack, name: string, id: string): () => void {
+  checkName(name);
+  const dir = path.join(NAMES_DIR, name);
+  fs.mkdirSync(NAMES_DIR, { recursive: true, mode: 0o700 });
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const holder = fs.readdirSync(dir)[0];
+    // A reservation whose container is gone (a killed run) is stale: take it over.
+    if (holder && readState(holder)) {
+      throw new UserError(`the name "${name}" is already in use by container ${holder}`, `ctr rm ${name}   (or choose another --name)`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+  }
+  const drop = cleanup.push(`release the name ${name}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, id), '');
+  return drop;
+}
+
+export interface CreateRequest {
+  spec: ContainerSpec;
+  /** The image or rootfs as the user named it (shown by ps). */
+  image: string;
+  /** Read-only layers the root is made of, top first (a rootfs directory is one layer). */
+  layers: string[];
+  autoRemove: boolean;
+  detached: boolean;
+}
+
+export interface Created {
+  state: ContainerState;
+  cgroup: Cgroup;
+  /**
+   * Keep the container after it exits (no --rm): drops the removal of its state, name and own directory from
+   * the cleanup stack. Its cgroup still goes when it exits, as docker's does; `ctr rm` removes the rest.
+   */
+  keep(): void;
+}
+
+/**
+ * Make everything the container needs before its process starts: state dir, name, cgroup, root. Each is
+ * registered on `cleanup` first; a detached container's waiter takes over the same removals later.
+ */
+export function createContainer(runner: Runner, cleanup: CleanupStack, req: CreateRequest): Created {
+  const { id } = req.spec;
+  const dir = stateDir(id);
+  const drops: Array<() => void> = [];
+  drops.push(cleanup.push(`remove ${dir}`, () => runner.apply({ kind: 'remove', path: dir })));
+  runner.apply({ kind: 'mkdir', path: dir, parents: true, mode: 0o700 });
+  if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
+  const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
+  const root = createOverlayRoot(runner, cleanup, id, req.layers);
+  drops.push(root.dropRemoval);
+  const spec: ContainerSpec = { ...req.spec, root: { ...req.spec.root, path: root.root }, rootfs: root.rootfs };
+  const state: ContainerState = {
+    id,
+    name: req.spec.name,
+    image: req.image,
+    spec,
+    status: 'created',
+    createdAt: new Date().toISOString(),
+    cgroupDirs: cgroup.dirs,
+    containerDir: root.dir,
+    logPath: logPath(id),
+    autoRemove: req.autoRemove,
+    detached: req.detached,
+  };
+  writeState(state);
+  return { state, cgroup, keep: () => drops.forEach((d) => d()) };
+}
+
+/** Record that the container's command runs: its PID and that PID's start time (state.ts says why both). */
+export function markRunning(state: ContainerState, pid: number): ContainerState {
+  const next: ContainerState = {
+    ...state,
+    status: 'running',
+    pid,
+    pidStartTime: processStartTime(pid),
+    startedAt: new Date().toISOString(),
+  };
+  writeState(next);
+  return next;
+}
+
+export function markExited(id: string, exitCode: number, exitReason?: string): ContainerState | undefined {
+  const state = readState(id);
+  if (!state) return undefined;
+  const next: ContainerState = { ...state, status: 'exited', exitCode, exitReason, finishedAt: new Date().toISOString() };
+  writeState(next);
+  return next;
+}
+
+/** The container, looked up by id, id prefix or name; one clear line when there is none. */
+export function lookup(ref: string): ContainerState {
+  const states = listStates();
+  const exact = states.find((s) => s.id === ref || s.name === ref);
+  const byPrefix = states.filter((s) => ref.length >= 3 && s.id.startsWith(ref));
+  const found = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
+  if (!found) {
+    const why = byPrefix.length > 1 ? `"${ref}" matches ${byPrefix.length} containers` : `no such container: ${ref}`;
+    throw new UserError(why, 'ctr ps -a');
+  }
+  return effectiveState(found);
+}
+
+/** The cgroup of a container, from its id (the same plan that made it). */
+export function cgroupOf(id: string, runner?: Runner): Cgroup {
+  return new Cgroup(planCgroup(id, {}, { layout: detectLayout() }), undefined, runner).adopt();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * docker stop: SIGTERM to the container's first process, then SIGKILL after `graceSec`. A PID 1 with no handler
+ * for SIGTERM ignores it (the kernel protects a namespace's init from signals it did not ask for), which is why
+ * the grace period exists. Returns once the process is gone.
+ */
+export async function stopContainer(runner: Runner, state: ContainerState, graceSec: number): Promise<void> {
+  const live = () => isSameProcess(state.pid, state.pidStartTime);
+  if (!live() || state.pid === undefined) {
+    throw new UserError(`container ${state.name ?? state.id} is not running`, `ctr ps -a`);
+  }
+  runner.apply({ kind: 'kill', pid: state.pid, signal: 'SIGTERM' });
+  const deadline = Date.now() + graceSec * 1000;
+  while (live() && Date.now() < deadline) await sleep(20);
+  if (live()) runner.apply({ kind: 'kill', pid: state.pid, signal: 'SIGKILL' });
+  while (live()) await sleep(10);
+}
+
+/**
+ * docker rm: take down everything the container has on the host, by id — processes left in its cgroup, the
+ * cgroup, its own directory, its name, its state. Refuses a running container unless `force` (rm -f).
+ */
+export async function removeContainer(runner: Runner, state: ContainerState, force: boolean): Promise<void> {
+  const s = effectiveState(state);
+  if (s.status === 'running' && !force) {
+    throw new UserError(`container ${s.name ?? s.id} is running: stop it first, or force it`, `ctr rm -f ${s.name ?? s.id}`);
+  }
+  if (s.status === 'running' && s.pid !== undefined) {
+    runner.apply({ kind: 'kill', pid: s.pid, signal: 'SIGKILL' });
+  }
+  await cgroupOf(s.id, runner).remove();
+  const dir = s.containerDir ?? overlayPaths(s.id, []).dir;
+  runner.apply({ kind: 'remove', path: dir });
+  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) });
+  runner.apply({ kind: 'remove', path: stateDir(s.id) });
+}

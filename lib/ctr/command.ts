@@ -1,0 +1,32 @@
+/**
+ * What a `ctr` subcommand is: a name, its flags, its help, and a function from parsed flags to an exit code.
+ * The context carries what every command shares — the runner every command and host effect goes through, where
+ * output goes, and how to start the TypeScript init — so commands hold no globals and tests can pass their own.
+ */
+import type { Runner } from '../runner.ts';
+import type { TsInit } from '../container/launch.ts';
+import type { FlagSpec, Parsed } from './flags.ts';
+
+export interface CtrContext {
+  runner: Runner;
+  /** Write to stdout / stderr. */
+  out(text: string): void;
+  err(text: string): void;
+  /** The node binary and init bundle (built on first use). */
+  init(): Promise<TsInit>;
+  /** How to start this same program again (the waiter of a detached container is `ctr __shim`). */
+  self: { node: string; args: string[] };
+}
+
+export interface Command {
+  name: string;
+  /** `ctr run [OPTIONS] ROOTFS [COMMAND] [ARG...]` */
+  usage: string;
+  summary: string;
+  flags: FlagSpec[];
+  /** Flags may follow positional arguments (ps, rm, stop); run and exec stop at the first one. */
+  interspersed?: boolean;
+  /** Hidden from `ctr --help` (the waiter). */
+  hidden?: boolean;
+  run(ctx: CtrContext, parsed: Parsed): Promise<number>;
+}

@@ -1,0 +1,129 @@
+/**
+ * ctr run — docker run: make a container from a rootfs and run a command in it, attached or detached.
+ *
+ * Attached, this process is the container's parent: it streams its output, forwards the first Ctrl-C or SIGTERM to
+ * the container's PID 1 (a second one kills it), records its exit code and removes its cgroup — and with --rm
+ * everything else. Detached (-d), a small waiter process (`ctr __shim`, see shim.ts) does all that instead, because
+ * this process exits as soon as the container runs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { CleanupStack } from '../../cleanup.ts';
+import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
+import { startContainer } from '../../container/start.ts';
+import { UserError } from '../../errors.ts';
+import { LineSplitter } from '../../init/protocol.ts';
+import type { Command, CtrContext } from '../command.ts';
+import { RUN_FLAGS, runRequest, type RunRequest } from '../run-spec.ts';
+
+/** A rootfs named on the command line: an existing directory (images come with lesson 07). */
+export function resolveRootfsArg(arg: string): { image: string; path: string } {
+  const p = path.resolve(arg);
+  let isDir = false;
+  try {
+    isDir = fs.statSync(p).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new UserError(`no such rootfs directory: ${arg}`, 'ctr run /var/lib/scratch/rootfs/busybox sh   (npm run rootfs builds it)');
+  return { image: arg, path: fs.realpathSync(p) };
+}
+
+/** Ctrl-C and SIGTERM while attached: the first goes to the container's PID 1, the second kills it. */
+function forwardSignals(pid: () => number, kill: () => void): () => void {
+  let count = 0;
+  const on = (signal: NodeJS.Signals) => {
+    count++;
+    if (count > 1 || pid() === 0) return kill();
+    try {
+      process.kill(pid(), signal);
+    } catch {
+      kill();
+    }
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+}
+
+async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
+  const cleanup = new CleanupStack();
+  let pid = 0;
+  let killed = false;
+  const stopForwarding = forwardSignals(
+    () => pid,
+    () => {
+      killed = true;
+      if (pid) ctx.runner.apply({ kind: 'kill', pid, signal: 'SIGKILL' });
+    },
+  );
+  try {
+    const created = createContainer(ctx.runner, cleanup, { ...req, detached: false });
+    const c = await startContainer(ctx.runner, cleanup, created.state.spec, {
+      executor: 'ts',
+      init: await ctx.init(),
+      procsFiles: created.cgroup.procsFiles,
+      stdio: req.interactive ? 'inherit' : 'inherit-output',
+    });
+    pid = c.hostPid;
+    markRunning(created.state, pid);
+    if (!req.autoRemove) created.keep();
+    const r = await c.wait();
+    if (r.note) ctx.err(`ctr: ${r.note}\n`);
+    markExited(req.spec.id, r.exitCode, r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined);
+    return r.exitCode;
+  } finally {
+    stopForwarding();
+    await cleanup.unwind();
+  }
+}
+
+/**
+ * Detached: hand the request to a new waiter process, wait for its "started" (or its error), print the id.
+ * The waiter is started in its own session, so closing this terminal does not end it.
+ */
+async function runDetached(ctx: CtrContext, req: RunRequest): Promise<number> {
+  const child = spawn(ctx.self.node, [...ctx.self.args, '__shim'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  });
+  const channel = child.stdio[3] as Duplex;
+  channel.write(`${JSON.stringify(req)}\n`);
+  const reply = await new Promise<string>((resolve) => {
+    const lines = new LineSplitter();
+    channel.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      const [first] = lines.push(chunk);
+      if (first !== undefined) resolve(first);
+    });
+    channel.on('end', () => resolve('error {"message":"the waiter exited before the container started","exitCode":125}'));
+    child.on('error', (e) => resolve(`error ${JSON.stringify({ message: e.message, exitCode: 125 })}`));
+  });
+  channel.destroy();
+  child.unref();
+  if (reply.startsWith('started ')) {
+    ctx.out(`${req.spec.id}\n`);
+    return 0;
+  }
+  const e = JSON.parse(reply.slice('error '.length)) as { message: string; fix?: string; exitCode: number };
+  throw Object.assign(new UserError(e.message, e.fix), { exitCode: e.exitCode });
+}
+
+export const run: Command = {
+  name: 'run',
+  usage: 'ctr run [OPTIONS] ROOTFS COMMAND [ARG...]',
+  summary: 'Run a command in a new container',
+  flags: RUN_FLAGS,
+  async run(ctx, { flags, rest }) {
+    const [image, ...args] = rest;
+    if (!image) throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
+    const req = runRequest(flags, resolveRootfsArg(image), args);
+    if (req.detach && req.interactive) throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
+    return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);
+  },
+};
