@@ -5,6 +5,7 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'slides/dist/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['bin/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],

@@ -189,13 +189,19 @@ export function killPids(pids: Iterable<number>): void {
 }
 
 /** The limits of an OCI `linux.resources` (lib/spec.ts): memory and memory+swap in bytes, pids, a CPU quota. */
-export function limitsFromResources(r: {
-  memory?: { limit: number; swap?: number };
-  pids?: { limit: number };
-  cpu?: { quota: number; period: number };
-} = {}): Limits {
+export function limitsFromResources(
+  r: {
+    memory?: { limit: number; swap?: number };
+    pids?: { limit: number };
+    cpu?: { quota: number; period: number };
+  } = {},
+): Limits {
   const limits: Limits = {};
-  if (r.memory) limits.memory = { maxBytes: r.memory.limit, swapBytes: Math.max(0, (r.memory.swap ?? r.memory.limit) - r.memory.limit) };
+  if (r.memory)
+    limits.memory = {
+      maxBytes: r.memory.limit,
+      swapBytes: Math.max(0, (r.memory.swap ?? r.memory.limit) - r.memory.limit),
+    };
   if (r.pids) limits.pids = r.pids.limit;
   if (r.cpu) limits.cpu = { cpus: r.cpu.quota / r.cpu.period, quotaUs: r.cpu.quota, periodUs: r.cpu.period };
   return limits;

@@ -36,7 +36,9 @@ function overview(): string {
 }
 
 function commandHelp(c: Command): string {
-  return [`usage: ${c.usage}`, '', c.summary, ...(c.flags.length ? ['', 'Options:', flagHelp(c.flags)] : [])].join('\n');
+  return [`usage: ${c.usage}`, '', c.summary, ...(c.flags.length ? ['', 'Options:', flagHelp(c.flags)] : [])].join(
+    '\n',
+  );
 }
 
 /** Namespaces, mounts and cgroups are root's: without root, ctr re-runs itself through sudo, saying so. */
@@ -44,10 +46,20 @@ async function rerunWithSudo(args: string[]): Promise<number> {
   const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
   if (!hasSudo) throw new UserError('ctr needs root and sudo is not installed', 'su -c "npm run ctr -- ..."');
   process.stderr.write('ctr needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…\n');
-  const r = await execa('sudo', ['--preserve-env=TERM,SCRATCH_REGISTRY_MIRROR', process.execPath, ...process.execArgv, process.argv[1] ?? '', ...args], {
-    stdio: 'inherit',
-    reject: false,
-  });
+  const r = await execa(
+    'sudo',
+    [
+      '--preserve-env=TERM,SCRATCH_REGISTRY_MIRROR',
+      process.execPath,
+      ...process.execArgv,
+      process.argv[1] ?? '',
+      ...args,
+    ],
+    {
+      stdio: 'inherit',
+      reject: false,
+    },
+  );
   return r.exitCode ?? 125;
 }
 

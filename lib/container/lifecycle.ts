@@ -34,7 +34,10 @@ const NAMES_DIR = path.join(STATE_ROOT, '.names');
 /** docker's rule for names: a letter or digit, then letters, digits, `_`, `.` or `-`. */
 export function checkName(name: string): void {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(name)) {
-    throw new UserError(`invalid container name "${name}": use letters, digits, _ . - (start with a letter or digit)`, '--name web1');
+    throw new UserError(
+      `invalid container name "${name}": use letters, digits, _ . - (start with a letter or digit)`,
+      '--name web1',
+    );
   }
 }
 
@@ -50,7 +53,10 @@ function reserveName(cleanup: CleanupStack, name: string, id: string): () => voi
     const holder = fs.readdirSync(dir)[0];
     // A reservation whose container is gone (a killed run) is stale: take it over.
     if (holder && readState(holder)) {
-      throw new UserError(`the name "${name}" is already in use by container ${holder}`, `ctr rm ${name}   (or choose another --name)`);
+      throw new UserError(
+        `the name "${name}" is already in use by container ${holder}`,
+        `ctr rm ${name}   (or choose another --name)`,
+      );
     }
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir);
@@ -128,7 +134,13 @@ export function markRunning(state: ContainerState, pid: number): ContainerState 
 export function markExited(id: string, exitCode: number, exitReason?: string): ContainerState | undefined {
   const state = readState(id);
   if (!state) return undefined;
-  const next: ContainerState = { ...state, status: 'exited', exitCode, exitReason, finishedAt: new Date().toISOString() };
+  const next: ContainerState = {
+    ...state,
+    status: 'exited',
+    exitCode,
+    exitReason,
+    finishedAt: new Date().toISOString(),
+  };
   writeState(next);
   return next;
 }
@@ -177,7 +189,10 @@ export async function stopContainer(runner: Runner, state: ContainerState, grace
 export async function removeContainer(runner: Runner, state: ContainerState, force: boolean): Promise<void> {
   const s = effectiveState(state);
   if (s.status === 'running' && !force) {
-    throw new UserError(`container ${s.name ?? s.id} is running: stop it first, or force it`, `ctr rm -f ${s.name ?? s.id}`);
+    throw new UserError(
+      `container ${s.name ?? s.id} is running: stop it first, or force it`,
+      `ctr rm -f ${s.name ?? s.id}`,
+    );
   }
   if (s.status === 'running' && s.pid !== undefined) {
     runner.apply({ kind: 'kill', pid: s.pid, signal: 'SIGKILL' });

@@ -125,7 +125,9 @@ export function effectiveState(state: ContainerState): ContainerState {
   return {
     ...state,
     status: 'exited',
-    exitReason: waiterGone ? 'its process is gone and so is its waiter: the exit code was not recorded' : 'its process is gone',
+    exitReason: waiterGone
+      ? 'its process is gone and so is its waiter: the exit code was not recorded'
+      : 'its process is gone',
   };
 }
 

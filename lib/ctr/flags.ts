@@ -35,7 +35,12 @@ export interface Parsed {
  * Parse `argv` with these flags. With `interspersed` false (run, exec), parsing stops at the first positional:
  * `ctr run busybox ls -l` leaves `-l` to ls. `--help` anywhere before that sets flags.help.
  */
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], command: string, interspersed = false): Parsed {
+export function parseFlags(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  command: string,
+  interspersed = false,
+): Parsed {
   const flags: FlagValues = {};
   const rest: string[] = [];
   const byLong = new Map(specs.map((s) => [s.name, s]));

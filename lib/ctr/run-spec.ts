@@ -21,7 +21,14 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'tty', short: 't', help: 'give the container this terminal (and TERM)' },
   { name: 'name', value: true, arg: 'NAME', help: 'a unique name for the container' },
   { name: 'hostname', value: true, arg: 'NAME', help: 'its hostname (default: its id)' },
-  { name: 'env', short: 'e', value: true, multiple: true, arg: 'K=V', help: 'set an environment variable (K alone: copy it)' },
+  {
+    name: 'env',
+    short: 'e',
+    value: true,
+    multiple: true,
+    arg: 'K=V',
+    help: 'set an environment variable (K alone: copy it)',
+  },
   { name: 'workdir', short: 'w', value: true, arg: 'DIR', help: 'working directory inside the container' },
   { name: 'memory', short: 'm', value: true, arg: 'SIZE', help: 'memory limit (64m, 1g)' },
   { name: 'memory-swap', value: true, arg: 'SIZE', help: 'memory + swap limit (default: no swap)' },
@@ -40,7 +47,8 @@ export function applyEnvFlags(env: readonly string[], flags: readonly string[], 
   for (const f of flags) {
     const eq = f.indexOf('=');
     const name = eq < 0 ? f : f.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UserError(`invalid environment variable: ${f}`, '-e NAME=value');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UserError(`invalid environment variable: ${f}`, '-e NAME=value');
     const value = eq < 0 ? hostEnv[name] : f.slice(eq + 1);
     if (value !== undefined) out = withEnv(out, name, value);
   }
@@ -72,7 +80,8 @@ export function runRequest(
     throw new UserError(`no command given, and a rootfs directory has no default one`, `ctr run ${rootfs.image} sh`);
   }
   const cwd = str(flags.workdir);
-  if (cwd !== undefined && !cwd.startsWith('/')) throw new UserError(`the working directory must be absolute: ${cwd}`, '-w /tmp');
+  if (cwd !== undefined && !cwd.startsWith('/'))
+    throw new UserError(`the working directory must be absolute: ${cwd}`, '-w /tmp');
   const limits = parseLimits({
     memory: str(flags.memory),
     memorySwap: str(flags['memory-swap']),

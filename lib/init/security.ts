@@ -1,17 +1,22 @@
 /**
- * What the init needs from lib/capabilities and lib/seccomp: capability numbers, and a seccomp program.
- * (Wired to those modules when they land; until then a plan that asks for either fails with this reason.)
+ * What the init needs from lib/capabilities and lib/seccomp, by the names an init plan uses: a capability's number,
+ * the highest one this kernel has, and the BPF program of a seccomp profile for this machine's architecture.
  */
+import os from 'node:os';
+import { capabilityNumber as numberOf, readCapLastCap, type CapabilityName } from '../capabilities.ts';
+import { buildSeccompProgram, defaultSeccompProfile, hostSeccompArch } from '../seccomp/index.ts';
 import { InitError } from './execute.ts';
 
 export function capabilityNumber(name: string): number {
-  throw new InitError(`capabilities are not available in this init yet (${name})`, 125, 'capset');
+  return numberOf(name as CapabilityName);
 }
 
 export function lastCapability(): number {
-  return 40;
+  return readCapLastCap();
 }
 
+/** The profiles a spec may name: docker's default (the only one, so far). */
 export function seccompProgram(profile: string): Uint8Array {
-  throw new InitError(`seccomp is not available in this init yet (${profile})`, 125, 'seccomp');
+  if (profile !== 'default') throw new InitError(`unknown seccomp profile: ${profile}`, 125, 'seccomp');
+  return buildSeccompProgram(defaultSeccompProfile({ kernelRelease: os.release() }), hostSeccompArch());
 }

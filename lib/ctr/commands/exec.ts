@@ -26,7 +26,10 @@ export const exec: Command = {
     if (!ref || args.length === 0) throw new UserError('ctr exec needs a container and a command', 'ctr exec web sh');
     const state = lookup(ref);
     if (state.status !== 'running' || state.pid === undefined) {
-      throw new UserError(`container ${state.name ?? state.id} is not running`, `ctr start is not here yet: ctr run again`);
+      throw new UserError(
+        `container ${state.name ?? state.id} is not running`,
+        `ctr start is not here yet: ctr run again`,
+      );
     }
     let env = state.spec.process.env;
     if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');

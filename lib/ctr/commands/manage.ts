@@ -39,7 +39,8 @@ export const kill: Command = {
   flags: [{ name: 'signal', short: 's', value: true, arg: 'SIGNAL', help: 'the signal (KILL, TERM, HUP, …)' }],
   async run(ctx, { flags, rest }) {
     const name = (str(flags.signal) ?? 'KILL').toUpperCase().replace(/^SIG/, '');
-    if (!SIGNALS.includes(name)) throw new UserError(`unknown signal: ${str(flags.signal)}`, `ctr kill -s TERM web   (${SIGNALS.join(', ')})`);
+    if (!SIGNALS.includes(name))
+      throw new UserError(`unknown signal: ${str(flags.signal)}`, `ctr kill -s TERM web   (${SIGNALS.join(', ')})`);
     for (const ref of need(rest, 'kill')) {
       const s = lookup(ref);
       if (s.status !== 'running' || !isSameProcess(s.pid, s.pidStartTime) || s.pid === undefined) {

@@ -9,7 +9,14 @@ import { bool } from '../flags.ts';
 export function ago(iso: string | undefined, now = Date.now()): string {
   if (!iso) return '';
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  const [n, unit] = s < 60 ? [s, 'second'] : s < 3600 ? [Math.floor(s / 60), 'minute'] : s < 86400 ? [Math.floor(s / 3600), 'hour'] : [Math.floor(s / 86400), 'day'];
+  const [n, unit] =
+    s < 60
+      ? [s, 'second']
+      : s < 3600
+        ? [Math.floor(s / 60), 'minute']
+        : s < 86400
+          ? [Math.floor(s / 3600), 'hour']
+          : [Math.floor(s / 86400), 'day'];
   return n <= 1 && unit === 'second' ? 'Less than a second ago' : `${n} ${unit}${n === 1 ? '' : 's'} ago`;
 }
 
@@ -26,11 +33,25 @@ export function psTable(states: ContainerState[], now = Date.now()): string {
     ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
     ...states.map((s) => {
       const cmd = s.spec.process.args.join(' ');
-      return [s.id, s.image, JSON.stringify(cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd), ago(s.createdAt, now), statusText(s, now), s.name ?? ''];
+      return [
+        s.id,
+        s.image,
+        JSON.stringify(cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd),
+        ago(s.createdAt, now),
+        statusText(s, now),
+        s.name ?? '',
+      ];
     }),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd((widths[i] ?? 0) + 3)).join('').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd((widths[i] ?? 0) + 3))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const ps: Command = {
@@ -43,7 +64,9 @@ export const ps: Command = {
     { name: 'quiet', short: 'q', help: 'only the ids' },
   ],
   async run(ctx, { flags }) {
-    const states = listStates().map(effectiveState).filter((s) => bool(flags.all) || s.status === 'running');
+    const states = listStates()
+      .map(effectiveState)
+      .filter((s) => bool(flags.all) || s.status === 'running');
     ctx.out(bool(flags.quiet) ? states.map((s) => `${s.id}\n`).join('') : `${psTable(states)}\n`);
     return 0;
   },

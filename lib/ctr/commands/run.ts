@@ -27,7 +27,11 @@ export function resolveRootfsArg(arg: string): { image: string; path: string } {
   } catch {
     isDir = false;
   }
-  if (!isDir) throw new UserError(`no such rootfs directory: ${arg}`, 'ctr run /var/lib/scratch/rootfs/busybox sh   (npm run rootfs builds it)');
+  if (!isDir)
+    throw new UserError(
+      `no such rootfs directory: ${arg}`,
+      'ctr run /var/lib/scratch/rootfs/busybox sh   (npm run rootfs builds it)',
+    );
   return { image: arg, path: fs.realpathSync(p) };
 }
 
@@ -75,7 +79,11 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
     if (r.note) ctx.err(`ctr: ${r.note}\n`);
-    markExited(req.spec.id, r.exitCode, r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined);
+    markExited(
+      req.spec.id,
+      r.exitCode,
+      r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined,
+    );
     return r.exitCode;
   } finally {
     stopForwarding();
@@ -101,7 +109,9 @@ async function runDetached(ctx: CtrContext, req: RunRequest): Promise<number> {
       const [first] = lines.push(chunk);
       if (first !== undefined) resolve(first);
     });
-    channel.on('end', () => resolve('error {"message":"the waiter exited before the container started","exitCode":125}'));
+    channel.on('end', () =>
+      resolve('error {"message":"the waiter exited before the container started","exitCode":125}'),
+    );
     child.on('error', (e) => resolve(`error ${JSON.stringify({ message: e.message, exitCode: 125 })}`));
   });
   channel.destroy();
@@ -121,9 +131,11 @@ export const run: Command = {
   flags: RUN_FLAGS,
   async run(ctx, { flags, rest }) {
     const [image, ...args] = rest;
-    if (!image) throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
+    if (!image)
+      throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
     const req = runRequest(flags, resolveRootfsArg(image), args);
-    if (req.detach && req.interactive) throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
+    if (req.detach && req.interactive)
+      throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
     return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);
   },
 };
