@@ -8,6 +8,7 @@
  * says `exec`, everything is set up and the command is about to run; an `error` line names the step that failed.
  * A container that dies before `exec` is an error with its exit code and the last lines of its stderr.
  */
+import fs from 'node:fs';
 import type { CleanupStack } from '../cleanup.ts';
 import { CommandError, UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
@@ -99,6 +100,30 @@ interface Handshake {
   pid: number;
 }
 
+/** A process's argv from /proc/<pid>/cmdline (empty while execve is still building it, or once it is gone). */
+function cmdlineOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * After the init said `exec`, wait until the process really runs the command: the kernel sends no event for
+ * execve, and the init cannot speak after it. Inside execve the new argv and environment are written last, so
+ * the process's cmdline becoming the command's argv means the new program is in place — microseconds later,
+ * so this is a short, bounded look, and evidence read right after start sees the command, not the init.
+ */
+async function execDone(pid: number, args: readonly string[], limitMs = 2000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  const done = () => {
+    const now = cmdlineOf(pid);
+    return now.length === args.length && now.every((a, i) => a === args[i]);
+  };
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+}
+
 /**
  * Talk to the init until it says `exec` (resolves with its PID), or fails: an `error` line, an exit before
  * `exec`, or the timeout. `onReady` is the host's part at the sync point.
@@ -114,6 +139,8 @@ export function handshake(
   if (!sync) throw new Error('the container was started without its sync socket');
   return new Promise<Handshake>((resolve, reject) => {
     let pid = 0;
+    const last = plan.steps.at(-1)?.ops.at(-1);
+    const args = last?.op === 'exec' ? last.args : [];
     let settled = false;
     const finish = (error?: Error) => {
       if (settled) return;
@@ -121,7 +148,7 @@ export function handshake(
       clearTimeout(timer);
       sync.removeAllListeners('data');
       if (error) reject(error);
-      else resolve({ pid });
+      else void execDone(pid, args).then(() => resolve({ pid }));
     };
     const timer = setTimeout(
       () => finish(new Error(`container ${plan.id} did not reach its command within ${timeoutMs / 1000}s`)),

@@ -35,6 +35,15 @@ export function resolveRootfsArg(arg: string): { image: string; path: string } {
   return { image: arg, path: fs.realpathSync(p) };
 }
 
+/** SCRATCH_RUN_ID fixes the new container's id, so a test can find exactly its resources; else a random one. */
+function idFromEnv(): string | undefined {
+  const id = process.env.SCRATCH_RUN_ID;
+  if (!id) return undefined;
+  if (!/^[0-9a-f]{10}$/.test(id))
+    throw new UserError(`SCRATCH_RUN_ID=${id} is not a container id (10 hex digits)`, 'unset SCRATCH_RUN_ID');
+  return id;
+}
+
 /** Ctrl-C and SIGTERM while attached: the first goes to the container's PID 1, the second kills it. */
 function forwardSignals(pid: () => number, kill: () => void): () => void {
   let count = 0;
@@ -133,7 +142,7 @@ export const run: Command = {
     const [image, ...args] = rest;
     if (!image)
       throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
-    const req = runRequest(flags, resolveRootfsArg(image), args);
+    const req = runRequest(flags, resolveRootfsArg(image), args, { id: idFromEnv() });
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
     return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);
