@@ -119,7 +119,10 @@ async function execDone(pid: number, args: readonly string[], limitMs = 2000): P
   const deadline = Date.now() + limitMs;
   const done = () => {
     const now = cmdlineOf(pid);
-    return now.length === args.length && now.every((a, i) => a === args[i]);
+    if (now.length === args.length && now.every((a, i) => a === args[i])) return true;
+    // A command as short as /bin/true may already be gone (or a zombie, whose cmdline is empty): done too.
+    const state = readProcessState(pid)?.state;
+    return state === undefined || state === 'Z' || state === 'X';
   };
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
 }
