@@ -7,10 +7,12 @@
  * writes `build(base, withUtsIpc('box'), withPid)` and shows exactly the fields its step adds — and every later
  * lesson and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
+import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
 import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT } from './mounts.ts';
+import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
-import { DEFAULT_PATH, withEnv, type ContainerSpec, type Resources, type RootfsSource } from './spec.ts';
+import { DEFAULT_PATH, withEnv, type ContainerSpec, type Resources, type RootfsSource, type User } from './spec.ts';
 
 export type Transform = (spec: ContainerSpec) => ContainerSpec;
 
@@ -90,4 +92,59 @@ export function withArgs(args: string[]): Transform {
 /** Lessons 02–05 in one: the container as lesson 04 leaves it (own hostname, IPC, PIDs, mounts; pivot_root). */
 export function isolatedSpec(opts: { id: string; rootfs: string; args: string[]; hostname?: string }): ContainerSpec {
   return build(chrootSpec(opts), withUtsIpc(opts.hostname ?? `scr${opts.id}`), withPid, withPivotRoot);
+}
+
+export interface SecurityOptions extends CapabilityChanges {
+  /** docker --security-opt no-new-privileges. */
+  noNewPrivileges?: boolean;
+  /** docker --security-opt seccomp=unconfined turns the filter off. */
+  seccomp?: 'default' | 'unconfined';
+  /** This machine's CPU numbers: docker masks each CPU's thermal_throttle directory too. */
+  cpus?: number[];
+}
+
+/**
+ * Lesson 11: what docker does to every container by default — docker's 14 capabilities (plus --cap-add, minus
+ * --cap-drop) in the bounding, permitted and effective sets, masked and read-only paths in /proc and /sys, and
+ * its seccomp filter; no_new_privs only when asked for.
+ */
+export function withSecurity(opts: SecurityOptions = {}): Transform {
+  return (spec) => ({
+    ...spec,
+    process: {
+      ...spec.process,
+      capabilities: ociCapabilities({ add: opts.add, drop: opts.drop }),
+      noNewPrivileges: opts.noNewPrivileges ?? false,
+    },
+    linux: {
+      ...spec.linux,
+      maskedPaths: maskedPathsFor(opts.cpus ?? []),
+      readonlyPaths: [...READONLY_PATHS],
+      ...(opts.seccomp === 'unconfined' ? { seccomp: undefined } : { seccomp: { profile: 'default' } }),
+    },
+  });
+}
+
+/** Lesson 11: a read-only root filesystem (docker --read-only). */
+export const withReadOnlyRoot: Transform = (spec) => ({ ...spec, root: { ...spec.root, readonly: true } });
+
+/** A writable tmpfs where a program needs one, typically with a read-only root (docker --tmpfs DIR). */
+export function withTmpfs(dirs: string[]): Transform {
+  return (spec) => ({
+    ...spec,
+    mounts: [
+      ...spec.mounts,
+      ...dirs.map((destination) => ({
+        destination,
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'nodev', 'noexec', 'mode=1777'],
+      })),
+    ],
+  });
+}
+
+/** docker run --user: the command runs as this uid and gid (and its supplementary groups). */
+export function withUser(user: User): Transform {
+  return (spec) => ({ ...spec, process: { ...spec.process, user } });
 }

@@ -9,7 +9,19 @@
 import crypto from 'node:crypto';
 import { parseLimits, resourcesFromLimits } from '../cgroups/limits.ts';
 import { UserError } from '../errors.ts';
-import { build, isolatedSpec, withCgroup, withCwd } from '../kit.ts';
+import fs from 'node:fs';
+import {
+  build,
+  isolatedSpec,
+  withCgroup,
+  withCwd,
+  withReadOnlyRoot,
+  withSecurity,
+  withTmpfs,
+  withUser,
+  type Transform,
+} from '../kit.ts';
+import { parseCpuList } from '../security/paths.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
 import { bool, list, str, type FlagSpec, type FlagValues } from './flags.ts';
 import { checkName } from '../container/lifecycle.ts';
@@ -34,6 +46,24 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'memory-swap', value: true, arg: 'SIZE', help: 'memory + swap limit (default: no swap)' },
   { name: 'cpus', value: true, arg: 'N', help: 'CPU quota, in CPUs (0.5)' },
   { name: 'pids-limit', value: true, arg: 'N', help: 'most processes at once' },
+  { name: 'user', short: 'u', value: true, arg: 'UID[:GID]', help: 'run as this user (numbers)' },
+  {
+    name: 'cap-add',
+    value: true,
+    multiple: true,
+    arg: 'CAP',
+    help: 'add a capability to docker’s default 14 (ALL: every one)',
+  },
+  { name: 'cap-drop', value: true, multiple: true, arg: 'CAP', help: 'drop a capability (ALL: every one)' },
+  {
+    name: 'security-opt',
+    value: true,
+    multiple: true,
+    arg: 'OPT',
+    help: 'no-new-privileges, or seccomp=unconfined to turn the filter off',
+  },
+  { name: 'read-only', help: 'mount the root filesystem read-only' },
+  { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
 ];
 
 /** A container id: 10 hex digits (short enough to name a veth: scr + id + a suffix ≤ 15 characters). */
@@ -55,6 +85,45 @@ export function applyEnvFlags(env: readonly string[], flags: readonly string[], 
   return out;
 }
 
+/** `--user 1000` or `--user 1000:1000`; a name needs an image's /etc/passwd (lesson 07). */
+export function parseUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!m)
+    throw new UserError(`--user ${text}: give numbers, UID or UID:GID (names come with images)`, '--user 1000:1000');
+  const uid = Number(m[1]);
+  return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
+}
+
+/** docker's --security-opt values this runtime understands. */
+export function parseSecurityOpts(values: readonly string[]): {
+  noNewPrivileges: boolean;
+  seccomp: 'default' | 'unconfined';
+} {
+  let noNewPrivileges = false;
+  let seccomp: 'default' | 'unconfined' = 'default';
+  for (const v of values) {
+    if (v === 'no-new-privileges' || v === 'no-new-privileges:true' || v === 'no-new-privileges=true')
+      noNewPrivileges = true;
+    else if (v === 'seccomp=unconfined' || v === 'seccomp:unconfined') seccomp = 'unconfined';
+    else if (v === 'seccomp=default' || v === 'seccomp:default') seccomp = 'default';
+    else
+      throw new UserError(
+        `--security-opt ${v} is not supported`,
+        '--security-opt no-new-privileges   (or seccomp=unconfined)',
+      );
+  }
+  return { noNewPrivileges, seccomp };
+}
+
+/** This machine's CPU numbers, for the per-CPU paths docker masks. */
+export function hostCpus(): number[] {
+  try {
+    return parseCpuList(fs.readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
 export interface RunRequest {
   spec: ContainerSpec;
   /** The rootfs (or image) as the user named it, and the read-only layers it is. */
@@ -71,7 +140,7 @@ export function runRequest(
   flags: FlagValues,
   rootfs: { image: string; path: string },
   args: string[],
-  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv } = {},
+  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[] } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
   const name = str(flags.name);
@@ -89,10 +158,27 @@ export function runRequest(
     pids: str(flags['pids-limit']),
   });
   const hostname = str(flags.hostname) ?? id;
+  const security = parseSecurityOpts(list(flags['security-opt']));
+  const user = str(flags.user);
+  const tmpfs = list(flags.tmpfs);
+  for (const t of tmpfs)
+    if (!t.startsWith('/')) throw new UserError(`--tmpfs ${t}: the path must be absolute`, '--tmpfs /tmp');
+  const extra: Transform[] = [
+    ...(cwd ? [withCwd(cwd)] : []),
+    ...(user ? [withUser(parseUser(user))] : []),
+    ...(bool(flags['read-only']) ? [withReadOnlyRoot] : []),
+    ...(tmpfs.length > 0 ? [withTmpfs(tmpfs)] : []),
+  ];
   let spec = build(
     isolatedSpec({ id, rootfs: rootfs.path, args, hostname }),
     withCgroup(resourcesFromLimits(limits)),
-    ...(cwd ? [withCwd(cwd)] : []),
+    withSecurity({
+      add: list(flags['cap-add']),
+      drop: list(flags['cap-drop']),
+      ...security,
+      cpus: opts.cpus ?? hostCpus(),
+    }),
+    ...extra,
   );
   let env = spec.process.env;
   if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');

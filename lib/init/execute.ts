@@ -105,6 +105,11 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps): void {
       const kind = sys.kind(op.path);
       if (kind === undefined) return;
       if (kind === 'dir') return sys.mount('tmpfs', op.path, 'tmpfs', flagValue(['MS_RDONLY']), null);
+      // runc's CVE-2025-31133: a /dev/null replaced by a link would bind a file of the container's choosing.
+      const dev = sys.charDevice('/dev/null');
+      if (dev?.major !== 1 || dev.minor !== 3) {
+        throw new InitError(`cannot mask ${op.path}: /dev/null is not the null device (1:3)`, 125, 'maskPath');
+      }
       return sys.mount('/dev/null', op.path, null, flagValue(['MS_BIND']), null);
     }
     case 'readonlyPath':

@@ -51,6 +51,8 @@ export interface Syscalls {
   /** What is at a path, not following a final symlink: undefined when nothing is. */
   kind(path: string): 'dir' | 'file' | 'other' | undefined;
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** The major and minor numbers of a character device, not following a final symlink; undefined otherwise. */
+  charDevice(path: string): { major: number; minor: number } | undefined;
   chmod(path: string, mode: number): void;
   symlink(target: string, path: string): void;
   sethostname(name: string): void;
@@ -146,6 +148,19 @@ export async function libcSyscalls(): Promise<Syscalls> {
         (BigInt(major & ~0xfff) << 32n);
       check(`mknod ${p}`, c.mknod(p, mode, dev));
     },
+    charDevice: (p) => {
+      try {
+        const st = fs.lstatSync(p);
+        if (!st.isCharacterDevice()) return undefined;
+        // glibc's major()/minor() of a 64-bit dev_t.
+        return {
+          major: ((st.rdev >> 8) & 0xfff) | (Math.floor(st.rdev / 2 ** 32) & ~0xfff),
+          minor: (st.rdev & 0xff) | ((st.rdev >> 12) & ~0xff),
+        };
+      } catch {
+        return undefined;
+      }
+    },
     chmod: (p, mode) => fs.chmodSync(p, mode),
     symlink: (target, p) => fs.symlinkSync(target, p),
     sethostname: (name) => check('sethostname', c.sethostname(name, Buffer.byteLength(name))),
@@ -235,6 +250,9 @@ export class RecordingSyscalls implements Syscalls {
   }
   kind(path: string) {
     return this.kinds.get(path);
+  }
+  charDevice(path: string) {
+    return path === '/dev/null' ? { major: 1, minor: 3 } : undefined;
   }
   mknod(path: string, mode: number, major: number, minor: number) {
     this.record(`mknod ${path} 0${mode.toString(8)} ${major}:${minor}`);

@@ -140,6 +140,31 @@ describe.skipIf(!canRunIntegration)('ctr, as root', () => {
     expect((await ctr(['inspect', name])).exitCode).toBe(125);
   });
 
+  it('docker’s default profile for PID 1, and the very same for an exec’d process: capabilities, no_new_privs, seccomp', async () => {
+    const id = newId();
+    const fields = /^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):.*$/gm;
+    const started = await ctr(
+      ['run', '-d', '--security-opt', 'no-new-privileges', '--user', '1000:1000', DEFAULT_ROOTFS, 'sleep', '300'],
+      { id },
+    );
+    expect(started.exitCode, started.stderr).toBe(0);
+    try {
+      const pid = readState(id)?.pid ?? 0;
+      const first = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(fields) ?? [];
+      expect(first).toContain('CapBnd:\t00000000a80425fb');
+      expect(first).toContain('NoNewPrivs:\t1');
+      expect(first).toContain('Seccomp:\t2');
+      const exec = await ctr(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/status']);
+      expect(exec.stdout.split('\n')[0]).toBe('1000');
+      expect(exec.stdout.match(fields)).toEqual(first);
+      // What plain nsenter would have given instead: the host root's full set (lesson 10 shows it).
+      expect(fs.readFileSync('/proc/self/status', 'utf8')).not.toContain('CapBnd:\t00000000a80425fb');
+    } finally {
+      await ctr(['rm', '-f', id]);
+    }
+    expect(await leftoversOf(id)).toEqual([]);
+  });
+
   it('two containers with one name: the second is refused in one line, and nothing of it is made', async () => {
     const [a, b] = [newId(), newId()];
     const name = `scrn${a.slice(0, 4)}`;
