@@ -78,10 +78,10 @@ main().catch((error: unknown) => {
       ? error
       : new InitError(error instanceof Error ? error.message : String(error), 125, 'init');
   try {
+    // The host reports it, once, in its own words; the container's stderr stays the command's.
     send(errorLine(e.message, e.exitCode, e.op));
   } catch {
-    // The host is gone; stderr is all that is left.
+    process.stderr.write(`scr-init: ${e.message}\n`); // the host is gone: stderr is all that is left
   }
-  process.stderr.write(`scr-init: ${e.message}\n`);
   process.exit(e.exitCode);
 });
