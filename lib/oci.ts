@@ -9,7 +9,8 @@
  * a device cgroup rule that allows the devices the container is given (runc 1.1 cannot even reopen /dev/null
  * without it). Lesson 12 exports a container this way and runs it under runc to compare the two runtimes.
  */
-import { allCapabilities, readCapLastCap } from './capabilities.ts';
+import fs from 'node:fs';
+import { capabilitiesFromHex } from './capabilities.ts';
 import { toOciSeccomp } from './seccomp/oci.ts';
 import { defaultSeccompProfile } from './seccomp/profile.ts';
 import { hostSeccompArch } from './seccomp/syscalls.ts';
@@ -73,13 +74,25 @@ export interface OciConfig {
 export interface OciOptions {
   /** root.path in config.json: relative to the bundle directory (default `rootfs`). */
   rootPath?: string;
-  /** The highest capability of the kernel the bundle will run on (default: this one's). */
-  lastCap?: number;
+  /**
+   * The capabilities a spec without any means: whoever starts it keeps theirs (default: this process's permitted
+   * set, from /proc/self/status — on some hosts root lacks one, and runc refuses to grant what it does not have).
+   */
+  callerCapabilities?: string[];
 }
 
-/** The OCI config.json object for a spec. Pure, apart from reading this kernel's last capability by default. */
+/** This process's permitted capabilities, by name. */
+export function ownCapabilities(): string[] {
+  const line = fs
+    .readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapPrm:'));
+  return capabilitiesFromHex(line?.split(':')[1]?.trim() ?? '0');
+}
+
+/** The OCI config.json object for a spec. Pure, apart from reading this process's capabilities by default. */
 export function toOciConfig(spec: ContainerSpec, opts: OciOptions = {}): OciConfig {
-  const all = allCapabilities(opts.lastCap ?? readCapLastCap());
+  const all = spec.process.capabilities ? [] : (opts.callerCapabilities ?? ownCapabilities());
   const caps = spec.process.capabilities ?? {
     bounding: all,
     effective: all,

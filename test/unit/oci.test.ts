@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { build, isolatedSpec, withCgroup } from '../../lib/kit.ts';
+import { allCapabilities } from '../../lib/capabilities.ts';
 import { toOciConfig } from '../../lib/oci.ts';
+
+const ALL = allCapabilities(40);
 
 const spec = build(
   isolatedSpec({ id: '12ab34cd56', rootfs: '/var/lib/scratch/rootfs/busybox', args: ['sh'], hostname: 'box' }),
@@ -9,7 +12,7 @@ const spec = build(
 
 describe('toOciConfig', () => {
   it('follows the OCI runtime spec: root relative to the bundle, namespaces, mounts, devices, resources', () => {
-    const c = toOciConfig(spec, { lastCap: 40 });
+    const c = toOciConfig(spec, { callerCapabilities: ALL });
     expect(c.ociVersion).toBe('1.0.2');
     expect(c.root).toEqual({ path: 'rootfs', readonly: false });
     expect(c.hostname).toBe('box');
@@ -20,8 +23,8 @@ describe('toOciConfig', () => {
     expect(c.linux.resources).toMatchObject({ memory: { limit: 67108864, swap: 67108864 }, pids: { limit: 20 } });
   });
 
-  it('spells out what runc would otherwise take away: every capability, and a device rule for each device', () => {
-    const c = toOciConfig(spec, { lastCap: 40 });
+  it('spells out what runc would otherwise take away: the caller’s capabilities, and a device rule for each device', () => {
+    const c = toOciConfig(spec, { callerCapabilities: ALL });
     expect(c.process.capabilities.bounding).toHaveLength(41);
     expect(c.process.capabilities.effective).toContain('CAP_SYS_ADMIN');
     const rules = c.linux.resources.devices;
@@ -32,9 +35,9 @@ describe('toOciConfig', () => {
   });
 
   it('a seccomp profile becomes linux.seccomp; none means unconfined', () => {
-    expect(toOciConfig(spec, { lastCap: 40 }).linux.seccomp).toBeUndefined();
+    expect(toOciConfig(spec, { callerCapabilities: ALL }).linux.seccomp).toBeUndefined();
     const hardened = { ...spec, linux: { ...spec.linux, seccomp: { profile: 'default' } } };
-    const oci = toOciConfig(hardened, { lastCap: 40 }).linux.seccomp;
+    const oci = toOciConfig(hardened, { callerCapabilities: ALL }).linux.seccomp;
     expect(oci?.defaultAction).toBe('SCMP_ACT_ALLOW');
     expect(oci?.syscalls?.some((s) => s.names.includes('mount') && s.action === 'SCMP_ACT_ERRNO')).toBe(true);
   });
