@@ -59,7 +59,7 @@ import {
   type NetworkPlan,
   type NetworkRequest,
 } from './plan.ts';
-import { assertDistinctHostPorts, dnatOnPort, portInUse, readSockets, socketOnPort } from './ports.ts';
+import { assertPublishable, dnatOnPort, formatSocket, portInUse, readSockets, socketOnPort } from './ports.ts';
 import { checkSubnetAgainstRoutes } from './routes.ts';
 
 export * from './plan.ts';
@@ -85,7 +85,7 @@ const IP_FORWARD_BEFORE = 'ip_forward.before';
 export async function reserveNetwork(runner: Runner, cleanup: CleanupStack, req: NetworkRequest): Promise<NetworkPlan> {
   const subnet = containerSubnet(req.subnet ?? DEFAULT_SUBNET);
   const ports = req.ports ?? [];
-  assertDistinctHostPorts(ports);
+  assertPublishable(ports);
   // --explain: nothing is read from the host, so nothing can be checked; the plan shows the first address.
   if (runner.dryRun) return planNetwork(req);
   const bridge = req.bridge ?? BRIDGE;
@@ -99,7 +99,7 @@ export async function reserveNetwork(runner: Runner, cleanup: CleanupStack, req:
     const dnat = parseRules(nat.stdout, 'nat');
     for (const p of ports) {
       const s = socketOnPort(sockets, p);
-      if (s) throw portInUse(p, `in use: a program on the host listens on ${s.address}:${s.port}`);
+      if (s) throw portInUse(p, `in use: a program on the host listens on ${formatSocket(s)}`);
       const rule = dnatOnPort(dnat, p);
       const owner = rule?.comment && commentOwner(rule.comment);
       if (owner) throw portInUse(p, `published by container ${owner}`);

@@ -48,10 +48,21 @@ export function formatPublish(p: PortMapping): string {
   return `${p.hostPort}:${p.containerPort}/${p.protocol}`;
 }
 
-/** Two `-p` for the same host port and protocol cannot both be true. */
-export function assertDistinctHostPorts(ports: readonly PortMapping[]): void {
+/**
+ * Mappings that can all be published at once: each port in range (mappings may come from code, not only from
+ * parsePublish), and no host port twice.
+ */
+export function assertPublishable(ports: readonly PortMapping[]): void {
   const seen = new Set<string>();
   for (const p of ports) {
+    for (const port of [p.hostPort, p.containerPort]) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new UserError(
+          `-p ${formatPublish(p)}: port ${port} is out of range (1-65535)`,
+          'use a port from 1 to 65535',
+        );
+      }
+    }
     const key = `${p.hostPort}/${p.protocol}`;
     if (seen.has(key)) throw new UserError(`host port ${key} is published twice`, 'give each -p its own host port');
     seen.add(key);
@@ -106,6 +117,11 @@ export function socketOnPort(sockets: readonly Socket[], p: PortMapping): Socket
   return sockets.find(
     (s) => s.protocol === p.protocol && s.port === p.hostPort && (p.protocol === 'udp' || s.state === '0A'),
   );
+}
+
+/** `0.0.0.0:8080`, `[::]:8080`. */
+export function formatSocket(s: Socket): string {
+  return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
 }
 
 /** Read every socket of the host (or `hostNetns`). A missing file (no IPv6) is simply skipped. */
