@@ -18,7 +18,7 @@
  *   publishPorts     the DNAT rules
  *   writeNetworkFiles  /etc/hosts and /etc/resolv.conf for the container, as bind mounts for its spec
  *
- * `connectContainer` runs them all. Each registers its undo on the cleanup stack before acting; the address
+ * `connectContainer` runs them all; `connectNone` is `--network none` (a namespace with only lo, up). Each registers its undo on the cleanup stack before acting; the address
  * lease and the bridge share one undo, registered first (so run last): give the address back, and if it was the
  * last one, remove the bridge, its rules and the state, and put ip_forward back. `disconnectContainer` does the
  * same teardown from nothing but the id, for a container whose starter has gone (`ctr rm`).
@@ -33,7 +33,7 @@ import { containerSubnet, DEFAULT_SUBNET } from './addresses.ts';
 import { assertBridgeMatches, bridgeChanges, readBridge, readRouteLocalnetArgv } from './bridge.ts';
 import { applyChanges, runChanges, runUndo, type HostChange } from './changes.ts';
 import { writeNameFiles, hostResolver, type ResolverChoice } from './dns.ts';
-import { hostVethName, netnsName, onHost } from './host.ts';
+import { hostVethName, netnsName, netnsPath, onHost } from './host.ts';
 import {
   commentOwner,
   deleteListedArgv,
@@ -61,6 +61,7 @@ import {
 } from './plan.ts';
 import { assertPublishable, dnatOnPort, formatSocket, portInUse, readSockets, socketOnPort } from './ports.ts';
 import { checkSubnetAgainstRoutes } from './routes.ts';
+import { netnsChanges } from './veth.ts';
 
 export * from './plan.ts';
 export { parsePublish, formatPublish, type PortMapping, type Protocol } from './ports.ts';
@@ -286,13 +287,37 @@ export async function disconnectContainer(runner: Runner, req: DisconnectRequest
   const bridge = req.bridge ?? BRIDGE;
   const stateRoot = req.stateRoot ?? STATE_ROOT;
   const netDir = networkDir(stateRoot, bridge, req.hostNetns);
-  const iptables = {
-    binary: readRecorded(netDir, BACKEND_FILE) ?? (await detectBackend(runner, req.hostNetns)).binary,
-  };
-  for (const r of await listOurRules(runner, iptables.binary, req.hostNetns, req.id)) {
-    await runUndo(runner, onHost(req.hostNetns, deleteListedArgv(iptables.binary, r)));
+  // Without a recorded backend (the bridge's state is gone) ask the host; without iptables there are no rules.
+  const binary =
+    readRecorded(netDir, BACKEND_FILE) ??
+    (await detectBackend(runner, req.hostNetns).then(
+      (b) => b.binary,
+      () => undefined,
+    ));
+  if (binary) {
+    for (const r of await listOurRules(runner, binary, req.hostNetns, req.id)) {
+      await runUndo(runner, onHost(req.hostNetns, deleteListedArgv(binary, r)));
+    }
   }
   await runUndo(runner, onHost(req.hostNetns, ['ip', 'link', 'delete', hostVethName(req.id)]));
   await runUndo(runner, ['ip', 'netns', 'delete', netnsName(req.id)]);
+  const iptables = { binary: binary ?? 'iptables' };
   await releaseNetwork(runner, { id: req.id, bridge, hostNetns: req.hostNetns, netDir, stateRoot, iptables });
+}
+
+// ---- docker's --network none --------------------------------------------------------------------------------
+
+/** A namespace with nothing but `lo`, up: what `--network none` gives (127.0.0.1 works, nothing else). */
+export function noneStage(id: string): HostChange[] {
+  const netns = netnsName(id);
+  return [
+    ...netnsChanges(netns),
+    { what: 'bring lo up (127.0.0.1 inside)', argv: ['ip', '-n', netns, 'link', 'set', 'lo', 'up'] },
+  ];
+}
+
+/** Make it; returns the path the container joins. The namespace is deleted by its undo. */
+export async function connectNone(runner: Runner, cleanup: CleanupStack, id: string): Promise<string> {
+  await applyChanges(runner, cleanup, noneStage(id));
+  return netnsPath(netnsName(id));
 }

@@ -12,6 +12,7 @@ import { UserError } from '../../lib/errors.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import {
   connectContainer,
+  connectNone,
   disconnectContainer,
   inContainerNetns,
   parsePublish,
@@ -353,6 +354,25 @@ describe.skipIf(!canRunIntegration)('container networking (lib/network), inside 
       await runner.run(['ip', '-n', host.netns, 'route', 'del', '10.30.0.0/16']);
     }
     expect(await ok(['ip', '-n', host.netns, 'link', 'show', 'scr0'])).toBe(false);
+  });
+
+  it('--network none: a namespace with only lo, up; 127.0.0.1 answers inside and nothing else is reachable', async () => {
+    const id = newId();
+    const stack = new CleanupStack();
+    try {
+      const file = await connectNone(runner, stack, id);
+      const inside = (argv: string[]) => inContainerNetns(file, argv);
+      const links = JSON.parse((await runner.run(['ip', '-n', `scr${id}`, '-j', 'link'])).stdout) as Array<{
+        ifname: string;
+        flags: string[];
+      }>;
+      expect(links.map((l) => [l.ifname, l.flags.includes('UP')])).toEqual([['lo', true]]);
+      expect(await ping(inside, '127.0.0.1')).toBe(true);
+      expect(await ping(inside, GATEWAY)).toBe(false);
+    } finally {
+      await stack.unwind();
+    }
+    expect(await leftoversOf(id)).toEqual([]);
   });
 
   it('disconnectContainer removes a container knowing only its id, and the stack after it finds nothing left', async () => {

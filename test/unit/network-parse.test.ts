@@ -25,6 +25,7 @@ import {
   splitRuleLine,
 } from '../../lib/network/iptables.ts';
 import { dnatOnPort, parseProcNet, parsePublish, socketOnPort, assertPublishable } from '../../lib/network/ports.ts';
+import { networkFindings } from '../../lib/preflight.ts';
 import { assertNoClash, clashingRoutes, freeSubnet, parseRoutes, subnetFromEnv } from '../../lib/network/routes.ts';
 
 const cidr = (t: string) =>
@@ -261,5 +262,25 @@ describe('names inside the container', () => {
     ]);
     expect(parseBridgeState(json)).toEqual({ addresses: ['10.30.0.1/24'], up: true });
     expect(parseBridgeState('[]')).toBeUndefined();
+  });
+});
+
+describe('doctor, for lesson 08', () => {
+  it('names the iptables backend, br_netfilter and ip_forward as information that stops nothing', () => {
+    const found = networkFindings({ iptablesTarget: 'xtables-legacy-multi', brNetfilter: undefined, ipForward: 1 });
+    expect(found.map((f) => [f.name, f.ok, f.required])).toEqual([
+      ['iptables backend', true, false],
+      ['br_netfilter', true, false],
+      ['ip_forward', true, false],
+    ]);
+    expect(found.map((f) => f.detail)).toEqual([
+      "legacy by default (xtables-legacy-multi); lesson 08 follows the host's rules",
+      'not loaded: frames bridged between containers skip iptables',
+      'on: this host already routes between interfaces (as docker needs)',
+    ]);
+    expect(networkFindings({ brNetfilter: 1, ipForward: 0 }).map((f) => f.detail)).toEqual([
+      'loaded: frames bridged between containers pass iptables FORWARD too',
+      'off: lesson 08 turns it on while its containers run, then back off',
+    ]);
   });
 });

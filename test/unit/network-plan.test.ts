@@ -20,6 +20,7 @@ import {
   reserveNetwork,
   addressStage,
   netnsStage,
+  noneStage,
   publishStage,
   vethStage,
   type NetworkPlan,
@@ -139,6 +140,14 @@ describe('the plan', () => {
     const creating = changes.filter((c) => /ip netns add|link add|-[AI]$/.test(quoteArgv(c.argv.slice(0, 5))));
     expect(creating.filter((c) => !c.undo)).toEqual([]);
     expect(creating.length).toBe(1 + 1 + 1 + 6 + 8);
+  });
+
+  it('--network none is a namespace with only lo, brought up', () => {
+    expect(noneStage(ID).map((c) => quoteArgv(c.argv))).toEqual([
+      'ip netns add scr08ab12',
+      'ip -n scr08ab12 link set lo up',
+    ]);
+    expect(noneStage(ID)[0]?.undo).toEqual(['ip', 'netns', 'delete', 'scr08ab12']);
   });
 
   it('a run id too long for an interface name is refused before anything is planned', () => {
