@@ -384,4 +384,32 @@ describe.skipIf(!canRunIntegration)('container networking (lib/network), inside 
     await c.stack.unwind().then((reports) => expect(reports.filter((r) => r.error)).toEqual([]));
     expect(await leftoversOf(c.id)).toEqual([]);
   });
+
+  it('a run killed with kill -9 leaves its netns, lease and port claim, and npm run clean --only ID removes them', async () => {
+    const c = await connect(['8080:80']);
+    // Killed: its cleanup stack never runs.
+    const killed = await leftoversOf(c.id);
+    expect(killed).toEqual(
+      expect.arrayContaining([
+        `netns ${c.net.plan.netns}`,
+        `lease ${c.net.plan.netDir}/leases/${c.net.plan.address}`,
+        `lease ${c.net.plan.netDir}/ports/tcp-8080`,
+        `state /run/scratch/${c.id}`,
+      ]),
+    );
+    const clean = await runner.run([process.execPath, '--import', 'tsx', 'lib/cli/clean.ts', '--only', c.id], {
+      reject: false,
+      env: { FORCE_COLOR: '0' },
+    });
+    expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toContain(`$ rm -f ${c.net.plan.netDir}/leases/${c.net.plan.address}`);
+    expect(await leftoversOf(c.id)).toEqual([]);
+    // The address and port are free again. (Its rules lived in the fake host, which clean cannot see into:
+    // the id's own teardown removes them, and with the last lease gone, the bridge.)
+    await disconnectContainer(runner, { id: c.id, hostNetns: host.netns });
+    expect(await hostRules()).not.toContain('scr:');
+    const again = await connect(['8080:80']);
+    expect(again.net.plan.address).toBe(c.net.plan.address);
+    await again.stack.unwind();
+  });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { UserError } from '../../lib/errors.ts';
-import { removalArgv } from '../../lib/leftovers.ts';
+import { belongsTo, removalArgv, scanLeftovers } from '../../lib/leftovers.ts';
 import { parseCidr } from '../../lib/network/addresses.ts';
 import {
   allStages,
@@ -360,6 +360,31 @@ describe('IPAM', () => {
 });
 
 describe('leftovers of the network', () => {
+  it.skipIf(process.platform !== 'linux')(
+    "finds our rules in either backend by their scr: comment, no one else's",
+    async () => {
+      const runner = new RecordingRunner()
+        .respondTo(
+          'iptables-legacy-save',
+          [
+            '*nat',
+            '-A POSTROUTING -s 10.30.0.0/24 ! -o scr0 -m comment --comment "scr:scr0:masquerade" -j MASQUERADE',
+            '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+            'COMMIT',
+          ].join('\n'),
+        )
+        .respondTo('iptables-nft-save', '', 127);
+      const rules = (await scanLeftovers(runner)).filter((l) => l.kind === 'rule');
+      expect(rules).toEqual([
+        {
+          kind: 'rule',
+          name: 'iptables-legacy -t nat -A POSTROUTING -s 10.30.0.0/24 ! -o scr0 -m comment --comment scr:scr0:masquerade -j MASQUERADE',
+        },
+      ]);
+      expect(rules.filter((l) => belongsTo(l, ID))).toEqual([]);
+    },
+  );
+
   it('a leftover rule is removed by its own words after -D, in its own backend; a lease by rm', () => {
     const name =
       'iptables-legacy -t nat -A POSTROUTING -s 10.30.0.0/24 ! -o scr0 -m comment --comment scr:scr0:masquerade -j MASQUERADE';
