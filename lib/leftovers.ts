@@ -117,7 +117,7 @@ async function ourIptablesRules(runner: Runner): Promise<string[]> {
   return out;
 }
 
-/** Address and port leases in the bridges' state directories (/run/scratch/scr0/leases/10.30.0.2 -> id). */
+/** Address and port leases in the bridges' state directories (/run/scratch/scr0.net…/leases/10.30.0.2 -> id). */
 function networkLeases(): Array<{ path: string; owner: string }> {
   const out: Array<{ path: string; owner: string }> = [];
   let dirs: string[] = [];

@@ -14,7 +14,9 @@
  * given, inside that named namespace instead (`ip -n NAME …`, `ip netns exec NAME …`). Tests use that to build a
  * throwaway "host" namespace per test and never touch the machine's own network; a lesson passes nothing and
  * works on the real host (or on whatever namespace its runner was started in: `unshare --net npm run lesson 08`).
+ * Each such host has its own bridge, so each has its own bridge state too (hostKey).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { linkName, PREFIX } from '../names.ts';
 
@@ -62,4 +64,19 @@ export function ipInContainer(netns: string, args: readonly string[]): string[] 
 /** Any command inside the container's network namespace, joined by path as the container itself will join it. */
 export function inContainerNetns(netnsFile: string, argv: readonly string[]): string[] {
   return ['nsenter', `--net=${netnsFile}`, '--', ...argv];
+}
+
+/**
+ * Which host a bridge's state belongs to: the named host namespace, or else the namespace the runner runs in,
+ * by its inode (`net4026531833`, as `readlink /proc/self/ns/net` shows it). Every namespace has its own scr0, so
+ * the machine's bridge and one in a namespace `unshare --net` started the runner in never share leases. (PID 1's
+ * namespace would tell "the machine" apart, but sandboxes hide it; the inode needs nothing but our own.)
+ */
+export function hostKey(hostNetns?: string): string | undefined {
+  if (hostNetns) return hostNetns;
+  try {
+    return `net${fs.readlinkSync('/proc/self/ns/net').replace(/\D/g, '')}`;
+  } catch {
+    return undefined;
+  }
 }

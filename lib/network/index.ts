@@ -29,7 +29,7 @@ import { BRIDGE, STATE_ROOT } from '../names.ts';
 import type { Runner } from '../runner.ts';
 import { applyChanges, runUndo, type HostChange } from './changes.ts';
 import { hostResolver, writeNameFiles, type ResolverChoice } from './dns.ts';
-import { hostVethName, netnsName, netnsPath, onHost } from './host.ts';
+import { hostKey, hostVethName, netnsName, netnsPath, onHost } from './host.ts';
 import { deleteListedArgv, detectBackend, listOurRules } from './iptables.ts';
 import { networkDir } from './ipam.ts';
 import { addressStage, netnsStage, publishStage, vethStage, type NetworkPlan, type NetworkRequest } from './plan.ts';
@@ -128,7 +128,7 @@ export interface DisconnectRequest {
 export async function disconnectContainer(runner: Runner, req: DisconnectRequest): Promise<void> {
   const bridge = req.bridge ?? BRIDGE;
   const stateRoot = req.stateRoot ?? STATE_ROOT;
-  const netDir = networkDir(stateRoot, bridge, req.hostNetns);
+  const netDir = networkDir(stateRoot, bridge, hostKey(req.hostNetns));
   // Without a recorded backend (the bridge's state is gone) ask the host; without iptables there are no rules.
   const binary =
     readRecorded(netDir, BACKEND_FILE) ??

@@ -6,7 +6,7 @@
  * directory: `leases/10.30.0.2 -> 08ab12` is a symbolic link whose name is the address and whose target is the
  * container id. Creating a symlink is atomic and fails if the name exists, so taking an address is "try the
  * next free one until a create succeeds" and two runs can never both succeed on the same one — no lock needed.
- * `ls -l /run/scratch/scr0/leases` shows the table; deleting a container's link gives its address back.
+ * `ls -l` of the leases directory shows the table; deleting a container's link gives its address back.
  * Published host ports are claimed the same way (`ports/tcp-8080 -> 08ab12`).
  *
  * The number of leases is also the bridge's reference count: the container that removes the last one removes
@@ -18,11 +18,11 @@ import { UserError } from '../errors.ts';
 import { containerAddresses, formatCidr, formatIp, type Subnet } from './addresses.ts';
 
 /**
- * The state of one bridge: /run/scratch/scr0 on the host, /run/scratch/<netns>.scr0 when "the host" is a test's
- * network namespace (each has its own bridge of that name).
+ * The state of one bridge: /run/scratch/scr0.<key>, where the key names the network namespace the bridge lives
+ * in (see hostKey in host.ts: `scr0.net4026531833` on the machine, `scr0.scr08ab12-host` in a test's host).
  */
-export function networkDir(stateRoot: string, bridge: string, hostNetns?: string): string {
-  return path.join(stateRoot, hostNetns ? `${hostNetns}.${bridge}` : bridge);
+export function networkDir(stateRoot: string, bridge: string, hostKey?: string): string {
+  return path.join(stateRoot, hostKey ? `${bridge}.${hostKey}` : bridge);
 }
 
 export const LEASES = 'leases';

@@ -34,6 +34,11 @@ export interface NetworkRequest {
   hostNetns?: string;
   /** Where leases and the bridge's state live (default /run/scratch; tests of IPAM use a temporary one). */
   stateRoot?: string;
+  /**
+   * Whose bridge state this is (see hostKey in host.ts): filled in by reserveNetwork, which may read /proc;
+   * the plan itself stays a pure function of the request.
+   */
+  hostKey?: string;
 }
 
 export interface NetworkPlan {
@@ -98,7 +103,7 @@ export function planNetwork(req: NetworkRequest, known: { address?: string; ipta
     iptables: known.iptables ?? UNDETECTED_BACKEND,
     hostNetns: req.hostNetns,
     stateRoot,
-    netDir: networkDir(stateRoot, bridge, req.hostNetns),
+    netDir: networkDir(stateRoot, bridge, req.hostKey ?? req.hostNetns),
   };
   return plan;
 }

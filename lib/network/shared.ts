@@ -22,7 +22,7 @@ import { containerSubnet, DEFAULT_SUBNET } from './addresses.ts';
 import { bridgeChanges, readBridge, readRouteLocalnetArgv } from './bridge.ts';
 import { runChanges, runUndo, type HostChange } from './changes.ts';
 import { checkBeforeConnecting } from './checks.ts';
-import { onHost } from './host.ts';
+import { hostKey, onHost } from './host.ts';
 import { deleteListedArgv, listOurRules, ruleArgv, ruleChange, type IptablesBackend } from './iptables.ts';
 import { claimPort, leaseCount, portKey, portOwner, releaseClaims, takeLease } from './ipam.ts';
 import { withLock } from './lock.ts';
@@ -60,8 +60,13 @@ function recordOnce(netDir: string, name: string, content: string): void {
  * meanwhile. Returns the plan with the container's address. In --explain, nothing can be read from the host:
  * the plan shows the first address and the default backend.
  */
-export async function reserveNetwork(runner: Runner, cleanup: CleanupStack, req: NetworkRequest): Promise<NetworkPlan> {
-  if (runner.dryRun) return planNetwork(req);
+export async function reserveNetwork(
+  runner: Runner,
+  cleanup: CleanupStack,
+  request: NetworkRequest,
+): Promise<NetworkPlan> {
+  if (runner.dryRun) return planNetwork(request);
+  const req = { ...request, hostKey: request.hostKey ?? hostKey(request.hostNetns) };
   const iptables = await checkBeforeConnecting(runner, req);
   const draft = planNetwork(req, { iptables });
   cleanup.push(`give back ${req.id}'s address and ports; remove ${draft.bridge} if it was the last container`, () =>

@@ -375,6 +375,24 @@ describe.skipIf(!canRunIntegration)('container networking (lib/network), inside 
     expect(await leftoversOf(id)).toEqual([]);
   });
 
+  it('with no host namespace named, the one the runner runs in is the host (a lesson started under unshare --net)', async () => {
+    const id = newId();
+    const fixture = 'test/integration/fixtures/network-own-netns.ts';
+    const r = await runner.run(['unshare', '--net', process.execPath, '--import', 'tsx', fixture, id], {
+      reject: false,
+      timeoutMs: 30_000,
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(seen.body).toBe(`hello from ${id}`);
+    // Its own scr0, with its own leases: never mixed up with a bridge on the machine itself.
+    expect(seen.netDir).toMatch(/^\/run\/scratch\/scr0\.net\d+$/);
+    expect(seen.netDir).not.toBe(`/run/scratch/scr0.net${fs.readlinkSync('/proc/self/ns/net').replace(/\D/g, '')}`);
+    expect(seen.rulesAfter).toBe(0);
+    expect(await leftoversOf(id)).toEqual([]);
+    expect(fs.existsSync(String(seen.netDir))).toBe(false);
+  });
+
   it('disconnectContainer removes a container knowing only its id, and the stack after it finds nothing left', async () => {
     const c = await connect(['8080:80']);
     await disconnectContainer(runner, { id: c.id, hostNetns: host.netns });

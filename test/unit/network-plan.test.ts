@@ -128,7 +128,7 @@ describe('the plan', () => {
     for (const l of hostSide)
       expect(l).toMatch(/^ip -n scr08ffff-host |^ip netns exec scr08ffff-host (iptables|sysctl) /);
     expect(hostSide).toHaveLength(lines.length - 6);
-    expect(plan.netDir).toBe('/run/scratch/scr08ffff-host.scr0');
+    expect(plan.netDir).toBe('/run/scratch/scr0.scr08ffff-host');
   });
 
   it('every iptables rule carries an scr: comment, and everything that creates has its undo', () => {
@@ -286,6 +286,7 @@ describe('bad input is one line, before anything is set up', () => {
       await reserveNetwork(runner, stack, {
         id: ID,
         stateRoot: root,
+        hostKey: 'unit',
         ports: [...ports.map(parsePublish), ...raw],
         ...over,
       });
@@ -295,7 +296,7 @@ describe('bad input is one line, before anything is set up', () => {
     await stack.unwind();
     expect(error).toBeInstanceOf(UserError);
     expect(runner.lines.filter((l) => CHANGES.test(l))).toEqual([]);
-    expect(fs.existsSync(path.join(root, 'scr0', 'leases', '10.30.0.2'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'scr0.unit', 'leases', '10.30.0.2'))).toBe(false);
     return error as UserError;
   }
 
@@ -329,7 +330,7 @@ describe('bad input is one line, before anything is set up', () => {
     expect((await refused(byRule)).message).toBe('host port 8080/tcp is already published by container 08cdef');
 
     // At the same instant, before its rule exists: the claim, taken atomically, decides.
-    const netDir = path.join(root, 'scr0');
+    const netDir = path.join(root, 'scr0.unit');
     takeLease(netDir, parseCidr('10.30.0.0/24') ?? fail(), '08cdef');
     expect(claimPort(netDir, 'tcp-8080', '08cdef')).toBe(true);
     expect((await refused(freshHost())).message).toBe('host port 8080/tcp is already published by container 08cdef');
