@@ -65,7 +65,7 @@ export interface NetworkPlan {
   iptables: IptablesBackend;
   hostNetns?: string;
   stateRoot: string;
-  /** The bridge's state directory: leases, port claims, what to restore. */
+  /** The bridge's state directory: leases, port claims, what to restore (final once reserveNetwork set hostKey). */
   netDir: string;
 }
 
@@ -80,13 +80,16 @@ export const UNDETECTED_BACKEND: IptablesBackend = {
  * The plan for `req`, once the address and backend are known. Pure. Without an address it shows the first one
  * the subnet would give (what a lone container gets), for explain mode.
  */
-export function planNetwork(req: NetworkRequest, known: { address?: string; iptables?: IptablesBackend } = {}) {
+export function planNetwork(
+  req: NetworkRequest,
+  known: { address?: string; iptables?: IptablesBackend } = {},
+): NetworkPlan {
   const subnet = containerSubnet(req.subnet ?? DEFAULT_SUBNET);
   const bridge = req.bridge ?? BRIDGE;
   const stateRoot = req.stateRoot ?? STATE_ROOT;
   const address = known.address ?? formatIp(containerAddresses(subnet)[0] ?? gatewayOf(subnet) + 1);
   const netns = netnsName(req.id);
-  const plan: NetworkPlan = {
+  return {
     id: req.id,
     bridge,
     subnet: formatCidr(subnet),
@@ -105,7 +108,6 @@ export function planNetwork(req: NetworkRequest, known: { address?: string; ipta
     stateRoot,
     netDir: networkDir(stateRoot, bridge, req.hostKey ?? req.hostNetns),
   };
-  return plan;
 }
 
 // ---- the stages, in the order they run ----------------------------------------------------------------------

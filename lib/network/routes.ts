@@ -87,8 +87,11 @@ export async function checkSubnetAgainstRoutes(
   assertNoClash(subnet, parseRoutes(r.stdout), bridge);
 }
 
-/** The subnet from SCRATCH_SUBNET, or undefined to use the default. Validated: a bad value is one clear line. */
-export function subnetFromEnv(env: NodeJS.ProcessEnv = process.env): Subnet | undefined {
+/**
+ * The subnet SCRATCH_SUBNET asks for (for NetworkRequest.subnet), or undefined for the default. Validated here,
+ * so a bad value is one clear line before anything runs.
+ */
+export function subnetFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const text = env[SUBNET_ENV];
-  return text ? containerSubnet(text) : undefined;
+  return text ? formatCidr(containerSubnet(text)) : undefined;
 }

@@ -74,7 +74,7 @@ describe('subnets', () => {
 
   it('SCRATCH_SUBNET picks another subnet, and a bad value is a user error', () => {
     expect(subnetFromEnv({})).toBeUndefined();
-    expect(subnetFromEnv({ SCRATCH_SUBNET: '10.99.0.0/24' })).toEqual(cidr('10.99.0.0/24'));
+    expect(subnetFromEnv({ SCRATCH_SUBNET: '10.99.0.0/24' })).toBe('10.99.0.0/24');
     expect(() => subnetFromEnv({ SCRATCH_SUBNET: '10.99.0.0' })).toThrow(UserError);
   });
 });
