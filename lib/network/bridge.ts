@@ -7,9 +7,11 @@
  * also an interface of the host: given an address in the containers' subnet (`10.30.0.1/24`), it is the host's
  * foot on that segment and so the containers' gateway — what docker calls `docker0` and `docker network` manages.
  *
- * One setting of the bridge matters for published ports: `route_localnet`, which lets packets with a source or
- * destination in 127.0.0.0/8 be routed through it (see ports.ts for why, and nat.ts for the guard that comes
- * with it).
+ * Two settings matter. A bridge without a MAC address of its own takes the lowest one of its ports, so each
+ * container that comes or goes could change the gateway's MAC under the others, whose ARP caches would then
+ * send to a MAC nobody has until they expire: the bridge gets a fixed one, made from its address. And
+ * `route_localnet` lets packets with a source or destination in 127.0.0.0/8 be routed through it (see ports.ts
+ * for why, and nat.ts for the guard that comes with it).
  */
 import { UserError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
@@ -21,12 +23,25 @@ export function routeLocalnetKey(bridge: string): string {
   return `net.ipv4.conf.${bridge}.route_localnet`;
 }
 
-/** Make the bridge, give it the gateway address, bring it up. `gatewayCidr` is `10.30.0.1/24`. */
+/**
+ * The bridge's own MAC: locally administered (02:…, never a vendor's), then `73:63` ("sc"), then the last three
+ * bytes of its IPv4 address — 10.30.0.1 gives 02:73:63:1e:00:01. Any fixed value would do; this one says whose.
+ */
+export function bridgeMac(gateway: string): string {
+  const bytes = gateway
+    .split('.')
+    .slice(1)
+    .map((b) => Number(b).toString(16).padStart(2, '0'));
+  return ['02', '73', '63', ...bytes].join(':');
+}
+
+/** Make the bridge with its own MAC, give it the gateway address, bring it up. `gatewayCidr` is `10.30.0.1/24`. */
 export function bridgeChanges(bridge: string, gatewayCidr: string, hostNetns?: string): HostChange[] {
+  const mac = bridgeMac(gatewayCidr.split('/')[0] ?? '');
   return [
     {
-      what: `create the bridge ${bridge} (a virtual switch)`,
-      argv: onHost(hostNetns, ['ip', 'link', 'add', bridge, 'type', 'bridge']),
+      what: `create the bridge ${bridge} (a virtual switch), with a MAC of its own`,
+      argv: onHost(hostNetns, ['ip', 'link', 'add', bridge, 'address', mac, 'type', 'bridge']),
       undo: onHost(hostNetns, ['ip', 'link', 'delete', bridge]),
     },
     {
@@ -50,9 +65,11 @@ export interface BridgeState {
   /** Its IPv4 addresses, as `10.30.0.1/24` (none for a bridge a killed run made but never addressed). */
   addresses: string[];
   up: boolean;
+  mac?: string;
 }
 
 interface IpAddrJson {
+  address?: string;
   flags?: string[];
   addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }>;
 }
@@ -65,6 +82,7 @@ export function parseBridgeState(json: string): BridgeState | undefined {
   return {
     addresses: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
     up: (link.flags ?? []).includes('UP'),
+    mac: link.address,
   };
 }
 

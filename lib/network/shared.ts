@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import type { Runner } from '../runner.ts';
 import { containerSubnet, DEFAULT_SUBNET } from './addresses.ts';
-import { bridgeChanges, readBridge, readRouteLocalnetArgv } from './bridge.ts';
+import { bridgeChanges, bridgeMac, readBridge, readRouteLocalnetArgv } from './bridge.ts';
 import { runChanges, runUndo, type HostChange } from './changes.ts';
 import { checkBeforeConnecting } from './checks.ts';
 import { hostKey, onHost } from './host.ts';
@@ -119,8 +119,14 @@ async function missingBridgeChanges(runner: Runner, plan: NetworkPlan): Promise<
   const bridge = await readBridge(runner, plan.bridge, plan.hostNetns);
   const [create, address, up, localnet] = bridgeChanges(plan.bridge, plan.gatewayCidr, plan.hostNetns);
   const routeLocalnet = bridge && (await runner.run(readRouteLocalnetArgv(plan.bridge, plan.hostNetns))).stdout.trim();
+  const mac = bridgeMac(plan.gateway);
+  const setMac: HostChange = {
+    what: `give ${plan.bridge} its own MAC`,
+    argv: onHost(plan.hostNetns, ['ip', 'link', 'set', plan.bridge, 'address', mac]),
+  };
   return [
     !bridge && create,
+    bridge && bridge.mac !== mac && setMac,
     !bridge?.addresses.includes(plan.gatewayCidr) && address,
     !bridge?.up && up,
     routeLocalnet !== '1' && localnet,

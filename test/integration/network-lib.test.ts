@@ -18,6 +18,7 @@ import {
   parsePublish,
   type ContainerNetwork,
 } from '../../lib/network/index.ts';
+import { bridgeMac } from '../../lib/network/bridge.ts';
 import { ruleArgv } from '../../lib/network/iptables.ts';
 import { sharedRules } from '../../lib/network/nat.ts';
 import { createRunner, type BackgroundProcess } from '../../lib/runner.ts';
@@ -310,6 +311,13 @@ describe.skipIf(!canRunIntegration)('container networking (lib/network), inside 
         const leases = fs.readdirSync(path.join(wired[0]?.net.plan.netDir ?? '', 'leases'));
         expect(leases.sort()).toEqual([...addresses].sort());
         expect(await ping(wired[0]?.inside ?? onHost, wired[19]?.net.plan.address ?? '')).toBe(true);
+        // Twenty ports joined, and the gateway's MAC is still its own, not the lowest of theirs.
+        const bridge = JSON.parse(
+          (await runner.run(['ip', '-n', host.netns, '-j', 'link', 'show', 'scr0'])).stdout,
+        ) as Array<{
+          address: string;
+        }>;
+        expect(bridge[0]?.address).toBe(bridgeMac(GATEWAY));
       } finally {
         await Promise.all(wired.map((w) => w.stack.unwind()));
       }

@@ -13,7 +13,7 @@ import {
   overlaps,
   parseCidr,
 } from '../../lib/network/addresses.ts';
-import { parseBridgeState } from '../../lib/network/bridge.ts';
+import { bridgeMac, parseBridgeState } from '../../lib/network/bridge.ts';
 import { containerResolvConf, FALLBACK_NAMESERVERS, hostsFile } from '../../lib/network/dns.ts';
 import { onHost } from '../../lib/network/host.ts';
 import {
@@ -260,7 +260,9 @@ describe('names inside the container', () => {
         ],
       },
     ]);
-    expect(parseBridgeState(json)).toEqual({ addresses: ['10.30.0.1/24'], up: true });
+    expect(parseBridgeState(json)).toEqual({ addresses: ['10.30.0.1/24'], up: true, mac: undefined });
+    expect(bridgeMac('10.30.0.1')).toBe('02:73:63:1e:00:01');
+    expect(bridgeMac('192.168.200.1')).toBe('02:73:63:a8:c8:01');
     expect(parseBridgeState('[]')).toBeUndefined();
   });
 });

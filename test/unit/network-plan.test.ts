@@ -91,7 +91,7 @@ describe('the plan', () => {
     const plan = planNetwork({ id: ID, ports: [parsePublish('8080:80')] });
     expect(allStages(plan).map((c) => quoteArgv(c.argv))).toEqual([
       'ip netns add scr08ab12',
-      'ip link add scr0 type bridge',
+      'ip link add scr0 address 02:73:63:1e:00:01 type bridge',
       'ip addr add 10.30.0.1/24 dev scr0',
       'ip link set scr0 up',
       'sysctl -w net.ipv4.conf.scr0.route_localnet=1',
@@ -231,7 +231,13 @@ describe('reserving, connecting and releasing', () => {
     const runner = freshHost()
       .respondTo(
         'addr show dev scr0',
-        JSON.stringify([{ flags: ['UP'], addr_info: [{ family: 'inet', local: '10.30.0.1', prefixlen: 24 }] }]),
+        JSON.stringify([
+          {
+            address: '02:73:63:1e:00:01',
+            flags: ['UP'],
+            addr_info: [{ family: 'inet', local: '10.30.0.1', prefixlen: 24 }],
+          },
+        ]),
       )
       .respondTo('route_localnet', '1\n')
       .respondTo('sysctl -n net.ipv4.ip_forward', '1\n')
@@ -244,7 +250,8 @@ describe('reserving, connecting and releasing', () => {
   it('a half-made bridge (killed before its address) is finished, not made again', async () => {
     const runner = freshHost().respondTo('addr show dev scr0', JSON.stringify([{ flags: [], addr_info: [] }]));
     const made = await ensureBridge(runner, planNetwork({ id: ID, stateRoot: root }));
-    expect(made.map((c) => quoteArgv(c.argv)).slice(0, 4)).toEqual([
+    expect(made.map((c) => quoteArgv(c.argv)).slice(0, 5)).toEqual([
+      'ip link set scr0 address 02:73:63:1e:00:01',
       'ip addr add 10.30.0.1/24 dev scr0',
       'ip link set scr0 up',
       'sysctl -w net.ipv4.conf.scr0.route_localnet=1',
