@@ -121,14 +121,14 @@ export function commentOwner(comment: string): string | undefined {
   return m?.[1];
 }
 
-type Op = 'add' | 'delete' | 'check';
+type Op = 'add' | 'delete';
 
 /**
- * `iptables -w -t TABLE -A|-I|-D|-C CHAIN …`. -w waits for the xtables lock instead of failing when another
+ * `iptables -w -t TABLE -A|-I|-D CHAIN …`. -w waits for the xtables lock instead of failing when another
  * iptables runs at the same moment (twenty containers starting at once).
  */
 export function ruleArgv(binary: string, rule: Rule, op: Op): string[] {
-  const flag = op === 'delete' ? '-D' : op === 'check' ? '-C' : rule.insert ? '-I' : '-A';
+  const flag = op === 'delete' ? '-D' : rule.insert ? '-I' : '-A';
   return [
     binary,
     '-w',

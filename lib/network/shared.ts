@@ -23,7 +23,7 @@ import { bridgeChanges, bridgeMac, readBridge, readRouteLocalnetArgv } from './b
 import { runChanges, runUndo, type HostChange } from './changes.ts';
 import { checkBeforeConnecting } from './checks.ts';
 import { hostKey, onHost } from './host.ts';
-import { deleteListedArgv, listOurRules, ruleArgv, ruleChange, type IptablesBackend } from './iptables.ts';
+import { deleteListedArgv, listOurRules, ruleChange, type IptablesBackend } from './iptables.ts';
 import { claimPort, leaseCount, portKey, portOwner, releaseClaims, takeLease } from './ipam.ts';
 import { withLock } from './lock.ts';
 import { IP_FORWARD, ipForwardChange, readIpForwardArgv, sharedRules } from './nat.ts';
@@ -103,11 +103,12 @@ export async function ensureBridge(runner: Runner, plan: NetworkPlan): Promise<H
       todo.push(ipForwardChange(plan.hostNetns, forward));
     }
     recordOnce(plan.netDir, BACKEND_FILE, plan.iptables.binary);
+    // Two listings rather than one `iptables -C` per rule: this runs under the lock, once per container.
+    const present = new Set(
+      (await listOurRules(runner, plan.iptables.binary, plan.hostNetns, plan.bridge)).map((r) => r.comment),
+    );
     for (const rule of sharedRules(plan.bridge, plan.subnet)) {
-      const check = onHost(plan.hostNetns, ruleArgv(plan.iptables.binary, rule, 'check'));
-      if ((await runner.run(check, { reject: false })).exitCode !== 0) {
-        todo.push(ruleChange(plan.iptables.binary, plan.hostNetns, rule));
-      }
+      if (!present.has(rule.comment)) todo.push(ruleChange(plan.iptables.binary, plan.hostNetns, rule));
     }
     await runChanges(runner, todo);
     return todo;

@@ -10,6 +10,7 @@ import { CleanupStack } from '../../lib/cleanup.ts';
 import { UserError } from '../../lib/errors.ts';
 import { belongsTo, removalArgv, scanLeftovers } from '../../lib/leftovers.ts';
 import { parseCidr } from '../../lib/network/addresses.ts';
+import { sharedRules } from '../../lib/network/nat.ts';
 import {
   allStages,
   connectContainer,
@@ -53,7 +54,6 @@ function freshHost(): RecordingRunner {
     )
     .respondTo('addr show dev scr0', '', 1)
     .respondTo('sysctl -n net.ipv4.ip_forward', '0\n')
-    .respondTo(' -C ', '', 1)
     .respondTo('cat /proc/net/', PROC_HEADER);
 }
 
@@ -76,7 +76,6 @@ function watchingFreshHost(stack: CleanupStack): WatchingRunner {
     ['ip -j route', '[]', 0],
     ['addr show dev scr0', '', 1],
     ['sysctl -n net.ipv4.ip_forward', '0\n', 0],
-    [' -C ', '', 1],
     ['cat /proc/net/', PROC_HEADER, 0],
   ] as const) {
     r.respondTo(needle, out, code);
@@ -228,6 +227,11 @@ describe('reserving, connecting and releasing', () => {
   });
 
   it('a second container finds the bridge and its rules in place and changes nothing shared', async () => {
+    const listed = (table: string) =>
+      sharedRules('scr0', '10.30.0.0/24')
+        .filter((r) => r.table === table)
+        .map((r) => ['-A', r.chain, ...r.match, '-m', 'comment', '--comment', `"${r.comment}"`, ...r.target].join(' '))
+        .join('\n');
     const runner = freshHost()
       .respondTo(
         'addr show dev scr0',
@@ -241,10 +245,17 @@ describe('reserving, connecting and releasing', () => {
       )
       .respondTo('route_localnet', '1\n')
       .respondTo('sysctl -n net.ipv4.ip_forward', '1\n')
-      .respondTo(' -C ', '', 0);
+      .respondTo('iptables -w -t filter -S', listed('filter'))
+      .respondTo('iptables -w -t nat -S', listed('nat'));
     const plan = planNetwork({ id: ID, stateRoot: root });
     expect(await ensureBridge(runner, plan)).toEqual([]);
     expect(runner.lines.filter((l) => CHANGES.test(l))).toEqual([]);
+    // The control: with one rule gone (a run killed half-way), exactly that one is added again.
+    runner.respondTo('iptables -w -t nat -S', listed('nat').split('\n')[0] ?? '');
+    const made = await ensureBridge(runner, plan);
+    expect(made.map((c) => c.what)).toEqual([
+      sharedRules('scr0', '10.30.0.0/24').find((r) => r.comment === 'scr:scr0:masquerade-localhost')?.why,
+    ]);
   });
 
   it('a half-made bridge (killed before its address) is finished, not made again', async () => {
