@@ -4,9 +4,10 @@
  * The cleanup stack undoes everything a run made, but a `kill -9` or a power cut gives it no chance. Because
  * everything the workshop creates carries the `scr` prefix or lives under a `scratch` directory (see names.ts),
  * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
- * cgroups below the `scratch` parent, links and network namespaces named `scr…`, state directories, and the
- * processes still inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order
- * that works: processes, then mounts (deepest first), then network, cgroups and state.
+ * cgroups below the `scratch` parent, links and network namespaces named `scr…`, iptables rules whose comment
+ * starts with `scr:`, address and port leases (lib/network/ipam.ts), state directories, and the processes still
+ * inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order that works:
+ * processes, then mounts (deepest first), then rules and network, cgroups, leases and state.
  *
  * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose.
  */
@@ -14,9 +15,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readMountinfo } from './mountinfo.ts';
 import { CGROUP_PARENT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
+import { ourRules, parseRules } from './network/iptables.ts';
+import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
 
-export type LeftoverKind = 'process' | 'mount' | 'link' | 'netns' | 'cgroup' | 'state';
+export type LeftoverKind = 'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'state';
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -99,6 +102,39 @@ async function linkNames(runner: Runner, args: string[]): Promise<string[]> {
     .filter(Boolean);
 }
 
+/**
+ * iptables rules with a `scr:` comment, in either backend (read with the -save commands, which change nothing),
+ * each named by the command that would add it again: `iptables-nft -t nat -A POSTROUTING … --comment scr:…`.
+ */
+async function ourIptablesRules(runner: Runner): Promise<string[]> {
+  const out: string[] = [];
+  for (const binary of ['iptables-nft', 'iptables-legacy']) {
+    const r = await runner.run([`${binary}-save`], { reject: false });
+    if (r.exitCode !== 0) continue;
+    for (const rule of ourRules(parseRules(r.stdout)))
+      out.push(`${binary} -t ${rule.table} -A ${rule.words.join(' ')}`);
+  }
+  return out;
+}
+
+/** Address and port leases in the bridges' state directories (/run/scratch/scr0.net…/leases/10.30.0.2 -> id). */
+function networkLeases(): Array<{ path: string; owner: string }> {
+  const out: Array<{ path: string; owner: string }> = [];
+  let dirs: string[] = [];
+  try {
+    dirs = fs.readdirSync(STATE_ROOT).filter((d) => d.startsWith(PREFIX));
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    for (const sub of [LEASES, PORTS]) {
+      const dir = path.join(STATE_ROOT, d, sub);
+      for (const [name, owner] of claims(dir)) out.push({ path: path.join(dir, name), owner });
+    }
+  }
+  return out;
+}
+
 /** Everything with the workshop's names that is on the host now. */
 export async function scanLeftovers(runner: Runner = createRunner()): Promise<Leftover[]> {
   const cgroups = scratchCgroups();
@@ -120,12 +156,15 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(PREFIX));
+  const rules = await ourIptablesRules(runner);
   return [
     ...[...pids].map(([p, via]) => ({ kind: 'process' as const, name: String(p), via })),
     ...mounts.map((m) => ({ kind: 'mount' as const, name: m.mountPoint })),
+    ...rules.map((r) => ({ kind: 'rule' as const, name: r })),
     ...links.map((l) => ({ kind: 'link' as const, name: l })),
     ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
+    ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
   ];
 }
@@ -160,12 +199,19 @@ export function removalArgv(l: Leftover): string[] {
     case 'mount':
       // Lazy: a mount still busy (a shell cd'ed into it) is detached now and freed when released.
       return ['umount', '--lazy', l.name];
+    case 'rule': {
+      // The name is the command that adds it (`iptables-nft -t nat -A CHAIN …`): the same words after -D delete it.
+      const [binary = 'iptables', ...words] = l.name.split(' ');
+      return [binary, '-w', ...words.map((w, i) => (w === '-A' && i === 2 ? '-D' : w))];
+    }
     case 'link':
       return ['ip', 'link', 'delete', l.name];
     case 'netns':
       return ['ip', 'netns', 'delete', l.name];
     case 'cgroup':
       return ['rmdir', l.name];
+    case 'lease':
+      return ['rm', '-f', l.name];
     case 'state':
       return ['rm', '-rf', '--one-file-system', l.name];
   }

@@ -52,6 +52,16 @@ export interface HostFacts {
   apparmorRestrictsUserns: number | undefined;
   rootfs: string;
   rootfsReady: boolean;
+  /** Lesson 08, read-only facts: where `iptables` points, br_netfilter's switch, ip_forward. */
+  network?: NetworkFacts;
+}
+
+export interface NetworkFacts {
+  /** What `iptables` resolves to: `xtables-nft-multi` or `xtables-legacy-multi` (undefined: not installed). */
+  iptablesTarget?: string;
+  /** bridge-nf-call-iptables: 1 or 0 when br_netfilter is loaded, undefined when it is not. */
+  brNetfilter?: number;
+  ipForward?: number;
 }
 
 export interface Finding {
@@ -81,16 +91,37 @@ function readNumber(file: string): number | undefined {
   }
 }
 
-function onPath(tool: string, envPath = process.env.PATH ?? ''): boolean {
+function findOnPath(tool: string, envPath = process.env.PATH ?? ''): string | undefined {
   const dirs = [...envPath.split(':'), '/usr/sbin', '/sbin'];
-  return dirs.some((d) => {
+  for (const d of dirs) {
     try {
       fs.accessSync(path.join(d, tool), fs.constants.X_OK);
-      return true;
+      return path.join(d, tool);
     } catch {
-      return false;
+      // Not in this one.
     }
-  });
+  }
+  return undefined;
+}
+
+function onPath(tool: string, envPath = process.env.PATH ?? ''): boolean {
+  return findOnPath(tool, envPath) !== undefined;
+}
+
+/** Read without running anything: iptables is a link (through /etc/alternatives) to the multi-call binary of its backend. */
+function gatherNetworkFacts(): NetworkFacts {
+  const iptables = findOnPath('iptables');
+  let iptablesTarget: string | undefined;
+  try {
+    iptablesTarget = iptables && path.basename(fs.realpathSync(iptables));
+  } catch {
+    iptablesTarget = undefined;
+  }
+  return {
+    iptablesTarget,
+    brNetfilter: readNumber('/proc/sys/net/bridge/bridge-nf-call-iptables'),
+    ipForward: readNumber('/proc/sys/net/ipv4/ip_forward'),
+  };
 }
 
 export function gatherFacts(rootfs: string = DEFAULT_ROOTFS): HostFacts {
@@ -108,7 +139,43 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS): HostFacts {
     apparmorRestrictsUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
     rootfs,
     rootfsReady: linux && rootfsExists(rootfs),
+    network: linux ? gatherNetworkFacts() : undefined,
   };
+}
+
+/** Lesson 08's facts, as information (none of them stops anything): the iptables backend, br_netfilter, ip_forward. */
+export function networkFindings(n: NetworkFacts): Finding[] {
+  const out: Finding[] = [];
+  if (n.iptablesTarget) {
+    const mode = /nft/.test(n.iptablesTarget) ? 'nf_tables' : /legacy/.test(n.iptablesTarget) ? 'legacy' : undefined;
+    out.push({
+      name: 'iptables backend',
+      ok: true,
+      required: false,
+      detail: `${mode ?? 'unknown'} by default (${n.iptablesTarget}); lesson 08 follows the host's rules`,
+    });
+  }
+  out.push({
+    name: 'br_netfilter',
+    ok: true,
+    required: false,
+    detail:
+      n.brNetfilter === undefined
+        ? 'not loaded: frames bridged between containers skip iptables'
+        : n.brNetfilter === 1
+          ? 'loaded: frames bridged between containers pass iptables FORWARD too'
+          : 'loaded, but bridge-nf-call-iptables=0: bridged frames skip iptables',
+  });
+  out.push({
+    name: 'ip_forward',
+    ok: true,
+    required: false,
+    detail:
+      n.ipForward === 1
+        ? 'on: this host already routes between interfaces (as docker needs)'
+        : 'off: lesson 08 turns it on while its containers run, then back off',
+  });
+  return out;
 }
 
 /** Judge the facts. Pure: the same facts always give the same table. */
@@ -209,6 +276,7 @@ export function evaluate(f: HostFacts): Finding[] {
     detail: f.rootfsReady ? `${f.rootfs}` : `${f.rootfs} not built yet (lessons build it when missing)`,
     fix: BUILD_COMMAND,
   });
+  if (f.network) out.push(...networkFindings(f.network));
   return out;
 }
 
