@@ -14,6 +14,13 @@ import type { CleanupStack } from '../cleanup.ts';
 import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
 import { UserError } from '../errors.ts';
 import { STATE_ROOT, stateDir } from '../names.ts';
+import {
+  connectContainer,
+  connectNone,
+  disconnectContainer,
+  formatPublish,
+  type PortMapping,
+} from '../network/index.ts';
 import type { Runner } from '../runner.ts';
 import type { ContainerSpec } from '../spec.ts';
 import { createOverlayRoot, overlayPaths } from './root.ts';
@@ -74,6 +81,9 @@ export interface CreateRequest {
   layers: string[];
   autoRemove: boolean;
   detached: boolean;
+  /** docker's --network: `bridge` (scr0, NAT, published ports) or `none` (only lo). */
+  network: 'bridge' | 'none';
+  ports: PortMapping[];
 }
 
 export interface Created {
@@ -90,7 +100,7 @@ export interface Created {
  * Make everything the container needs before its process starts: state dir, name, cgroup, root. Each is
  * registered on `cleanup` first; a detached container's waiter takes over the same removals later.
  */
-export function createContainer(runner: Runner, cleanup: CleanupStack, req: CreateRequest): Created {
+export async function createContainer(runner: Runner, cleanup: CleanupStack, req: CreateRequest): Promise<Created> {
   const { id } = req.spec;
   const dir = stateDir(id);
   const drops: Array<() => void> = [];
@@ -100,7 +110,24 @@ export function createContainer(runner: Runner, cleanup: CleanupStack, req: Crea
   const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
   const root = createOverlayRoot(runner, cleanup, id, req.layers);
   drops.push(root.dropRemoval);
-  const spec: ContainerSpec = { ...req.spec, root: { ...req.spec.root, path: root.root }, rootfs: root.rootfs };
+  // The network namespace is made and wired first; the container joins it by path (as CNI plugins do).
+  const net =
+    req.network === 'bridge'
+      ? await connectContainer(runner, cleanup, { id, stateDir: dir, hostname: req.spec.hostname, ports: req.ports })
+      : { netnsPath: await connectNone(runner, cleanup, id), mounts: [] };
+  const spec: ContainerSpec = {
+    ...req.spec,
+    root: { ...req.spec.root, path: root.root },
+    rootfs: root.rootfs,
+    mounts: [...req.spec.mounts, ...net.mounts],
+    linux: {
+      ...req.spec.linux,
+      namespaces: [
+        ...req.spec.linux.namespaces.filter((n) => n.type !== 'network'),
+        { type: 'network', path: net.netnsPath },
+      ],
+    },
+  };
   const state: ContainerState = {
     id,
     name: req.spec.name,
@@ -113,6 +140,7 @@ export function createContainer(runner: Runner, cleanup: CleanupStack, req: Crea
     logPath: logPath(id),
     autoRemove: req.autoRemove,
     detached: req.detached,
+    ports: req.ports.map(formatPublish),
   };
   writeState(state);
   return { state, cgroup, keep: () => drops.forEach((d) => d()) };
@@ -180,6 +208,10 @@ export async function stopContainer(runner: Runner, state: ContainerState, grace
   while (live() && Date.now() < deadline) await sleep(20);
   if (live()) runner.apply({ kind: 'kill', pid: state.pid, signal: 'SIGKILL' });
   while (live()) await sleep(10);
+  // Return once the waiter has written down how it ended (and taken down its cgroup and network), as docker does.
+  const recorded = Date.now() + 10_000;
+  const waiterAlive = () => isSameProcess(state.shimPid, state.shimStartTime);
+  while (readState(state.id)?.status === 'running' && waiterAlive() && Date.now() < recorded) await sleep(10);
 }
 
 /**
@@ -198,6 +230,7 @@ export async function removeContainer(runner: Runner, state: ContainerState, for
     runner.apply({ kind: 'kill', pid: s.pid, signal: 'SIGKILL' });
   }
   await cgroupOf(s.id, runner).remove();
+  await disconnectContainer(runner, { id: s.id });
   const dir = s.containerDir ?? overlayPaths(s.id, []).dir;
   runner.apply({ kind: 'remove', path: dir });
   if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) });

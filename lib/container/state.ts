@@ -41,6 +41,8 @@ export interface ContainerState {
   /** `--rm`: remove everything once it exits. */
   autoRemove: boolean;
   detached: boolean;
+  /** Published ports, as `-p` wrote them (`8080:80/tcp`), for ps. */
+  ports?: string[];
 }
 
 export const STATE_FILE = 'state.json';

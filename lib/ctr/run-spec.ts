@@ -22,6 +22,7 @@ import {
   type Transform,
 } from '../kit.ts';
 import { parseCpuList } from '../security/paths.ts';
+import { parsePublish, type PortMapping } from '../network/index.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
 import { bool, list, str, type FlagSpec, type FlagValues } from './flags.ts';
 import { checkName } from '../container/lifecycle.ts';
@@ -64,6 +65,15 @@ export const RUN_FLAGS: FlagSpec[] = [
   },
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
+  { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
+  {
+    name: 'publish',
+    short: 'p',
+    value: true,
+    multiple: true,
+    arg: 'HOST:CONTAINER',
+    help: 'publish a port: 8080:80, 5353:53/udp',
+  },
 ];
 
 /** A container id: 10 hex digits (short enough to name a veth: scr + id + a suffix ≤ 15 characters). */
@@ -126,6 +136,8 @@ export function hostCpus(): number[] {
 
 export interface RunRequest {
   spec: ContainerSpec;
+  network: 'bridge' | 'none';
+  ports: PortMapping[];
   /** The rootfs (or image) as the user named it, and the read-only layers it is. */
   image: string;
   layers: string[];
@@ -184,8 +196,17 @@ export function runRequest(
   if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
   env = applyEnvFlags(env, list(flags.env), opts.hostEnv ?? process.env);
   spec = { ...spec, name, process: { ...spec.process, env, terminal: bool(flags.tty) } };
+  const network = str(flags.network) ?? 'bridge';
+  if (network !== 'bridge' && network !== 'none') {
+    throw new UserError(`--network ${network} is not supported: bridge or none`, '--network none');
+  }
+  const ports = list(flags.publish).map(parsePublish);
+  if (network === 'none' && ports.length > 0)
+    throw new UserError('-p needs a network to publish on', 'drop --network none');
   return {
     spec,
+    network,
+    ports,
     image: rootfs.image,
     layers: [rootfs.path],
     detach: bool(flags.detach),

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../lib/container/state.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
@@ -14,15 +14,33 @@ import { canRunIntegration } from '../helpers/env.ts';
 
 const CTR = path.resolve(import.meta.dirname, '../../bin/ctr.mjs');
 const newId = () => crypto.randomBytes(5).toString('hex');
-const ctr = (args: string[], opts: { id?: string; input?: string } = {}) =>
-  execa(process.execPath, [CTR, ...args], {
+/**
+ * Every ctr here runs in a network namespace of this test's own, which plays the host: ctr's bridge, addresses
+ * and iptables rules are made there, never in this machine's own network namespace.
+ */
+const HOST_NETNS = `scrt${crypto.randomBytes(3).toString('hex')}`;
+const ctr = (args: string[], opts: { id?: string; input?: string } = {}) => {
+  const [file, ...prefix] = canRunIntegration
+    ? ['nsenter', `--net=/run/netns/${HOST_NETNS}`, '--', process.execPath]
+    : [process.execPath];
+  return execa(file ?? 'node', [...prefix, CTR, ...args], {
     reject: false,
     input: opts.input ?? '',
     env: { FORCE_COLOR: '0', ...(opts.id ? { SCRATCH_RUN_ID: opts.id } : {}) },
   });
+};
 const hasStackTrace = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 const oneLine = (text: string) => text.trim().split('\n').length === 1 && !hasStackTrace(text);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  if (!canRunIntegration) return;
+  await execa('ip', ['netns', 'add', HOST_NETNS]);
+  await execa('ip', ['-n', HOST_NETNS, 'link', 'set', 'lo', 'up']);
+});
+afterAll(async () => {
+  if (canRunIntegration) await execa('ip', ['netns', 'delete', HOST_NETNS], { reject: false });
+});
 
 describe('ctr, for any user', () => {
   it('--help lists the commands, and each command has its own help', async () => {
@@ -163,6 +181,55 @@ describe.skipIf(!canRunIntegration)('ctr, as root', () => {
       await ctr(['rm', '-f', id]);
     }
     expect(await leftoversOf(id)).toEqual([]);
+  });
+
+  it('-p 8080:80: a busybox httpd answers on the host’s 127.0.0.1 and bridge address; its rules go with rm', async () => {
+    const [a, b] = [newId(), newId()];
+    const inHost = (argv: string[]) =>
+      execa('nsenter', [`--net=/run/netns/${HOST_NETNS}`, '--', ...argv], { reject: false });
+    const get = (addr: string) =>
+      inHost(['sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 ${addr} 8080`]);
+    const web = await ctr(
+      [
+        'run',
+        '-d',
+        '-p',
+        '8080:80',
+        DEFAULT_ROOTFS,
+        'sh',
+        '-c',
+        'mkdir -p /www && echo hello-from-ctr > /www/index.html && exec httpd -f -p 80 -h /www',
+      ],
+      { id: a },
+    );
+    expect(web.exitCode, web.stderr).toBe(0);
+    try {
+      expect((await get('127.0.0.1')).stdout).toContain('hello-from-ctr');
+      const rules = await inHost(['iptables', '-t', 'nat', '-S']);
+      expect(rules.stdout).toContain(`scr:${a}:`);
+      expect((await ctr(['ps'])).stdout).toContain('0.0.0.0:8080->80/tcp');
+      // A second container reaches the first by its address on the bridge.
+      const addr = /inet (\d+\.\d+\.\d+\.\d+)/.exec(
+        (await ctr(['exec', a, 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout,
+      )?.[1];
+      expect(addr).toMatch(/^10\.30\.0\.\d+$/);
+      const other = await ctr(
+        [
+          'run',
+          '--rm',
+          DEFAULT_ROOTFS,
+          'sh',
+          '-c',
+          `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${addr} 80`,
+        ],
+        { id: b },
+      );
+      expect(other.stdout).toContain('hello-from-ctr');
+    } finally {
+      await ctr(['rm', '-f', a]);
+    }
+    expect((await inHost(['iptables', '-t', 'nat', '-S'])).stdout).not.toContain(`scr:${a}:`);
+    expect(await leftoversOf(a, b)).toEqual([]);
   });
 
   it('two containers with one name: the second is refused in one line, and nothing of it is made', async () => {

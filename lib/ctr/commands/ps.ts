@@ -30,7 +30,7 @@ export function statusText(s: ContainerState, now = Date.now()): string {
 /** The table, columns padded to their widest cell. */
 export function psTable(states: ContainerState[], now = Date.now()): string {
   const rows = [
-    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
     ...states.map((s) => {
       const cmd = s.spec.process.args.join(' ');
       return [
@@ -39,6 +39,7 @@ export function psTable(states: ContainerState[], now = Date.now()): string {
         JSON.stringify(cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd),
         ago(s.createdAt, now),
         statusText(s, now),
+        s.status === 'running' ? (s.ports ?? []).map((p) => `0.0.0.0:${p.replace(/:/, '->')}`).join(', ') : '',
         s.name ?? '',
       ];
     }),

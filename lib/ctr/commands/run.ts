@@ -76,7 +76,7 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
     },
   );
   try {
-    const created = createContainer(ctx.runner, cleanup, { ...req, detached: false });
+    const created = await createContainer(ctx.runner, cleanup, { ...req, detached: false });
     const c = await startContainer(ctx.runner, cleanup, created.state.spec, {
       executor: 'ts',
       init: await ctx.init(),

@@ -47,7 +47,7 @@ export const shim: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => {}); // the terminal of `ctr run -d` may close: the waiter stays
     try {
-      const created = createContainer(ctx.runner, cleanup, { ...req, detached: true });
+      const created = await createContainer(ctx.runner, cleanup, { ...req, detached: true });
       container = await startContainer(ctx.runner, cleanup, created.state.spec, {
         executor: 'ts',
         init: await ctx.init(),
@@ -67,8 +67,9 @@ export const shim: Command = {
       return exitCode;
     }
     const r = await container.wait();
-    markExited(req.spec.id, r.exitCode, r.note ?? (r.signal ? `killed by ${r.signal}` : undefined));
+    // Cgroup and network first, then the exit code: whoever waits for "exited" (ctr stop) finds them gone.
     await cleanup.unwind();
+    markExited(req.spec.id, r.exitCode, r.note ?? (r.signal ? `killed by ${r.signal}` : undefined));
     return 0;
   },
 };
