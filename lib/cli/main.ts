@@ -4,7 +4,7 @@
  */
 import { Chalk } from 'chalk';
 import { wantsColor } from '../output.ts';
-import { UserError, formatUserError } from '../errors.ts';
+import { CommandNotFoundError, UserError, formatUserError } from '../errors.ts';
 
 export async function main(fn: () => Promise<number | void>): Promise<never> {
   const chalk = new Chalk({ level: wantsColor(process.stderr) ? 1 : 0 });
@@ -17,7 +17,8 @@ export async function main(fn: () => Promise<number | void>): Promise<never> {
       code = 130;
     } else if (error instanceof UserError) {
       process.stderr.write(`${chalk.red('✘')} ${formatUserError(error)}\n`);
-      code = 1;
+      // A missing command exits as a shell's would: 127.
+      code = error instanceof CommandNotFoundError ? error.exitCode : 1;
     } else {
       process.stderr.write(`${chalk.red('✘ unexpected error (a bug in the workshop — please report it):')}\n`);
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
