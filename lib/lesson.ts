@@ -149,6 +149,22 @@ export function showArgv(argv: readonly string[]): string {
   return argv.map((a) => (PLACEHOLDER_ARG.test(a) ? `"${a}"` : quoteArg(a))).join(' ');
 }
 
+/** The shown line that writes `content` to the file `name` with a heredoc: printed once per lesson (see below). */
+export function writeFile(name: string, content: string): { shell: string } {
+  return { shell: `cat > ${name} <<'EOF'\n${content}\nEOF` };
+}
+
+/** showArgv, with an argument that is a written file's whole text shown as `"$(cat NAME)"`. */
+export function showArgvUsing(argv: readonly string[], files: Record<string, string>): string {
+  const byContent = new Map(Object.entries(files).map(([name, content]) => [content, name]));
+  return argv
+    .map((a) => {
+      const name = byContent.get(a);
+      return name ? `"$(cat ${name})"` : showArgv([a]);
+    })
+    .join(' ');
+}
+
 export function showCommand(shown: Shown): string {
   return Array.isArray(shown) ? showArgv(shown as readonly string[]) : (shown as { shell: string }).shell;
 }
