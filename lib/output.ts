@@ -223,9 +223,12 @@ export class Printer {
 
   stepHeader(index: number, total: number, title: string): void {
     this.announced.clear();
-    const head = ` Step ${index}/${total} · ${title} `;
+    const prefix = `━━ Step ${index}/${total} · `;
+    const [first = '', ...rest] = wrap(title, this.width - prefix.length - 1);
+    const head = `${prefix}${first} `;
     this.line();
-    this.line(this.c.bold(`━━${head}${'━'.repeat(Math.max(0, this.width - head.length - 2))}`));
+    this.line(this.c.bold(`${head}${'━'.repeat(Math.max(0, this.width - head.length))}`));
+    for (const r of rest) this.line(this.c.bold(`${' '.repeat(prefix.length)}${r}`));
   }
 
   prose(text: string): void {

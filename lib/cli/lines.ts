@@ -15,9 +15,22 @@ export type NextLine = () => Promise<string | undefined>;
 export function lineReader(input: Readable): NextLine {
   let rest = '';
   let ended = false;
+  // One permanent listener per event, so no wake-up can fall between removing one listener and adding the next.
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const finish = () => {
+    ended = true;
+    poke();
+  };
   input.setEncoding('utf8');
-  input.pause();
-  input.once('end', () => (ended = true));
+  input.on('readable', poke);
+  input.on('end', finish);
+  input.on('close', finish);
+  input.on('error', finish);
   const takeLine = (): string | undefined => {
     const nl = rest.indexOf('\n');
     if (nl < 0) return undefined;
@@ -25,34 +38,23 @@ export function lineReader(input: Readable): NextLine {
     rest = rest.slice(nl + 1);
     return line;
   };
-  const next: NextLine = async () => {
+  return async () => {
     for (;;) {
       const line = takeLine();
       if (line !== undefined) return line;
-      if (ended || input.destroyed || input.readableEnded) {
-        if (rest === '') return undefined;
-        const last = rest;
-        rest = '';
-        return last;
-      }
-      const chunk = input.read() as string | null;
+      // Take one chunk from the stream only now that a line is wanted and none is left over.
+      const chunk = ended ? null : (input.read() as string | null);
       if (chunk !== null) {
         rest += chunk;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          input.off('readable', done);
-          input.off('end', done);
-          input.off('close', done);
-          resolve();
-        };
-        input.on('readable', done);
-        input.on('end', done);
-        input.on('close', done);
-      });
-      if (input.readableEnded) ended = true;
+      if (ended || input.readableEnded || input.destroyed) {
+        const last = rest;
+        rest = '';
+        return last === '' ? undefined : last;
+      }
+      // Events are emitted asynchronously, so none can be missed between read() above and setting wake here.
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   };
-  return next;
 }
