@@ -78,7 +78,7 @@ const TWO_MORE = ['sh', '-c', 'sleep 3600 >&- 2>&- & sleep 3600 >&- 2>&- &'];
  * without a chdir, so the shell starts outside its own root, where `..` climbs to the real `/` of the mount
  * tree — the host's, in this lesson, since chroot leaves it in the tree. Lesson 04's pivot_root removes it.
  */
-export const SECOND_CHROOT = ['nsenter', '-r/bin', '/busybox', 'sh', '-c', 'cd ../../../../../../../..; /busybox ls /'];
+export const SECOND_CHROOT = ['nsenter', '-r/bin', '/busybox', 'sh', '-c', 'cd ../../../../../../../..; /busybox ls'];
 
 function running(state: State): Container {
   if (!state.container) throw new Error('the container of step 1 is not running');

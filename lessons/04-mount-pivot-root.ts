@@ -338,7 +338,7 @@ export default defineLesson<State>({
       'A busybox shell in the full container: its own hostname, IPC, PIDs and mount tree, pivot_root into the ' +
         'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
         '`touch /sys/x`, and on the busybox rootfs lesson 03’s second chroot, ' +
-        "`nsenter -r/bin /busybox sh -c 'cd ../../../..; /busybox ls /'`: it stays inside. Type `exit` to leave.",
+        "`nsenter -r/bin /busybox sh -c 'cd ../../../../../../../..; /busybox ls'`: it stays inside. Type `exit` to leave.",
     ),
 
   checks: (s) => [

@@ -27,6 +27,8 @@ function everyKindOfLine(out: Printer): void {
   out.recap(['saw '.repeat(40)], 'next '.repeat(40));
 }
 
+const ESC = String.fromCharCode(27);
+
 describe('the width of the output', () => {
   it('follows the terminal down to 80 columns, and keeps 100 above 100', () => {
     expect(terminalWidth({ isTTY: true, columns: 80 }, {})).toBe(80);
@@ -52,7 +54,7 @@ describe('colours', () => {
   it('uses none that are hard to read on white: no yellow, cyan, blue, grey or dim text', () => {
     const text: string[] = [];
     everyKindOfLine(new Printer({ write: (t) => text.push(t), color: true }));
-    const codes = [...text.join('').matchAll(/\x1b\[(\d+)m/g)].map((m) => Number(m[1]));
+    const codes = [...text.join('').matchAll(new RegExp(`${ESC}\\[(\\d+)m`, 'g'))].map((m) => Number(m[1]));
     expect(codes.length).toBeGreaterThan(10); // colour is on
     expect(codes.filter((c) => [2, 33, 34, 36, 90, 93, 94, 96].includes(c))).toEqual([]);
   });

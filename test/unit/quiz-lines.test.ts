@@ -8,6 +8,8 @@ import { runInPty } from '../helpers/pty.ts';
 
 const QUIZ = ['--import', 'tsx', 'lib/cli/quiz.ts'];
 
+const ESC = String.fromCharCode(27);
+
 describe('quiz answers as lines', () => {
   it('take a number or a letter', () => {
     expect(parseAnswer('2', 3)).toBe(1);
@@ -41,7 +43,7 @@ describe('quiz answers as lines', () => {
   });
 
   it('at a terminal with NO_COLOR set, nothing is coloured', async () => {
-    const env = { ...process.env, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete env.FORCE_COLOR;
     const t = runInPty([process.execPath, ...QUIZ, '00'], env);
     await t.waitFor('(1/');
@@ -50,6 +52,6 @@ describe('quiz answers as lines', () => {
     t.type('\x03');
     const { output } = await t.done;
     expect(output).toContain('Quiz · lesson 00');
-    expect(output.match(/\x1b\[(3\d|9\d)m/g) ?? []).toEqual([]);
+    expect(output.match(new RegExp(`${ESC}\\[(3\\d|9\\d)m`, 'g')) ?? []).toEqual([]);
   });
 });
