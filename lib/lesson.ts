@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
 import { mountsUnder } from './mountinfo.ts';
-import { heredocFile, type Printer } from './output.ts';
+import { heredocFile, wrap, type Printer } from './output.ts';
 import { quoteArg, quoteArgv } from './quote.ts';
 import { assertRootfsHas } from './rootfs-tools.ts';
 import type { Runner } from './runner.ts';
@@ -335,9 +335,8 @@ function showFilesOnce(out: Printer, cmds: Record<string, Shown>, written: Map<s
     if (!file || written.get(file.name) === file.content) continue;
     written.set(file.name, file.content);
     out.line();
-    out.line(
-      out.c.bold(` ${file.name}, the script step ${step} on runs in the container (written once, used by name):`),
-    );
+    const label = `${file.name}: the script the container runs from step ${step} on (written once, used by name):`;
+    for (const l of wrap(label, out.width - 1, ' ')) out.line(out.c.bold(l));
     out.command(shown);
   }
 }

@@ -138,8 +138,9 @@ export function columns(items: readonly string[], width: number): string {
 
 /**
  * Break a long shell line at argument boundaries (never inside quotes), continuing with ` \\` as a shell
- * would read it, so each piece fits in `width`. Lines of a heredoc body are left as they are: a backslash
- * there would change the text.
+ * would read it, so each piece fits in `width`. A heredoc body (init.sh) is a script that sh reads later, and
+ * sh reads a ` \\` continuation there the same way — except in a comment, which ends at the newline, so comment
+ * lines (and the heredoc's end marker) are never broken.
  */
 export function wrapCommand(text: string, width: number): string[] {
   const out: string[] = [];
@@ -147,13 +148,17 @@ export function wrapCommand(text: string, width: number): string[] {
   // A quote may span lines (a multi-line `sh -c '...'` script): a line that starts inside one is never wrapped.
   let quote: string | undefined;
   for (const line of text.split('\n')) {
-    if (heredocEnd !== undefined) {
+    if (heredocEnd !== undefined && line === heredocEnd) {
       out.push(line);
-      if (line === heredocEnd) heredocEnd = undefined;
+      heredocEnd = undefined;
       continue;
     }
     const startsQuoted = quote !== undefined;
-    if (!startsQuoted) heredocEnd = /<<-?\s*'?"?(\w+)'?"?/.exec(line)?.[1];
+    if (!startsQuoted && line.trimStart().startsWith('#')) {
+      out.push(line);
+      continue;
+    }
+    if (!startsQuoted && heredocEnd === undefined) heredocEnd = /<<-?\s*'?"?(\w+)'?"?/.exec(line)?.[1];
     const words: string[] = [];
     let word = '';
     for (const ch of line) {
@@ -168,16 +173,17 @@ export function wrapCommand(text: string, width: number): string[] {
       word += ch;
     }
     if (word) words.push(word);
-    if (line.length <= width || startsQuoted) {
+    if (line.length <= width || startsQuoted || quote !== undefined) {
       out.push(line);
       continue;
     }
+    const indent = /^ */.exec(line)?.[0] ?? '';
     let current = '';
     for (const w of words) {
       if (current && current.length + 1 + w.length + 2 > width) {
         out.push(`${current} \\`);
-        current = `  ${w}`;
-      } else current = current ? `${current} ${w}` : w;
+        current = `${indent}  ${w}`;
+      } else current = current ? `${current} ${w}` : `${indent}${w}`;
     }
     out.push(current);
   }

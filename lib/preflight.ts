@@ -42,6 +42,8 @@ export interface HostFacts {
   sudo: boolean;
   /** The PATH the lessons' commands run with (see runner.ts `toolPath`); tools are judged on it. */
   lessonPath: string;
+  /** The directories `lessonPath` adds to this PATH. */
+  pathAdded: string[];
   kernelRelease: string;
   tools: Record<string, boolean>;
   /** Where each cgroup controller is mounted (see lib/cgroups). */
@@ -96,6 +98,7 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.Process
     uid: process.getuid?.() ?? -1,
     sudo: findOnPath('sudo', env.PATH ?? '') !== undefined,
     lessonPath,
+    pathAdded: lessonPath.split(':').filter((d) => !(env.PATH ?? '').split(':').includes(d)),
     kernelRelease: os.release(),
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, findOnPath(t, lessonPath) !== undefined])),
     cgroups: linux ? detectLayout() : { v1: [] },
@@ -175,7 +178,11 @@ export function evaluate(f: HostFacts): Finding[] {
       name: 'PATH',
       ok: true,
       required: false,
-      detail: `lessons look for their tools in ${f.lessonPath}`,
+      detail:
+        f.pathAdded.length > 0
+          ? `lessons run their commands with your PATH plus ${f.pathAdded.join(':')} (where root's tools, ` +
+            'chroot and pivot_root among them, live): the tools below are looked up there'
+          : "lessons run their commands with your PATH, which has root's tools (the sbin directories)",
     },
   ];
   for (const [tool, info] of Object.entries(TOOLS)) {

@@ -150,9 +150,21 @@ describe('long commands on a projector', () => {
     expect(argv(lines.join('\n'))).toBe(argv(line));
   });
 
-  it('leave heredoc bodies alone', () => {
-    const text = `cat > init.sh <<'EOF'\n${'x '.repeat(80)}\nEOF`;
-    expect(wrapCommand(text, 40)).toEqual(text.split('\n'));
+  it('break a heredoc body only where sh reads the written file the same way: never in a comment', async () => {
+    const script = [`# ${'a long comment '.repeat(6)}`, `printf '%s|' ${'word '.repeat(20)}`, 'echo "end"'].join('\n');
+    const text = `cat > init.sh <<'EOF'\n${script}\nEOF`;
+    const lines = wrapCommand(text, 40);
+    expect(lines.length).toBeGreaterThan(script.split('\n').length + 2);
+    expect(lines[1]).toBe(script.split('\n')[0]); // the comment, whole
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/scr-heredoc-');
+    try {
+      const wrapped = execFileSync('sh', ['-c', `${lines.join('\n')}\nsh init.sh`], { cwd: dir }).toString();
+      expect(wrapped).toBe(execFileSync('sh', ['-c', script]).toString());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

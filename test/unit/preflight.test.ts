@@ -23,6 +23,7 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
     uid: 0,
     sudo: false,
     lessonPath: '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin',
+    pathAdded: ['/usr/local/sbin', '/usr/sbin', '/sbin'],
     kernelRelease: '6.8.0-45-generic',
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, true])),
     cgroups: { v1: [], v2: { mountPoint: '/sys/fs/cgroup', available: ['cpu', 'memory', 'pids', 'io'] } },
