@@ -70,8 +70,9 @@ const MEMORY_HOG = 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd exit s
  * container, and with it (PID namespace) every process in it.
  */
 const FORK_BOMB = [
-  '( i=0; while [ $i -lt 100 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done',
-  '  echo "all 100 started" )',
+  '( i=0; while [ $i -lt 100 ]; do',
+  '    sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1))',
+  '  done; echo "all 100 started" )',
   'echo "the fork loop ended with status $?"; exec sleep 3',
 ].join('\n');
 const BUSY_LOOP = 'while :; do :; done';
@@ -311,7 +312,9 @@ export default defineLesson<State>({
         'that recorded it: `oom_kill` in memory.events (v2) or memory.oom_control (v1); ' +
         'memory.max_usage_in_bytes / memory.peak show it reached the limit, and the current usage is back ' +
         'to almost nothing.',
-      docker: `docker run --memory 32m --memory-swap 32m busybox sh -c '${MEMORY_HOG}'   # then docker inspect → OOMKilled`,
+      docker:
+        'docker run --memory 32m --memory-swap 32m busybox dd if=/dev/zero of=/dev/null bs=64M count=1   ' +
+        '# then docker inspect → OOMKilled',
       commands: (ctx) => ({
         run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', MEMORY_HOG])) },
         files: showFilesArgv(filesOf(ctx, 'memory')),
@@ -472,6 +475,7 @@ export default defineLesson<State>({
         '`cat /proc/self/cgroup`, a fork loop, or `dd if=/dev/zero of=/dev/null bs=64M count=1`, and watch the ' +
         'files under /sys/fs/cgroup from another terminal on the host. Type `exit` to leave.',
       argv: containerArgv(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
+      display: showContainerCommand(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
     };
   },
 

@@ -173,7 +173,7 @@ export function wrapCommand(text: string, width: number): string[] {
       word += ch;
     }
     if (word) words.push(word);
-    if (line.length <= width || startsQuoted || quote !== undefined) {
+    if (line.length <= width || startsQuoted) {
       out.push(line);
       continue;
     }
@@ -241,8 +241,19 @@ export class Printer {
     for (const l of wrap(text, this.width, '  ')) this.line(l);
   }
 
+  /** The matching docker command; a note after it (`   (…)` or `   # …`) wraps as prose, not as shell words. */
   docker(command: string): void {
-    const [first = '', ...rest] = wrapCommand(command, this.width - 10);
+    const at = command.search(/ {2,}[(#]/);
+    const [cmd, note] = at > 0 ? [command.slice(0, at), command.slice(at).trim()] : [command, ''];
+    const lines = wrapCommand(cmd, this.width - 10);
+    if (note) {
+      const last = lines.pop() ?? '';
+      const tail = wrap(`${last.trimStart()}   ${note}`, this.width - 10 - (last.length - last.trimStart().length));
+      lines.push(
+        ...tail.map((t, i) => (i === 0 ? `${last.slice(0, last.length - last.trimStart().length)}${t}` : `  ${t}`)),
+      );
+    }
+    const [first = '', ...rest] = lines;
     this.line(`  ${this.c.magenta('docker:')} ${first}`);
     for (const r of rest) this.line(`          ${r}`);
   }

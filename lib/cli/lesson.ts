@@ -225,7 +225,7 @@ await main(async () => {
   }
   if (result.completed) {
     out.line();
-    out.line(`  ${await whatNext(lesson, files, mode)}`);
+    out.prose(await whatNext(lesson, files, mode));
   }
   if (mode === 'explain' || !result.completed) return 0;
   if (!result.ok) {
