@@ -12,6 +12,7 @@ import { UserError } from '../lib/errors.ts';
 import { DEFAULT_ROOTFS } from '../lib/names.ts';
 import { requireLinux } from '../lib/preflight.ts';
 import { quoteArg, quoteArgv } from '../lib/quote.ts';
+import { toolPath } from '../lib/runner.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
@@ -51,6 +52,8 @@ async function missingPackages(): Promise<string[]> {
 
 await main(async () => {
   requireLinux();
+  // Root's tools live in the sbin directories, which a normal user's PATH (kept by the sudo re-run) lacks.
+  process.env.PATH = toolPath(process.env.PATH);
   const hasApt = (await $({ nothrow: true, quiet: true })`command -v apt-get`).exitCode === 0;
   if (!hasApt) {
     throw new UserError(
