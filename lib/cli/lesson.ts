@@ -195,9 +195,12 @@ await main(async () => {
   // made, and the runner exits with the conventional code. Outside a lesson there is nothing to undo.
   const stop = new AbortController();
   let inLesson = false;
+  // A signal that arrives while the lesson is already cleaning up after its last step still ends it with 130.
+  let caught: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signal === 'SIGINT' && runner.interactive) return; // the interactive shell handles its own Ctrl-C
     if (!inLesson) process.exit(SIGNAL_EXIT[signal] ?? 1);
+    caught ??= signal;
     stop.abort(signal);
   };
   process.on('SIGINT', onSignal);
@@ -216,7 +219,8 @@ await main(async () => {
     signal: stop.signal,
   });
   inLesson = false;
-  if (result.interrupted) return SIGNAL_EXIT[result.interrupted] ?? 1;
+  const signalled = result.interrupted ?? caught;
+  if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
 
   if (process.platform !== 'linux') {
     out.line();
