@@ -52,8 +52,6 @@ async function missingPackages(): Promise<string[]> {
 
 await main(async () => {
   requireLinux();
-  // Root's tools live in the sbin directories, which a normal user's PATH (kept by the sudo re-run) lacks.
-  process.env.PATH = toolPath(process.env.PATH);
   const hasApt = (await $({ nothrow: true, quiet: true })`command -v apt-get`).exitCode === 0;
   if (!hasApt) {
     throw new UserError(
@@ -78,6 +76,8 @@ await main(async () => {
     })`sudo --preserve-env=PATH ${process.execPath} ${process.execArgv} ${script}`;
     return r.exitCode ?? 1;
   }
+  // As root now. Root's tools live in the sbin directories, which a normal user's PATH (kept by sudo) lacks.
+  process.env.PATH = toolPath(process.env.PATH);
   if (missing.length > 0) {
     console.log(`Installing ${missing.join(', ')}:`);
     console.log(`  $ apt-get update && ${aptInstallArgv(missing).join(' ')}`);

@@ -33,8 +33,15 @@ export async function ensureLearner(): Promise<{ uid: number; gid: number }> {
   return { uid: await id('-u'), gid: await id('-g') };
 }
 
-/** Let the learner run exactly `command` with sudo, no password, keeping the environment it asks for. */
+/**
+ * Let the learner run exactly `command` with sudo, no password, keeping the environment it asks for. A rule
+ * left by a test run that was killed before its cleanup (its PID is gone) is removed first.
+ */
 export function allowSudo(command: string): () => void {
+  for (const f of fs.readdirSync('/etc/sudoers.d')) {
+    const pid = /^scr-test-(\d+)-\d+$/.exec(f)?.[1];
+    if (pid && !fs.existsSync(`/proc/${pid}`)) fs.rmSync(`/etc/sudoers.d/${f}`, { force: true });
+  }
   const rule = `/etc/sudoers.d/scr-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   fs.writeFileSync(rule, `${LEARNER} ALL=(root) NOPASSWD:SETENV: ${command}\n`, { mode: 0o440 });
   return () => fs.rmSync(rule, { force: true });
