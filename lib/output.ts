@@ -41,6 +41,28 @@ export function terminalWidth(
   return Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, cols));
 }
 
+/**
+ * The colours of the terminal prompts (the lesson picker, the --step pause, quiz questions): inquirer's own
+ * defaults are cyan and blue, which a light projector theme washes out, so they get the lessons' colours.
+ */
+export function promptTheme(color: boolean) {
+  const c = new Chalk({ level: color ? 1 : 0 });
+  return {
+    prefix: { idle: c.magenta('?'), done: c.green('✔') },
+    style: {
+      answer: (t: string) => c.green(t),
+      message: (t: string) => c.bold(t),
+      error: (t: string) => c.red(t),
+      defaultAnswer: (t: string) => t,
+      help: (t: string) => t,
+      highlight: (t: string) => c.bold.magenta(t),
+      key: (t: string) => c.bold(t),
+      description: (t: string) => t,
+      disabled: (t: string) => t,
+    },
+  };
+}
+
 /** Tabs as the terminal shows them (to the next multiple of 8), so columns line up: /proc's NSpid has tabs. */
 export function expandTabs(line: string): string {
   let out = '';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { select } from '@inquirer/prompts';
 import { UserError } from './errors.ts';
-import type { Printer } from './output.ts';
+import { promptTheme, wantsColor, type Printer } from './output.ts';
 
 export interface Question {
   /** The question, one or two lines. */
@@ -76,8 +76,9 @@ export function questionPrompt(q: Question, index: number, total: number): Quest
 
 export type Ask = (prompt: QuestionPrompt) => Promise<number>;
 
-/** Ask with inquirer's select prompt, on the terminal. */
-export const askInTerminal: Ask = (prompt) => select<number>(prompt);
+/** Ask with inquirer's select prompt, on the terminal, in colours that read on a light theme too. */
+export const askInTerminal: Ask = (prompt) =>
+  select<number>({ ...prompt, theme: promptTheme(wantsColor(process.stdout)) });
 
 /** The answer a typed line names: its number (1-based) or letter, e.g. "2", "b", "B)"; undefined otherwise. */
 export function parseAnswer(line: string, count: number): number | undefined {

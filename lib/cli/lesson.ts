@@ -13,7 +13,7 @@ import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type Lesson
 import { UserError } from '../errors.ts';
 import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
-import { Printer, terminalWidth, wantsColor } from '../output.ts';
+import { Printer, promptTheme, terminalWidth, wantsColor } from '../output.ts';
 import { evaluate, gatherFacts } from '../preflight.ts';
 import { markCompleted, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
@@ -52,6 +52,7 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
   const done = readProgress().completed;
   const next = files.find((f) => !done[f.number]) ?? files[0];
   return select({
+    theme: promptTheme(wantsColor(process.stdout)),
     message: 'Which lesson? (✔ = completed)',
     default: next,
     pageSize: files.length,

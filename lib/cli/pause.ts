@@ -3,13 +3,15 @@
  * interrupts it (exit 130, as Ctrl-C anywhere else). One key, no typing, so an instructor can drive a demo
  * with one hand.
  */
-import { createPrompt, isEnterKey, useKeypress, usePrefix, useState, type Status } from '@inquirer/core';
+import { createPrompt, isEnterKey, makeTheme, useKeypress, usePrefix, useState, type Status } from '@inquirer/core';
+import { promptTheme, wantsColor } from '../output.ts';
 import type { PauseAnswer } from '../lesson.ts';
 import { lineReader, type NextLine } from './lines.ts';
 
 export const pausePrompt = createPrompt<boolean, { message: string }>((config, done) => {
   const [status, setStatus] = useState<Status>('idle');
-  const prefix = usePrefix({ status });
+  const theme = makeTheme(promptTheme(wantsColor(process.stdout)));
+  const prefix = usePrefix({ status, theme });
   useKeypress((key) => {
     if (isEnterKey(key)) {
       setStatus('done');
@@ -19,7 +21,7 @@ export const pausePrompt = createPrompt<boolean, { message: string }>((config, d
       done(false);
     }
   });
-  return `${prefix} ${config.message}`;
+  return `${prefix} ${theme.style.message(config.message, status)}`;
 });
 
 /**

@@ -6,7 +6,7 @@
 import { select } from '@inquirer/prompts';
 import { normalizeLessonNumber } from '../discovery.ts';
 import { UserError } from '../errors.ts';
-import { Printer, terminalWidth, wantsColor } from '../output.ts';
+import { Printer, promptTheme, terminalWidth, wantsColor } from '../output.ts';
 import { askByLines, listQuizNumbers, loadQuiz, runQuiz, type Quiz } from '../quiz.ts';
 import { lineReader } from './lines.ts';
 import { main } from './main.ts';
@@ -24,6 +24,7 @@ async function pickQuiz(quizzes: Quiz[]): Promise<Quiz> {
     throw new UserError(`no lesson number given and no terminal to pick one in (quizzes: ${list})`, USAGE);
   }
   return select<Quiz>({
+    theme: promptTheme(wantsColor(process.stdout)),
     message: 'Which lesson?',
     choices: quizzes.map((q) => ({ name: `${q.lesson} · ${q.title}`, value: q })),
     pageSize: quizzes.length,

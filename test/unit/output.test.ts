@@ -3,7 +3,7 @@
  * projector theme as on a dark one, evidence wrapped inside its column rather than cut.
  */
 import { describe, expect, it } from 'vitest';
-import { Printer, sideBySide, terminalWidth, wantsColor, wrapCell } from '../../lib/output.ts';
+import { Printer, promptTheme, sideBySide, terminalWidth, wantsColor, wrapCell } from '../../lib/output.ts';
 import { quoteArg } from '../../lib/quote.ts';
 
 const LONG = `cat: can't open './run/scratch/01ab12/host-only.txt': No such file or directory, and more text after it`;
@@ -56,6 +56,16 @@ describe('colours', () => {
     everyKindOfLine(new Printer({ write: (t) => text.push(t), color: true }));
     const codes = [...text.join('').matchAll(new RegExp(`${ESC}\\[(\\d+)m`, 'g'))].map((m) => Number(m[1]));
     expect(codes.length).toBeGreaterThan(10); // colour is on
+    expect(codes.filter((c) => [2, 33, 34, 36, 90, 93, 94, 96].includes(c))).toEqual([]);
+  });
+
+  it("the prompts (picker, --step pause, quiz) use the same readable colours, not inquirer's cyan and blue", () => {
+    const theme = promptTheme(true);
+    const painted = [theme.prefix.idle, theme.prefix.done, ...Object.values(theme.style).map((f) => f('text'))].join(
+      '',
+    );
+    const codes = [...painted.matchAll(new RegExp(`${ESC}\\[(\\d+)m`, 'g'))].map((m) => Number(m[1]));
+    expect(codes.length).toBeGreaterThan(5);
     expect(codes.filter((c) => [2, 33, 34, 36, 90, 93, 94, 96].includes(c))).toEqual([]);
   });
 
