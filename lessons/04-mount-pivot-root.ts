@@ -40,6 +40,8 @@ interface State {
   containerMounts?: string[];
   rootEntries?: string[];
   oldRootLeft?: boolean;
+  /** A /.oldroot an earlier, killed run left in the rootfs: named, and not held against this run. */
+  oldRootBefore?: boolean;
   devEntries?: string[];
   devNullWorks?: boolean;
   sysWrite?: ContainerResult;
@@ -189,6 +191,7 @@ export default defineLesson<State>({
         ls: { shell: shown(ctx, ['ls', '-a', '/']) },
       }),
       async run(ctx) {
+        ctx.state.oldRootBefore = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
         const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
         ctx.state.container = c;
         ctx.state.hostPid = c.hostPid;
@@ -197,6 +200,13 @@ export default defineLesson<State>({
         const ls = await c.exec(['ls', '-a', '/']);
         ctx.state.rootEntries = lines(ls.stdout);
         ctx.state.oldRootLeft = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
+        if (ctx.state.oldRootBefore) {
+          ctx.out.note(
+            `${path.join(ctx.rootfs, OLD_ROOT)} was there before this run started: left by a run killed ` +
+              "between its init script's mkdir and rmdir (or another lesson 04 starting right now). This " +
+              "run's init script used it and removed it.",
+          );
+        }
         ctx.out.compare(
           'mount points',
           `${readMountinfo().length} on the host`,
