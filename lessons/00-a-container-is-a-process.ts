@@ -18,6 +18,7 @@ interface State {
 }
 
 const placeholder = (pid: number | undefined) => (pid ? String(pid) : '$PID');
+const PS = ['ps', '-o', 'pid,ppid,user,stat,cmd', '-p'];
 
 export default defineLesson<State>({
   number: '00',
@@ -34,13 +35,18 @@ export default defineLesson<State>({
     step({
       title: 'Start an ordinary process',
       explain:
-        'We start `sleep 300` in the background, exactly as a shell would. It gets a PID from the host and ' +
-        'inherits everything from its parent: namespaces, cgroup, root directory, user.',
-      commands: () => ({ sleep: ['sleep', '300'] }),
-      async run(ctx, cmd) {
-        const proc = startBackground(ctx.runner, ctx.cleanup, cmd.sleep);
+        'We start `sleep 300` in the background, exactly as a shell would. It gets a PID from the host (the ' +
+        'shell keeps it in `$!`; we keep it in $PID) and inherits everything from its parent: namespaces, ' +
+        'cgroup, root directory, user.',
+      commands: () => ({
+        sleep: { shell: 'sleep 300 &' },
+        pid: { shell: 'PID=$!' },
+        ps: [...PS, '$PID'],
+      }),
+      async run(ctx) {
+        const proc = startBackground(ctx.runner, ctx.cleanup, ['sleep', '300']);
         ctx.state.pid = proc.pid;
-        const ps = await ctx.runner.run(['ps', '-o', 'pid,ppid,user,stat,cmd', '-p', String(proc.pid)]);
+        const ps = await ctx.runner.run([...PS, String(proc.pid)]);
         ctx.state.psLine = ps.stdout.split('\n')[1]?.trim();
         ctx.out.evidence('ps on the host sees it like any other process:', ps.stdout);
       },

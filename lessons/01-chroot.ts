@@ -34,6 +34,21 @@ interface State {
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
+/** The rootfs as the mount table names it: a symlinked --rootfs is mounted at its target. */
+function realRoot(rootfs: string): string {
+  try {
+    return fs.realpathSync(rootfs);
+  } catch {
+    return rootfs;
+  }
+}
+
+/** The ids of the mounts at exactly this point in the host's mount table (a mount can hide another). */
+const mountIdsAt = (point: string) =>
+  readMountinfo()
+    .filter((m) => m.mountPoint === point)
+    .map((m) => m.id);
+
 export default defineLesson<State>({
   number: '01',
   title: 'chroot: a root filesystem of its own',
@@ -43,6 +58,7 @@ export default defineLesson<State>({
   docker: 'docker run --rm -it busybox sh   (the image becomes the root filesystem)',
   needsRoot: true,
   needsRootfs: true,
+  rootfsCommands: ['sh', 'ls', 'uname', 'cat'],
   initialState: () => ({}),
 
   steps: [
@@ -83,33 +99,35 @@ export default defineLesson<State>({
     step({
       title: 'Mount /proc and look at the processes',
       explain:
-        '`ps` reads /proc, which is empty in the rootfs until a proc filesystem is mounted there. We mount ' +
-        'one, and ps inside the chroot lists every process on the host, the lesson runner included: chroot ' +
-        'has no PID isolation. And because there is no mount namespace either, the mount we just made ' +
-        "appears in the host's own mount table.",
+        '`ps` only reads /proc: one numbered directory per process. In the rootfs /proc is empty until a proc ' +
+        'filesystem is mounted there. We mount one, and `ls /proc` inside the chroot lists a directory for ' +
+        'every process on the host, the lesson runner included: chroot has no PID isolation. And because ' +
+        "there is no mount namespace either, the mount we just made appears in the host's own mount table.",
       docker: "docker run --rm busybox ps   (shows only the container's own processes)",
       commands: (ctx) => ({
         mount: procMountArgv(ctx.rootfs),
-        ps: chrootArgv(ctx.rootfs, ['/bin/ps', '-o', 'pid,comm']),
+        ls: chrootArgv(ctx.rootfs, ['/bin/ls', '/proc']),
         hostMounts: ['grep', path.join(ctx.rootfs, 'proc'), '/proc/self/mounts'],
       }),
       async run(ctx, cmd) {
+        const target = path.join(realRoot(ctx.rootfs), 'proc');
+        const before = new Set(mountIdsAt(target));
         await mountProcInRootfs(ctx.runner, ctx.cleanup, ctx.rootfs);
-        const ps = await ctx.runner.run(cmd.ps);
+        const ls = await ctx.runner.run(cmd.ls);
         ctx.state.runnerPid = process.pid;
-        ctx.state.containerPids = lines(ps.stdout)
-          .slice(1)
-          .map((l) => Number(l.trim().split(/\s+/)[0]))
-          .filter((n) => Number.isInteger(n));
-        const shown = lines(ps.stdout);
-        const mine = shown.filter((l) => l.trim().startsWith(`${process.pid} `));
+        const pids = lines(ls.stdout)
+          .flatMap((l) => l.split(/\s+/))
+          .filter((e) => /^\d+$/.test(e))
+          .map(Number)
+          .sort((a, b) => a - b);
+        ctx.state.containerPids = pids;
+        const shown = pids.slice(0, 12).join(' ');
         ctx.out.evidence(
-          `ps inside the chroot: ${shown.length - 1} processes, the host's (first 8, and the lesson runner):`,
-          [...shown.slice(0, 9), '…', ...mine].join('\n'),
+          `ls /proc inside the chroot: ${pids.length} numbered directories, one per host process:`,
+          `${shown} …\n${pids.includes(process.pid) ? `${process.pid} is there: the lesson runner itself` : ''}`,
         );
         const onHost = await ctx.runner.run(cmd.hostMounts, { reject: false });
-        const target = path.join(ctx.rootfs, 'proc');
-        ctx.state.procMountOnHost = readMountinfo().some((m) => m.mountPoint === target);
+        ctx.state.procMountOnHost = mountIdsAt(target).some((id) => !before.has(id));
         ctx.out.evidence("the host's mount table now has the chroot's /proc in it:", onHost.stdout || '(none)');
       },
     }),
@@ -159,9 +177,9 @@ export default defineLesson<State>({
 
   shell: (ctx) => ({
     explain:
-      'You are in a busybox shell chrooted into the rootfs, with /proc mounted. Try: `ls /`, `ps`, ' +
+      'You are in a shell chrooted into the rootfs, with /proc mounted. Try: `ls /`, `ls /proc`, ' +
       '`hostname`, `ls /proc/1/root/`, `cat /proc/mounts`. Type `exit` (or Ctrl-D) to leave; /proc is then ' +
-      'unmounted for you.',
+      'unmounted for you, and so is anything you mount under the rootfs here.',
     argv: chrootArgv(ctx.rootfs, ['/bin/sh', '-l']),
   }),
 
@@ -182,7 +200,7 @@ export default defineLesson<State>({
     {
       claim: 'host processes (the lesson runner itself) are visible inside',
       ok: !!s.runnerPid && !!s.containerPids?.includes(s.runnerPid),
-      detail: `${s.containerPids?.length ?? 0} processes seen`,
+      detail: `${s.containerPids?.length ?? 0} processes in /proc`,
     },
     { claim: "the /proc mounted inside shows up in the host's mount table", ok: s.procMountOnHost === true },
     {

@@ -52,6 +52,7 @@ function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
 
 const REQUESTED: NamespaceKind[] = procKinds(containerSpec({ id: '', rootfs: '' }).namespaces);
 const pidOr = (pid: number | undefined) => pid ?? '$PID';
+const PS = ['ps', '-o', 'pid,ppid,args', '-p'];
 
 export default defineLesson<State>({
   number: '02',
@@ -63,6 +64,7 @@ export default defineLesson<State>({
   docker: 'docker run -d --hostname NAME busybox sleep 3600   (--ipc private is the default)',
   needsRoot: true,
   needsRootfs: true,
+  rootfsCommands: ['sh', 'sleep'],
   initialState: () => ({}),
 
   steps: [
@@ -76,14 +78,14 @@ export default defineLesson<State>({
         '`env -i` gives it a clean environment instead of the host’s. The rootfs and hostname are passed as ' +
         'parameters ($1, $2), never pasted into the script.',
       docker: 'docker run -d --hostname NAME busybox sleep 3600',
-      commands: (ctx) => startCommands(containerSpec(ctx)),
+      commands: (ctx) => ({ ...startCommands(containerSpec(ctx)), ps: [...PS, '$PID'] }),
       async run(ctx) {
         ctx.state.hostHostnameBefore = await readHostname(ctx.runner);
         const spec = containerSpec(ctx);
         const c = await startContainer(ctx.runner, ctx.cleanup, spec);
         ctx.state.pid = c.hostPid;
         ctx.state.containerHostname = spec.hostname;
-        const ps = await ctx.runner.run(['ps', '-o', 'pid,ppid,args', '-p', String(c.hostPid)]);
+        const ps = await ctx.runner.run([...PS, String(c.hostPid)]);
         ctx.out.evidence('the container is an ordinary process to the host:', ps.stdout);
       },
     }),
@@ -194,9 +196,10 @@ export default defineLesson<State>({
   shell: (ctx) =>
     interactiveShell(
       containerSpec(ctx),
-      'A busybox shell in the same kind of container: chrooted, with its own hostname and IPC namespace. Try ' +
+      'A shell in the same kind of container: chrooted, with its own hostname and IPC namespace. Try ' +
         '`hostname`, `hostname other` (then `hostname` on the host), and notice what is *not* isolated yet: ' +
-        '`mount -t proc proc /proc; ps` still lists every host process. Type `exit` to leave.',
+        '`echo $$` prints this shell’s PID in the host’s numbering — `ps -p` with that number on the host ' +
+        'finds it. Type `exit` to leave.',
     ),
 
   checks: (s) => {

@@ -8,7 +8,9 @@
  * namespace. And PID 1 is special: it adopts orphans and must reap them, and when it exits, the kernel kills
  * everything else in the namespace.
  */
-import { defineLesson, step } from '../lib/lesson.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { defineLesson, showArgv, showArgvUsing, step, writeFile } from '../lib/lesson.ts';
 import {
   containerExecArgv,
   interactiveShell,
@@ -16,28 +18,35 @@ import {
   startContainer,
   waitFor,
   type Container,
+  type ContainerResult,
   type ContainerSpec,
 } from '../lib/container.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { PROC_MOUNT } from '../lib/mounts.ts';
 import { childrenOf, processesInPidNamespace, readNsPid, readProcessState } from '../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../lib/proc.ts';
-import { quoteArgv } from '../lib/quote.ts';
+import { parsePsScript, PS_SCRIPT, type PsRow } from '../lib/rootfs-tools.ts';
 
 interface State {
   /** The running container, which later steps exec into. */
   container?: Container;
   hostPid?: number;
   nsPid?: number[];
-  psInside?: Array<{ pid: number; ppid: number; stat: string; args: string }>;
+  /** What ps (over the container's /proc) listed in step 2. */
+  psInside?: PsRow[];
+  /** What it listed in step 3, next to the host's count: what that step's check is about. */
+  psOwnProc?: PsRow[];
   hostProcessCount?: number;
+  /** Mounts at <rootfs>/proc in the host's table before the container started (an earlier lesson's leftover). */
+  procMountsBefore?: number[];
   procMountOnHost?: boolean;
   zombieHostPid?: number;
   zombieParent?: number;
-  zombieInside?: { pid: number; ppid: number; stat: string; args: string };
+  zombieInside?: PsRow;
   namespaceProcesses?: number[];
   survivors?: number[];
   exitSignal?: string;
+  ended?: ContainerResult;
 }
 
 /** The container of this lesson: lesson 02's, plus a PID namespace, and a mount namespace for its /proc. */
@@ -53,33 +62,46 @@ function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
   };
 }
 
-const PS = ['ps', '-o', 'pid,ppid,stat,args'];
+/**
+ * `ps`, as the container runs it: a few lines of sh over /proc (see lib/rootfs-tools.ts), written to ps.sh once,
+ * so it works in any rootfs — a Debian minbase has no ps — and shows that ps is nothing more than that.
+ */
+const PS_FILE = 'ps.sh';
+const PS = ['sh', '-c', PS_SCRIPT];
+const FILES = { [PS_FILE]: PS_SCRIPT };
 const ORPHAN = ['sh', '-c', 'sleep 0 &'];
 // `>&-` closes the sleeps' output, or the exec would wait for them to let go of its stdout pipe.
 const TWO_MORE = ['sh', '-c', 'sleep 3600 >&- 2>&- & sleep 3600 >&- 2>&- &'];
 
-function parsePs(text: string): NonNullable<State['psInside']> {
-  return text
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => /^\d+$/.test(f[0] ?? ''))
-    .map(([pid = '', ppid = '', stat = '', ...args]) => ({
-      pid: Number(pid),
-      ppid: Number(ppid),
-      stat,
-      args: args.join(' '),
-    }));
-}
+/**
+ * A second chroot that leaves its working directory behind: busybox's `nsenter -r/bin` chroots into /bin
+ * without a chdir, so the shell starts outside its own root, where `..` climbs to the real `/` of the mount
+ * tree — the host's, in this lesson, since chroot leaves it in the tree. Lesson 04's pivot_root removes it.
+ */
+export const SECOND_CHROOT = ['nsenter', '-r/bin', '/busybox', 'sh', '-c', 'cd ../../../../../../../..; /busybox ls'];
 
 function running(state: State): Container {
   if (!state.container) throw new Error('the container of step 1 is not running');
   return state.container;
 }
 
-/** The exec into the container, as shown: `$PID` until the container runs. */
+/** The exec into the container, as shown: `$PID` until the container runs, ps.sh by its name. */
 const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
-  quoteArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
+  showArgvUsing(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv), FILES);
+
+/** The rootfs's /proc as the host's mount table names it (a symlinked --rootfs is mounted at its target). */
+function procPoint(rootfs: string): string {
+  try {
+    return path.join(fs.realpathSync(rootfs), 'proc');
+  } catch {
+    return path.join(rootfs, 'proc');
+  }
+}
+
+const mountIdsAt = (point: string) =>
+  readMountinfo()
+    .filter((m) => m.mountPoint === point)
+    .map((m) => m.id);
 
 export default defineLesson<State>({
   number: '03',
@@ -91,6 +113,7 @@ export default defineLesson<State>({
   docker: 'docker run -d busybox sleep 3600   (its own PID namespace by default; --pid host shares the host’s)',
   needsRoot: true,
   needsRootfs: true,
+  rootfsCommands: ['sh', 'sleep'],
   initialState: () => ({}),
 
   steps: [
@@ -105,13 +128,14 @@ export default defineLesson<State>({
       docker: 'docker run -d busybox sleep 3600',
       commands: (ctx) => startCommands(containerSpec(ctx)),
       async run(ctx) {
+        ctx.state.procMountsBefore = mountIdsAt(procPoint(ctx.rootfs));
         const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
         ctx.state.container = container;
         ctx.state.hostPid = container.hostPid;
         const ps = await ctx.runner.run([
           'ps',
           '-o',
-          'pid,ppid,args',
+          'pid,ppid,comm',
           '-p',
           `${container.launcherPid},${container.hostPid}`,
         ]);
@@ -123,10 +147,12 @@ export default defineLesson<State>({
       explain:
         'The NSpid line of /proc/<pid>/status lists a process’s PID in every PID namespace it is in, from the ' +
         "host's down to its own. The container's sleep has two: an ordinary host PID, and 1 — it is the init " +
-        'process of its namespace. Inside, `ps` agrees.',
+        'process of its namespace. Inside, ps agrees — here a few lines of sh that do what ps does, list ' +
+        "/proc's numbered directories, written to ps.sh once: a rootfs need not have ps for this to work.",
       docker: 'docker top CONTAINER   (host PIDs)   vs   docker exec CONTAINER ps   (container PIDs)',
       commands: (ctx) => ({
         host: ['grep', 'NSpid', `/proc/${ctx.state.hostPid ?? '$PID'}/status`],
+        ps: writeFile(PS_FILE, PS_SCRIPT),
         inside: { shell: shown(ctx, PS) },
       }),
       async run(ctx, cmd) {
@@ -134,7 +160,7 @@ export default defineLesson<State>({
         const nspid = await ctx.runner.run(cmd.host);
         ctx.state.nsPid = readNsPid(c.hostPid);
         const ps = await c.exec(PS);
-        ctx.state.psInside = parsePs(ps.stdout);
+        ctx.state.psInside = parsePsScript(ps.stdout);
         ctx.out.compare('the same sleep, seen from each side', nspid.stdout, ps.stdout);
       },
     }),
@@ -148,22 +174,34 @@ export default defineLesson<State>({
         'and propagation private, the mount exists only inside: the host’s /proc/self/mountinfo has no trace.',
       commands: (ctx) => ({
         inside: { shell: shown(ctx, PS) },
-        host: { shell: 'ps -e | wc -l' },
-        hostMounts: ['grep', `${ctx.rootfs}/proc`, '/proc/self/mountinfo'],
+        host: ['ls', '/proc'],
+        hostMounts: ['grep', procPoint(ctx.rootfs), '/proc/self/mountinfo'],
       }),
       async run(ctx, cmd) {
         const inside = await running(ctx.state).exec(PS);
-        ctx.state.psInside = parsePs(inside.stdout);
-        const host = await ctx.runner.run(['ps', '-e', '-o', 'pid=']);
-        ctx.state.hostProcessCount = host.stdout.split('\n').filter((l) => l.trim()).length;
+        ctx.state.psOwnProc = parsePsScript(inside.stdout);
+        const host = await ctx.runner.run(cmd.host);
+        ctx.state.hostProcessCount = host.stdout.split(/\s+/).filter((e) => /^\d+$/.test(e)).length;
         ctx.out.compare(
           'processes each side can see',
-          `${ctx.state.hostProcessCount} processes (ps -e)`,
-          `${ctx.state.psInside.length} processes:\n${inside.stdout}`,
+          `${ctx.state.hostProcessCount} processes (numbered entries of ls /proc)`,
+          `${ctx.state.psOwnProc.length} processes:\n${inside.stdout}`,
         );
+        const point = procPoint(ctx.rootfs);
+        const before = new Set(ctx.state.procMountsBefore ?? []);
         const grep = await ctx.runner.run(cmd.hostMounts, { reject: false });
-        ctx.state.procMountOnHost = readMountinfo().some((m) => m.mountPoint === `${ctx.rootfs}/proc`);
-        ctx.out.evidence("the container's /proc in the host's mount table:", grep.stdout || '(not there)');
+        ctx.state.procMountOnHost = mountIdsAt(point).some((id) => !before.has(id));
+        ctx.out.evidence(
+          "the container's /proc in the host's mount table:",
+          ctx.state.procMountOnHost ? grep.stdout : '(not there)',
+        );
+        if (before.size > 0) {
+          // Not ours, and not the container's: say whose it may be, and how it goes, rather than fail over it.
+          ctx.out.note(
+            `${point} already had a proc mount before this lesson started (left by an earlier lesson's shell, ` +
+              `or another lesson running now): \`umount ${point}\` removes it. The container's own is not there.`,
+          );
+        }
       },
     }),
     step({
@@ -187,7 +225,7 @@ export default defineLesson<State>({
         ctx.state.zombieHostPid = zombie;
         ctx.state.zombieParent = readProcessState(zombie)?.ppid;
         const ps = await c.exec(PS);
-        ctx.state.psInside = parsePs(ps.stdout);
+        ctx.state.psInside = parsePsScript(ps.stdout);
         ctx.state.zombieInside = ctx.state.psInside.find((p) => p.stat.startsWith('Z'));
         ctx.out.compare(
           'the zombie, from each side',
@@ -207,6 +245,7 @@ export default defineLesson<State>({
       commands: (ctx) => ({
         more: { shell: shown(ctx, TWO_MORE) },
         kill: ['kill', '-KILL', String(ctx.state.hostPid ?? '$PID')],
+        status: { shell: 'wait $!; echo "exit $?"' },
       }),
       async run(ctx, cmd) {
         const c = running(ctx.state);
@@ -224,6 +263,7 @@ export default defineLesson<State>({
         ctx.out.evidence("host PIDs in the container's PID namespace, before killing PID 1:", describe(procs));
         await ctx.runner.run(cmd.kill);
         const result = await c.wait();
+        ctx.state.ended = result;
         ctx.state.exitSignal = result.signal;
         ctx.state.survivors = procs.filter(processExists);
         ctx.out.evidence(
@@ -231,6 +271,15 @@ export default defineLesson<State>({
           ctx.state.survivors.length ? describe(ctx.state.survivors) : '(none left: every one was killed)',
         );
         ctx.out.evidence('how the container ended:', `exit ${result.exitCode} (${result.signal ?? 'no signal'})`);
+        if (result.rewritten) {
+          // What the shown `wait $!` prints on this host differs: say so rather than rewrite it silently.
+          ctx.out.note(
+            `Typed in a shell, \`wait $!\` prints exit ${result.rewritten.launcherExitCode} here, not 137: unshare ` +
+              `itself exited ${result.rewritten.launcherExitCode} ("${result.rewritten.launcherSaid}"), a ` +
+              'util-linux 2.38 bug — it cannot re-raise the SIGKILL that killed its child. The lesson reports ' +
+              'what killed PID 1: SIGKILL, which a shell shows as 137 (128 + 9).',
+          );
+        }
       },
     }),
   ],
@@ -238,26 +287,27 @@ export default defineLesson<State>({
   shell: (ctx) =>
     interactiveShell(
       containerSpec(ctx),
-      'A busybox shell as PID 1 of a new PID namespace, with its own /proc. Try `ps`, `echo $$`, ' +
-        '`ls /proc`, `sleep 100 &` then `ps` again. The escape of lesson 01 (`ls /proc/1/root/`) now leads to ' +
-        'the container itself… but the host filesystem is still reachable with a second chroot; lesson 04 fixes ' +
-        'that. `exit` ends PID 1 and the namespace with it.',
+      'A shell as PID 1 of a new PID namespace, with its own /proc. Try `echo $$`, `ls /proc`, ' +
+        '`sleep 100 &` then `ls /proc` again. The escape of lesson 01 (`ls /proc/1/root/`) now leads to the ' +
+        "container itself… but the host's files are still in this mount tree: on the busybox rootfs, " +
+        `\`${showArgv(SECOND_CHROOT)}\` (a second chroot that leaves its working directory outside) lists ` +
+        "the host's /. Lesson 04 fixes that. `exit` ends PID 1 and the namespace with it.",
     ),
 
   checks: (s) => {
     const pidOne = s.psInside?.find((p) => p.pid === 1);
-    const hostPids = s.psInside?.map((p) => p.pid) ?? [];
+    const ownPids = s.psOwnProc?.map((p) => p.pid) ?? [];
     return [
       {
         claim: 'the container’s first process is PID 1 inside and another PID on the host',
         ok: s.nsPid?.length === 2 && s.nsPid[1] === 1 && s.nsPid[0] === s.hostPid && s.hostPid !== 1,
         detail: s.nsPid?.join(' → '),
       },
-      { claim: 'ps inside shows the container’s sleep as PID 1', ok: !!pidOne?.args.startsWith('sleep') },
+      { claim: 'ps inside shows the container’s sleep as PID 1', ok: pidOne?.command === 'sleep' },
       {
         claim: 'ps inside lists only the container’s few processes, not the host’s',
-        ok: hostPids.length > 0 && hostPids.length < 8 && hostPids.length < (s.hostProcessCount ?? 0),
-        detail: `${hostPids.length} inside vs ${s.hostProcessCount} on the host`,
+        ok: ownPids.length > 0 && ownPids.length < 8 && ownPids.length < (s.hostProcessCount ?? 0),
+        detail: `${ownPids.length} inside vs ${s.hostProcessCount} on the host`,
       },
       { claim: "the container's /proc mount is not in the host's mount table", ok: s.procMountOnHost === false },
       {

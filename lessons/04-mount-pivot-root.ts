@@ -23,13 +23,12 @@ import {
   type ContainerResult,
   type ContainerSpec,
 } from '../lib/container.ts';
-import { defineLesson, step } from '../lib/lesson.ts';
+import { defineLesson, showArgv, step } from '../lib/lesson.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { makeSharedArgv, OLD_ROOT, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
 import { stateDir } from '../lib/names.ts';
 import { unshareArgv } from '../lib/namespaces.ts';
 import { chrootArgv } from '../lib/chroot.ts';
-import { quoteArgv } from '../lib/quote.ts';
 import { createStateDir } from '../lib/state.ts';
 
 interface State {
@@ -41,6 +40,8 @@ interface State {
   containerMounts?: string[];
   rootEntries?: string[];
   oldRootLeft?: boolean;
+  /** A /.oldroot an earlier, killed run left in the rootfs: named, and not held against this run. */
+  oldRootBefore?: boolean;
   devEntries?: string[];
   devNullWorks?: boolean;
   sysWrite?: ContainerResult;
@@ -68,7 +69,7 @@ function running(state: State): Container {
 }
 
 const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
-  quoteArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
+  showArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
@@ -109,6 +110,8 @@ export default defineLesson<State>({
   docker: 'docker run -d busybox sleep 3600   (every container gets this; there is no flag to turn it off)',
   needsRoot: true,
   needsRootfs: true,
+  // What its containers run, and what the init script runs after pivot_root (from the rootfs, by then).
+  rootfsCommands: ['sh', 'sleep', 'ls', 'cat', 'touch', 'head', 'wc', 'mount', 'umount', 'rmdir'],
   initialState: () => ({}),
 
   steps: [
@@ -185,8 +188,10 @@ export default defineLesson<State>({
       commands: (ctx) => ({
         ...startCommands(containerSpec(ctx)),
         mounts: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
+        ls: { shell: shown(ctx, ['ls', '-a', '/']) },
       }),
       async run(ctx) {
+        ctx.state.oldRootBefore = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
         const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
         ctx.state.container = c;
         ctx.state.hostPid = c.hostPid;
@@ -195,6 +200,13 @@ export default defineLesson<State>({
         const ls = await c.exec(['ls', '-a', '/']);
         ctx.state.rootEntries = lines(ls.stdout);
         ctx.state.oldRootLeft = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
+        if (ctx.state.oldRootBefore) {
+          ctx.out.note(
+            `${path.join(ctx.rootfs, OLD_ROOT)} was there before this run started: left by a run killed ` +
+              "between its init script's mkdir and rmdir (or another lesson 04 starting right now). This " +
+              "run's init script used it and removed it.",
+          );
+        }
         ctx.out.compare(
           'mount points',
           `${readMountinfo().length} on the host`,
@@ -243,7 +255,8 @@ export default defineLesson<State>({
           chroot: chrootArgv(ctx.rootfs, nestedChroot(m)),
           nested: { shell: shown(ctx, nestedChroot(m)) },
           procRoot: { shell: shown(ctx, ['cat', `/proc/1/root${m}`]) },
-          dotDot: { shell: shown(ctx, ['ls', '/../../..']) },
+          procRootLs: { shell: shown(ctx, ['ls', '-a', '/proc/1/root/']) },
+          dotDot: { shell: shown(ctx, ['ls', '-a', '/../../..']) },
         };
       },
       async run(ctx, cmd) {
@@ -280,6 +293,7 @@ export default defineLesson<State>({
         ctx.state.dotDotListing = lines((await c.exec(['ls', '-a', '/../../..'])).stdout);
         ctx.out.evidence(`inside: cat /proc/1/root${m}`, said(ctx.state.procRootEscape));
         ctx.out.evidence('inside: ls -a /proc/1/root/  (the container’s own /)', ctx.state.procRootListing.join(' '));
+        ctx.out.evidence('inside: ls -a /../../..  (`..` of / is / itself)', ctx.state.dotDotListing.join(' '));
       },
     }),
     step({
@@ -290,17 +304,22 @@ export default defineLesson<State>({
       docker: 'docker run --rm --privileged busybox mount -t tmpfs x /mnt   (invisible on the host)',
       commands: (ctx) => ({
         mount: { shell: shown(ctx, MOUNT_INSIDE) },
-        inside: { shell: shown(ctx, ['grep', 'scr-inside', '/proc/self/mounts']) },
-        host: ['grep', 'scr-inside', '/proc/self/mounts'],
+        inside: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
+        host: ['cat', '/proc/self/mounts'],
       }),
       async run(ctx, cmd) {
         const c = running(ctx.state);
         await c.exec(MOUNT_INSIDE);
-        const inside = await c.exec(['grep', 'scr-inside', '/proc/self/mounts']);
-        const host = await ctx.runner.run(cmd.host, { reject: false });
-        ctx.state.insideMountSeenInside = inside.exitCode === 0;
+        // cat, not grep: every rootfs has cat. The lines about scr-inside are picked out here.
+        const about = (text: string) =>
+          lines(text)
+            .filter((l) => l.startsWith('scr-inside '))
+            .join('\n');
+        const inside = about((await c.exec(['cat', '/proc/self/mounts'])).stdout);
+        const host = about((await ctx.runner.run(cmd.host)).stdout);
+        ctx.state.insideMountSeenInside = inside !== '';
         ctx.state.insideMountOnHost = readMountinfo().some((m) => m.source === 'scr-inside');
-        ctx.out.compare('grep scr-inside /proc/self/mounts', host.stdout || '(nothing)', inside.stdout);
+        ctx.out.compare('the lines of /proc/self/mounts about scr-inside', host || '(nothing)', inside);
       },
     }),
     step({
@@ -328,7 +347,8 @@ export default defineLesson<State>({
       containerSpec(ctx),
       'A busybox shell in the full container: its own hostname, IPC, PIDs and mount tree, pivot_root into the ' +
         'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
-        '`touch /sys/x`. Type `exit` to leave.',
+        '`touch /sys/x`, and on the busybox rootfs lesson 03’s second chroot, ' +
+        "`nsenter -r/bin /busybox sh -c 'cd ../../../../../../../..; /busybox ls'`: it stays inside. Type `exit` to leave.",
     ),
 
   checks: (s) => [

@@ -24,7 +24,6 @@ import {
   waitForStats,
   withoutDirs,
   type Cgroup,
-  type CgroupLayout,
   type CgroupVersion,
   type CpuMeasurement,
   type MemoryStats,
@@ -45,6 +44,7 @@ import {
 } from '../lib/container.ts';
 import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
 import { nsenterArgv } from '../lib/namespaces.ts';
+import { describeCgroupHost } from '../lib/preflight.ts';
 
 /** The limits, as a user writes them; the same strings docker takes. */
 const LIMITS = { memory: '32m', memorySwap: '32m', pids: '20', cpus: '0.2' };
@@ -70,11 +70,16 @@ const MEMORY_HOG = 'dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd exit s
  * container, and with it (PID namespace) every process in it.
  */
 const FORK_BOMB = [
-  '( i=0; while [ $i -lt 100 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done',
-  '  echo "all 100 started" )',
+  '( i=0; while [ $i -lt 100 ]; do',
+  '    sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1))',
+  '  done; echo "all 100 started" )',
   'echo "the fork loop ended with status $?"; exec sleep 3',
 ].join('\n');
 const BUSY_LOOP = 'while :; do :; done';
+/** A fork on the host, while the fork bomb holds every PID its cgroup allows: proof the host is unaffected. */
+const HOST_FORK = ['sh', '-c', 'sleep 0 & echo "the host forked: PID $!"; wait'];
+/** The kernel log, where the OOM killer reports each kill with the cgroup it happened in. */
+const KERNEL_LOG = ['dmesg'];
 
 interface State {
   version?: CgroupVersion;
@@ -89,7 +94,7 @@ interface State {
   hostView?: string;
   containerView?: string;
   procsAfterStop?: number;
-  memory?: { output: string; killed: boolean; stats?: MemoryStats };
+  memory?: { output: string; killed: boolean; stats?: MemoryStats; kernelLog?: string[] };
   pids?: { output: string; stats?: PidsStats; sawRefusal: boolean; hostCouldFork: boolean };
   cpu?: { before?: CpuMeasurement; measured?: CpuMeasurement; container?: Container };
   removed?: { dirsLeft: string[] };
@@ -129,11 +134,12 @@ async function showFiles(ctx: LessonContext<State>, label: string, argv: readonl
   return text;
 }
 
-function describeLayout(layout: CgroupLayout): string {
-  const v = layoutVersion(layout);
-  if (v === 'v2') return `cgroup v2: one tree at ${layout.v2?.mountPoint}`;
-  const trees = CONTROLLERS.map((c) => layout.v1.find((m) => m.controllers.includes(c))?.mountPoint ?? `${c}: v2`);
-  return `cgroup ${v}: ${trees.join(', ')}`;
+/** The kernel log's lines about an OOM kill in this cgroup: the kill record, and the "Killed process" line. */
+export function oomLines(log: string, cgroupPath: string): string[] {
+  const all = log.split('\n');
+  const records = all.filter((l) => l.includes(`oom_memcg=${cgroupPath},`) || l.endsWith(`oom_memcg=${cgroupPath}`));
+  const pids = records.flatMap((l) => /[,\s]pid=(\d+)/.exec(l)?.[1] ?? []);
+  return all.filter((l) => records.includes(l) || pids.some((p) => l.includes(`Killed process ${p} (`)));
 }
 
 export default defineLesson<State>({
@@ -146,6 +152,8 @@ export default defineLesson<State>({
   docker: `docker run ${DOCKER_LIMITS} busybox ...`,
   needsRoot: true,
   needsRootfs: true,
+  // What its containers run, and what the init script runs after pivot_root (from the rootfs, by then).
+  rootfsCommands: ['sh', 'sleep', 'dd', 'cat', 'mount', 'umount', 'rmdir'],
   initialState: () => ({}),
 
   steps: [
@@ -157,8 +165,9 @@ export default defineLesson<State>({
         'independently. On cgroup v2 (Ubuntu 24.04, the workshop VM) there is one tree, /sys/fs/cgroup, and a ' +
         'directory hands controllers down to its children by listing them in its cgroup.subtree_control. v2 ' +
         'adds the no-internal-process rule: a cgroup that hands controllers down may not hold processes itself ' +
-        '(only the root may), so processes live in the leaves. A hybrid host mounts both; each controller is ' +
-        'used where it is mounted. The lesson finds out which this host is and uses that.',
+        '(only the root may), so processes live in the leaves. A hybrid host mounts both: v1 trees, and a v2 ' +
+        'tree (often at /sys/fs/cgroup/unified, where systemd tracks services) that may hold no controller at ' +
+        'all; each controller is used in the tree that holds it. The lesson finds out which this host is.',
       docker: 'docker info --format "{{.CgroupVersion}} {{.CgroupDriver}}"',
       commands: () => {
         const layout = layoutToShow();
@@ -176,7 +185,7 @@ export default defineLesson<State>({
         const mounts = await ctx.runner.run(cmd.mounts as string[]);
         ctx.out.evidence('the cgroup filesystems mounted here:', mounts.stdout);
         if ('v2' in cmd) await showFiles(ctx, 'what the v2 root offers, and what it hands down:', cmd.v2 as string[]);
-        ctx.out.note(`This host: ${describeLayout(layout)}.`);
+        ctx.out.note(`This host: ${describeCgroupHost(layout)}.`);
       },
     }),
 
@@ -298,14 +307,18 @@ export default defineLesson<State>({
       explain:
         'A new container in the same cgroup runs `dd` with a 64 MiB buffer — twice the limit. The kernel ' +
         'reclaims what it can, finds nothing (swap is limited too), and invokes the OOM killer *inside the ' +
-        'cgroup only*: it kills dd with SIGKILL, the shell reports status 137 (128 + 9), and the host does not ' +
-        'notice at all. The counter that recorded it: `oom_kill` in memory.events (v2) or memory.oom_control ' +
-        '(v1); memory.max_usage_in_bytes / memory.peak show it reached the limit, and the current usage is back ' +
+        'cgroup only*: it kills dd with SIGKILL and the shell reports status 137 (128 + 9). Nothing outside the ' +
+        "cgroup is touched; the host's kernel log records the kill, naming the cgroup (oom_memcg). The counter " +
+        'that recorded it: `oom_kill` in memory.events (v2) or memory.oom_control (v1); ' +
+        'memory.max_usage_in_bytes / memory.peak show it reached the limit, and the current usage is back ' +
         'to almost nothing.',
-      docker: `docker run --memory 32m --memory-swap 32m busybox sh -c '${MEMORY_HOG}'   # then docker inspect → OOMKilled`,
+      docker:
+        'docker run --memory 32m --memory-swap 32m busybox dd if=/dev/zero of=/dev/null bs=64M count=1   ' +
+        '# then docker inspect → OOMKilled',
       commands: (ctx) => ({
         run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', MEMORY_HOG])) },
         files: showFilesArgv(filesOf(ctx, 'memory')),
+        log: KERNEL_LOG,
       }),
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
@@ -315,6 +328,23 @@ export default defineLesson<State>({
         ctx.state.memory = { output, killed: /exit status: 137/.test(r.stdout), stats };
         const files = await runFiles(ctx, cmd.files as string[]);
         ctx.out.compare('the memory hog: the host’s cgroup files vs what the container printed', files, output);
+        if (/memory\.failcnt:0\b/.test(files)) {
+          ctx.out.note(
+            'memory.failcnt:0 next to an OOM kill? failcnt counts the charges refused at memory.limit_in_bytes. ' +
+              'Here memory and memory+swap have the same 32 MiB limit, and the memory+swap charge is tried ' +
+              'first, so that is the one refused; recent kernels keep no failcnt for memory+swap ' +
+              '(memory.memsw.failcnt stays 0 too). The OOM kill itself is counted: oom_kill in memory.oom_control.',
+          );
+        }
+        const log = await ctx.runner.run(cmd.log as string[], { reject: false });
+        const about = log.exitCode === 0 ? oomLines(log.stdout, cg.path) : [];
+        ctx.state.memory.kernelLog = about;
+        ctx.out.evidence(
+          `the host's kernel log (dmesg), its lines about this cgroup (oom_memcg=${cg.path}):`,
+          log.exitCode !== 0
+            ? `(the kernel log is not readable here: ${log.stderr.trim() || `exit ${log.exitCode}`})`
+            : about.join('\n') || '(no line about this cgroup: the log may have been cleared or rotated)',
+        );
         if (stats) {
           ctx.out.note(
             `${stats.oomKills} OOM kill(s) in this cgroup; limit ${formatBytes(Number(stats.maxBytes))}, ` +
@@ -332,12 +362,12 @@ export default defineLesson<State>({
         'down. Ours is bounded (a loop that tries to start 100 sleeping processes) and runs in the cgroup, ' +
         'which allows 20 processes in all, counting unshare and the container’s own shell. Past that, fork() ' +
         'fails with EAGAIN (“Resource temporarily unavailable”); the kernel counts each refusal in pids.events. ' +
-        'The host meanwhile forks as usual.',
+        'The host meanwhile forks as usual: while the bomb holds its PIDs, a shell on the host starts a process.',
       docker: `docker run --pids-limit 20 busybox sh -c 'FORK LOOP'`,
       commands: (ctx) => ({
         run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', FORK_BOMB])) },
         files: showFilesArgv(filesOf(ctx, 'pids')),
-        host: ['cat', '/proc/loadavg'],
+        host: HOST_FORK,
       }),
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
@@ -353,10 +383,10 @@ export default defineLesson<State>({
           stats: seen.stats.pids,
           // busybox sh says "can't fork", dash (a Debian rootfs) "Cannot fork", bash "Resource temporarily unavailable".
           sawRefusal: /can't fork|cannot fork|resource temporarily unavailable/i.test(r.stderr),
-          hostCouldFork: hostFork.exitCode === 0,
+          hostCouldFork: hostFork.exitCode === 0 && /PID \d+/.test(hostFork.stdout),
         };
         ctx.out.compare('the fork bomb: the host’s cgroup files vs what the container printed', files, output);
-        ctx.out.evidence('the host meanwhile (running/total processes in field 4):', hostFork.stdout);
+        ctx.out.evidence('the host meanwhile, while the bomb held its PIDs:', hostFork.stdout || hostFork.stderr);
       },
     }),
 
@@ -445,6 +475,7 @@ export default defineLesson<State>({
         '`cat /proc/self/cgroup`, a fork loop, or `dd if=/dev/zero of=/dev/null bs=64M count=1`, and watch the ' +
         'files under /sys/fs/cgroup from another terminal on the host. Type `exit` to leave.',
       argv: containerArgv(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
+      display: showContainerCommand(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
     };
   },
 

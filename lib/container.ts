@@ -263,11 +263,28 @@ export function showContainerCommand(spec: ContainerSpec): string {
 }
 
 /**
- * What a lesson shows for starting a container in the background: the init script as a heredoc, then the
- * command that runs it, with `&`.
+ * The shell line that sets $PID to the host PID of the container's first process, after starting it with `&`:
+ * `$!` itself (env execs unshare, which execs the script, which execs the command), or, with a PID namespace,
+ * the child that `unshare --fork` made (given a moment to exist).
  */
-export function startCommands(spec: ContainerSpec): { script: { shell: string }; start: { shell: string } } {
-  return { script: { shell: initScriptHeredoc(spec) }, start: { shell: `${showContainerCommand(spec)} &` } };
+export function pidLine(spec: ContainerSpec): string {
+  return spec.namespaces.includes('pid') ? 'sleep 0.5; PID=$(pgrep -P $!)' : 'PID=$!';
+}
+
+/**
+ * What a lesson shows for starting a container in the background: the init script as a heredoc, then the
+ * command that runs it, with `&`, then the line that keeps its PID in $PID for the commands that follow.
+ */
+export function startCommands(spec: ContainerSpec): {
+  script: { shell: string };
+  start: { shell: string };
+  pid: { shell: string };
+} {
+  return {
+    script: { shell: initScriptHeredoc(spec) },
+    start: { shell: `${showContainerCommand(spec)} &` },
+    pid: { shell: pidLine(spec) },
+  };
 }
 
 /** The same container with an interactive login shell as its command, and the terminal type passed in. */
@@ -289,6 +306,8 @@ export interface ContainerResult {
   signal: string | undefined;
   stdout: string;
   stderr: string;
+  /** Set when the exit status was put back from what the launcher reported (see UNSHARE_LOST_SIGKILL). */
+  rewritten?: { launcherExitCode: number; launcherSaid: string };
 }
 
 /**
@@ -300,7 +319,14 @@ const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argu
 
 export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult {
   if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
-    return { exitCode: 137, signal: 'SIGKILL', stdout: r.stdout, stderr: r.stderr.replace(UNSHARE_LOST_SIGKILL, '') };
+    const said = UNSHARE_LOST_SIGKILL.exec(r.stderr)?.[0].trim() ?? '';
+    return {
+      exitCode: 137,
+      signal: 'SIGKILL',
+      stdout: r.stdout,
+      stderr: r.stderr.replace(UNSHARE_LOST_SIGKILL, ''),
+      rewritten: { launcherExitCode: 1, launcherSaid: said },
+    };
   }
   return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

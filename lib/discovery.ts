@@ -43,3 +43,18 @@ export async function loadLesson(file: LessonFile): Promise<Lesson<unknown>> {
   if (!mod.default) throw new Error(`${file.file} has no default export (a lesson made with defineLesson)`);
   return mod.default;
 }
+
+/**
+ * A lesson of the plan that is not written yet: its quiz exists (the quizzes cover the whole plan), its lesson
+ * file does not. Gives its number and title, so "npm run lesson 06" can say "planned" instead of "no such lesson".
+ */
+export async function plannedLesson(
+  arg: string,
+  files: LessonFile[] = listLessonFiles(),
+): Promise<{ number: string; title: string } | undefined> {
+  const number = normalizeLessonNumber(arg);
+  if (number === undefined || files.some((f) => f.number === number)) return undefined;
+  const { listQuizNumbers, loadQuiz } = await import('./quiz.ts');
+  if (!listQuizNumbers().includes(number)) return undefined;
+  return { number, title: (await loadQuiz(number)).title };
+}

@@ -46,6 +46,24 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * A command the workshop needs is not installed, or not on the PATH: the shell's "command not found", exit 127,
+ * naming the command, rather than an error about whatever the missing command would have done.
+ */
+export class CommandNotFoundError extends UserError {
+  readonly command: string;
+  readonly exitCode = 127;
+
+  constructor(command: string, searchPath: string) {
+    super(
+      `command not found: ${command} (looked in ${searchPath})`,
+      `npm run doctor   (it names the package that provides ${command})`,
+    );
+    this.name = 'CommandNotFoundError';
+    this.command = command;
+  }
+}
+
 /** The one-line form the runner prints for a user's mistake. */
 export function formatUserError(err: UserError): string {
   return err.fix ? `${err.message} — fix: ${err.fix}` : err.message;

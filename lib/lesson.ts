@@ -14,9 +14,12 @@
  * A lesson keeps what it observed in its `state`, and ends with checks on that state ("the shell is PID 1
  * inside") that tell "it worked" from "it didn't"; tests assert on the same state, from the host.
  */
+import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
-import type { Printer } from './output.ts';
-import { quoteArgv } from './quote.ts';
+import { mountsUnder } from './mountinfo.ts';
+import { heredocFile, wrap, type Printer } from './output.ts';
+import { quoteArg, quoteArgv } from './quote.ts';
+import { assertRootfsHas } from './rootfs-tools.ts';
 import type { Runner } from './runner.ts';
 
 /** A command as shown to the learner: an argv to run, or a shell line for something done another way. */
@@ -79,6 +82,11 @@ export interface Lesson<S = unknown> {
   needsRoot: boolean;
   /** Whether the lesson uses the busybox (or another) rootfs. */
   needsRootfs: boolean;
+  /**
+   * The commands the lesson runs inside the rootfs (its container's command, what it execs, what the init
+   * script runs after pivot_root). A rootfs without one of them stops the lesson before it makes anything.
+   */
+  rootfsCommands?: readonly string[];
   initialState: () => S;
   steps: Step<S>[];
   /** The shell offered at the end (skipped with --no-shell or when stdin is not a terminal). */
@@ -91,6 +99,9 @@ export function defineLesson<S>(lesson: Lesson<S>): Lesson<S> {
   return lesson;
 }
 
+/** What the pause before a step answered: run it, stop the lesson (q), or Ctrl-C at the prompt. */
+export type PauseAnswer = 'run' | 'stop' | 'interrupt';
+
 export interface RunLessonOptions {
   runner: Runner;
   cleanup: CleanupStack;
@@ -100,17 +111,24 @@ export interface RunLessonOptions {
   /** Offer the interactive shell at the end. */
   shell: boolean;
   id?: string;
-  /** Step mode: asked before each step; resolve false to quit. */
-  pause?: (index: number, total: number) => Promise<boolean>;
+  /** Step mode: asked before each step; `true`/'run' runs it, `false`/'stop' quits, 'interrupt' is Ctrl-C. */
+  pause?: (index: number, total: number) => Promise<boolean | PauseAnswer>;
+  /**
+   * Aborted on Ctrl-C or SIGTERM, with the signal's name as its reason: the lesson stops at once — no further
+   * output from the step, no further command — then cleans up.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LessonResult<S> {
   state: S;
   checks: Check[];
-  /** False when the learner quit in step mode. */
+  /** False when the learner quit in step mode, or the lesson was interrupted. */
   completed: boolean;
   /** Every check passed (always true in explain mode, which checks nothing). */
   ok: boolean;
+  /** The signal that stopped the lesson (SIGINT, SIGTERM), if one did. */
+  interrupted?: string;
 }
 
 export function newRunId(lessonNumber: string): string {
@@ -119,64 +137,185 @@ export function newRunId(lessonNumber: string): string {
     .padStart(4, '0')}`;
 }
 
-export function showCommand(shown: Shown): string {
-  return Array.isArray(shown) ? quoteArgv(shown as readonly string[]) : (shown as { shell: string }).shell;
-}
+/** An argument that is only a placeholder for a value not known yet (`$PID`), maybe inside a path. */
+const PLACEHOLDER_ARG = /^[A-Za-z0-9_@%+=:,./-]*(\$[A-Z][A-Z0-9_]*[A-Za-z0-9_@%+=:,./-]*)+$/;
 
 /**
- * Run a lesson in the given mode. The cleanup stack is unwound before this returns, whatever happened; the
- * caller also unwinds it on a signal (both share one unwind).
+ * An argv as a line a learner can paste. Like quoteArgv, except that an argument holding a placeholder such as
+ * `$PID` is double-quoted, so the shell fills in the value a shown `PID=…` line set (single quotes would pass
+ * the four characters `$PID` to the command).
+ */
+export function showArgv(argv: readonly string[]): string {
+  return argv.map((a) => (PLACEHOLDER_ARG.test(a) ? `"${a}"` : quoteArg(a))).join(' ');
+}
+
+/** The shown line that writes `content` to the file `name` with a heredoc: printed once per lesson (see below). */
+export function writeFile(name: string, content: string): { shell: string } {
+  return { shell: `cat > ${name} <<'EOF'\n${content}\nEOF` };
+}
+
+/** showArgv, with an argument that is a written file's whole text shown as `"$(cat NAME)"`. */
+export function showArgvUsing(argv: readonly string[], files: Record<string, string>): string {
+  const byContent = new Map(Object.entries(files).map(([name, content]) => [content, name]));
+  return argv
+    .map((a) => {
+      const name = byContent.get(a);
+      return name ? `"$(cat ${name})"` : showArgv([a]);
+    })
+    .join(' ');
+}
+
+export function showCommand(shown: Shown): string {
+  return Array.isArray(shown) ? showArgv(shown as readonly string[]) : (shown as { shell: string }).shell;
+}
+
+/** Thrown by a stopping lesson's runner at a step that tries to run one more command. */
+export class LessonStopped extends Error {
+  constructor() {
+    super('the lesson is stopping: no new command is started');
+    this.name = 'LessonStopped';
+  }
+}
+
+/** A runner that refuses to start anything while `allowed()` is false, and passes everything else through. */
+function gatedRunner(runner: Runner, allowed: () => boolean): Runner {
+  return {
+    get dryRun() {
+      return runner.dryRun;
+    },
+    get interactive() {
+      return runner.interactive;
+    },
+    run: (argv, opts) => (allowed() ? runner.run(argv, opts) : Promise.reject(new LessonStopped())),
+    start: (argv, opts) => {
+      if (!allowed()) throw new LessonStopped();
+      return runner.start(argv, opts);
+    },
+    killAll: (signal) => runner.killAll(signal),
+    apply: (op, perform) => {
+      if (!allowed()) throw new LessonStopped();
+      runner.apply(op, perform);
+    },
+  };
+}
+
+/** How long a stopped step may take to notice (its current wait ends) before the lesson gives up on it. */
+const SETTLE_MS = 5000;
+
+/**
+ * Run a lesson in the given mode. The cleanup stack is unwound before this returns, whatever happened —
+ * including when `signal` aborts it half-way through a step.
  */
 export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): Promise<LessonResult<S>> {
   const { out } = opts;
+  // running → (signal) stopping → unwinding → stopped. Steps print and run commands only while running; undos
+  // run commands only while unwinding.
+  let phase: 'running' | 'stopping' | 'unwinding' | 'stopped' | 'done' = 'running';
+  let interrupted: string | undefined;
   const ctx: LessonContext<S> = {
-    runner: opts.runner,
+    runner: gatedRunner(opts.runner, () => phase === 'running' || phase === 'unwinding'),
     cleanup: opts.cleanup,
-    out,
+    out: out.gated(() => phase === 'running'),
     mode: opts.mode,
     rootfs: opts.rootfs,
     id: opts.id ?? newRunId(lesson.number),
     state: lesson.initialState(),
   };
   const explainOnly = opts.mode === 'explain';
+  let markStopped: () => void = () => {};
+  const stopped = new Promise<'stopped'>((resolve) => (markStopped = () => resolve('stopped')));
+  const stop = (reason: string) => {
+    if (phase !== 'running') return;
+    phase = 'stopping';
+    interrupted = reason;
+    out.line();
+    out.warn(`${reason}: stopping the lesson and cleaning up`);
+    opts.runner.killAll('SIGKILL');
+    markStopped();
+  };
+  const onAbort = () => stop(typeof opts.signal?.reason === 'string' ? opts.signal.reason : 'SIGINT');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+
+  // The shell at the end counts as a step when it will be offered: "Step 6/6" follows "5/6", not "5/5".
+  const offerShell = !!lesson.shell && (opts.shell || explainOnly);
+  const total = lesson.steps.length + (offerShell ? 1 : 0);
+  const writtenFiles = new Map<string, string>();
 
   out.lessonHeader(lesson.number, lesson.title, lesson.summary);
   out.docker(lesson.docker);
   let completed = true;
+  let pending: Promise<unknown> | undefined;
   try {
+    // A rootfs the learner brought may lack a command the lesson runs inside it: say so before making anything.
+    if (!explainOnly && lesson.rootfsCommands) {
+      assertRootfsHas(opts.rootfs, lesson.rootfsCommands, `lesson ${lesson.number}`);
+    }
     for (const [i, s] of lesson.steps.entries()) {
-      out.stepHeader(i + 1, lesson.steps.length, s.title);
+      if (phase !== 'running') break;
+      const cmds = s.commands(ctx);
+      showFilesOnce(out, cmds, writtenFiles, i + 1);
+      out.stepHeader(i + 1, total, s.title);
       out.prose(s.explain);
       if (s.docker) out.docker(s.docker);
-      const cmds = s.commands(ctx);
-      for (const c of Object.values(cmds)) out.command(showCommand(c));
+      for (const c of Object.values(cmds)) {
+        const file = heredocFile(showCommand(c));
+        if (file) out.note(`(${file.name}: the script above, written with cat > ${file.name})`);
+        else out.command(showCommand(c));
+      }
       if (explainOnly) continue;
-      if (opts.mode === 'step' && opts.pause && !(await opts.pause(i + 1, lesson.steps.length))) {
-        completed = false;
-        out.note('Stopped here; cleaning up.');
-        break;
+      if (opts.mode === 'step' && opts.pause) {
+        const answer = await Promise.race([opts.pause(i + 1, total), stopped]);
+        if (answer === 'stopped') break;
+        if (answer === 'interrupt') {
+          stop('SIGINT');
+          break;
+        }
+        if (answer === false || answer === 'stop') {
+          completed = false;
+          out.note('Stopped here; cleaning up.');
+          break;
+        }
       }
       out.line();
-      await s.run(ctx, cmds);
+      pending = s.run(ctx, cmds);
+      pending.catch(() => {}); // a stopped step's late failure is expected; a running one's is seen just below
+      if ((await Promise.race([pending.then(() => 'done' as const), stopped])) === 'stopped') break;
     }
-    if (completed && lesson.shell && (opts.shell || explainOnly)) {
+    if (phase === 'running' && completed && offerShell && lesson.shell) {
       const sh = lesson.shell(ctx);
-      out.stepHeader(lesson.steps.length + 1, lesson.steps.length + 1, 'Your turn: a shell in the container');
+      out.stepHeader(total, total, 'Your turn: a shell in the container');
       out.prose(sh.explain);
       out.command(sh.display ?? quoteArgv(sh.argv));
-      if (!explainOnly) await opts.runner.run(sh.argv, { stdio: 'inherit', reject: false });
+      if (!explainOnly) await runShell(ctx, sh);
     }
+  } catch (error) {
+    // A step that failed because the lesson was stopping under it is not an error: the signal is the story.
+    if (phase === 'running') throw error;
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    const wasInterrupted = phase !== 'running';
+    phase = 'unwinding';
     const reports = await opts.cleanup.unwind();
-    if (reports.length > 0) {
+    if (wasInterrupted && pending) {
+      // The interrupted step may still be between two commands; once it has given up, undo what it made since.
+      phase = 'stopped';
+      await Promise.race([pending.catch(() => {}), new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
+      phase = 'unwinding';
+      reports.push(...(await opts.cleanup.unwind()));
+    }
+    phase = wasInterrupted ? 'stopped' : 'done';
+    if (reports.length > 0 || wasInterrupted) {
       out.line();
-      out.line(out.c.dim(' Cleaning up'));
+      out.line(out.c.bold(' Cleaning up'));
       for (const r of reports) {
         out.check(r.description, r.error === undefined, r.error ? String(r.error) : undefined);
       }
+      if (reports.length === 0) out.check('nothing was left to undo', true);
     }
   }
 
+  if (interrupted) return { state: ctx.state, checks: [], completed: false, ok: false, interrupted };
   const checks = explainOnly || !completed ? [] : lesson.checks(ctx.state);
   if (checks.length > 0) {
     out.line();
@@ -185,4 +324,51 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   }
   if (completed) out.recap(lesson.recap.saw, lesson.recap.next);
   return { state: ctx.state, checks, completed, ok: checks.every((c) => c.ok) };
+}
+
+/**
+ * A file a step writes with a heredoc (the container's init.sh) is printed once per lesson, above the header of
+ * the first step that uses it — not inside the step, where its forty lines would push the step's title off the
+ * screen before the --step pause — and the step then refers to it. A later step that writes different text
+ * under the same name gets it printed again.
+ */
+function showFilesOnce(out: Printer, cmds: Record<string, Shown>, written: Map<string, string>, step: number): void {
+  for (const c of Object.values(cmds)) {
+    const shown = showCommand(c);
+    const file = heredocFile(shown);
+    if (!file || written.get(file.name) === file.content) continue;
+    written.set(file.name, file.content);
+    out.line();
+    const label = `${file.name}: the script the container runs from step ${step} on (written once, used by name):`;
+    for (const l of wrap(label, out.width - 1, ' ')) out.line(out.c.bold(l));
+    out.command(shown);
+  }
+}
+
+/**
+ * The learner's shell. What they mount under the lesson's rootfs in it (`mount -t proc proc /proc` in a
+ * container without a mount namespace lands on the host) is unmounted when it ends: the undo is registered
+ * before the shell starts, from the mounts that were there before it.
+ */
+async function runShell<S>(ctx: LessonContext<S>, sh: InteractiveShell): Promise<void> {
+  const root = realRoot(ctx.rootfs);
+  const before = new Set(mountsUnder(root).map((m) => m.id));
+  pushUnmountNew(ctx, root, before);
+  await ctx.runner.run(sh.argv, { stdio: 'inherit', reject: false });
+}
+
+function realRoot(rootfs: string): string {
+  try {
+    return fs.realpathSync(rootfs);
+  } catch {
+    return rootfs;
+  }
+}
+
+function pushUnmountNew<S>(ctx: LessonContext<S>, root: string, before: Set<number>): void {
+  ctx.cleanup.push(`unmount what your shell left mounted under ${root}`, async () => {
+    for (const m of mountsUnder(root).filter((x) => !before.has(x.id))) {
+      await ctx.runner.run(['umount', '--lazy', m.mountPoint], { reject: false });
+    }
+  });
 }

@@ -10,10 +10,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONTROLLERS, detectLayout, layoutVersion, type CgroupLayout } from './cgroups/index.ts';
+import { CONTROLLERS, detectLayout, type CgroupLayout } from './cgroups/index.ts';
 import { UserError } from './errors.ts';
 import { DEFAULT_ROOTFS } from './names.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
+import { findOnPath, toolPath } from './runner.ts';
 
 export const MIN_KERNEL: readonly [number, number] = [4, 18];
 
@@ -38,8 +39,12 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
 export interface HostFacts {
   platform: NodeJS.Platform;
   uid: number;
-  /** Whether sudo is installed: a normal user's lessons re-run themselves through it. */
+  /** Whether sudo is on this PATH: a normal user's lessons re-run themselves through it. */
   sudo: boolean;
+  /** The PATH the lessons' commands run with (see runner.ts `toolPath`); tools are judged on it. */
+  lessonPath: string;
+  /** The directories `lessonPath` adds to this PATH. */
+  pathAdded: string[];
   kernelRelease: string;
   tools: Record<string, boolean>;
   /** Where each cgroup controller is mounted (see lib/cgroups). */
@@ -91,26 +96,9 @@ function readNumber(file: string): number | undefined {
   }
 }
 
-function findOnPath(tool: string, envPath = process.env.PATH ?? ''): string | undefined {
-  const dirs = [...envPath.split(':'), '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    try {
-      fs.accessSync(path.join(d, tool), fs.constants.X_OK);
-      return path.join(d, tool);
-    } catch {
-      // Not in this one.
-    }
-  }
-  return undefined;
-}
-
-function onPath(tool: string, envPath = process.env.PATH ?? ''): boolean {
-  return findOnPath(tool, envPath) !== undefined;
-}
-
 /** Read without running anything: iptables is a link (through /etc/alternatives) to the multi-call binary of its backend. */
 function gatherNetworkFacts(): NetworkFacts {
-  const iptables = findOnPath('iptables');
+  const iptables = findOnPath('iptables', toolPath(process.env.PATH));
   let iptablesTarget: string | undefined;
   try {
     iptablesTarget = iptables && path.basename(fs.realpathSync(iptables));
@@ -124,14 +112,22 @@ function gatherNetworkFacts(): NetworkFacts {
   };
 }
 
-export function gatherFacts(rootfs: string = DEFAULT_ROOTFS): HostFacts {
+/**
+ * Facts about this machine. Tools are looked up on the PATH the lessons' commands really get (the runner's
+ * `toolPath`: this PATH — which sudo keeps for the lessons — plus the system directories), so doctor's ✔ is
+ * the lessons' ✔.
+ */
+export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.ProcessEnv = process.env): HostFacts {
   const linux = process.platform === 'linux';
+  const lessonPath = toolPath(env.PATH);
   return {
     platform: process.platform,
     uid: process.getuid?.() ?? -1,
-    sudo: onPath('sudo'),
+    sudo: findOnPath('sudo', env.PATH ?? '') !== undefined,
+    lessonPath,
+    pathAdded: lessonPath.split(':').filter((d) => !(env.PATH ?? '').split(':').includes(d)),
     kernelRelease: os.release(),
-    tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, onPath(t)])),
+    tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, findOnPath(t, lessonPath) !== undefined])),
     cgroups: linux ? detectLayout() : { v1: [] },
     filesystems: linux ? fs.readFileSync('/proc/filesystems', 'utf8') : '',
     maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
@@ -178,6 +174,34 @@ export function networkFindings(n: NetworkFacts): Finding[] {
   return out;
 }
 
+/**
+ * What kind of cgroup host this is, by what is mounted: v1 trees only, the v2 tree only, or both ("hybrid",
+ * e.g. Debian 12 booted with systemd's hybrid layout: v1 trees for the controllers, and a v2 tree at
+ * /sys/fs/cgroup/unified that systemd uses to track services, often with no controller in it).
+ */
+export function cgroupHostKind(layout: CgroupLayout): 'v1' | 'v2' | 'hybrid' {
+  if (layout.v1.length > 0 && layout.v2) return 'hybrid';
+  return layout.v1.length > 0 ? 'v1' : 'v2';
+}
+
+/** One line naming the kind of host and what each tree holds of the controllers the lessons use. */
+export function describeCgroupHost(layout: CgroupLayout): string {
+  const kind = cgroupHostKind(layout);
+  const v2 = layout.v2;
+  const onV2 = CONTROLLERS.filter(
+    (c) => v2?.available.includes(c) && !layout.v1.some((m) => m.controllers.includes(c)),
+  );
+  if (kind === 'v2') return `cgroup v2: one unified tree at ${v2?.mountPoint} holds ${CONTROLLERS.join(', ')}`;
+  const v1Trees = CONTROLLERS.flatMap((c) => {
+    const m = layout.v1.find((t) => t.controllers.includes(c));
+    return m ? [`${c} at ${m.mountPoint}`] : [];
+  });
+  const v1Part = `v1 trees, one per controller: ${v1Trees.join(', ')}`;
+  if (kind === 'v1') return `cgroup v1: ${v1Part}`;
+  const holds = onV2.length > 0 ? `holds ${onV2.join(', ')}` : 'holds none of them (systemd tracks services there)';
+  return `hybrid: ${v1Part}; the v2 tree at ${v2?.mountPoint} ${holds}`;
+}
+
 /** Judge the facts. Pure: the same facts always give the same table. */
 export function evaluate(f: HostFacts): Finding[] {
   if (f.platform !== 'linux') {
@@ -213,6 +237,16 @@ export function evaluate(f: HostFacts): Finding[] {
       detail: `${f.kernelRelease} (need ${MIN_KERNEL.join('.')} or newer)`,
       fix: 'use the workshop VM: cd vagrant && vagrant up',
     },
+    {
+      name: 'PATH',
+      ok: true,
+      required: false,
+      detail:
+        f.pathAdded.length > 0
+          ? `lessons run their commands with your PATH plus ${f.pathAdded.join(':')} (where root's tools, ` +
+            'chroot and pivot_root among them, live): the tools below are looked up there'
+          : "lessons run their commands with your PATH, which has root's tools (the sbin directories)",
+    },
   ];
   for (const [tool, info] of Object.entries(TOOLS)) {
     const ok = f.tools[tool] ?? false;
@@ -228,7 +262,6 @@ export function evaluate(f: HostFacts): Finding[] {
   const missing = CONTROLLERS.filter(
     (c) => !f.cgroups.v1.some((m) => m.controllers.includes(c)) && !f.cgroups.v2?.available.includes(c),
   );
-  const version = layoutVersion(f.cgroups);
   out.push({
     name: 'cgroups',
     ok: missing.length === 0,
@@ -236,11 +269,7 @@ export function evaluate(f: HostFacts): Finding[] {
     detail:
       missing.length > 0
         ? `no ${missing.join(', ')} controller mounted (lesson 05 needs memory, pids and cpu)`
-        : {
-            v1: 'cgroup v1: one hierarchy per controller (memory, pids, cpu)',
-            v2: 'cgroup v2: one unified hierarchy (memory, pids, cpu)',
-            hybrid: 'hybrid: some controllers on v1, some on the v2 tree',
-          }[version],
+        : describeCgroupHost(f.cgroups),
     fix: f.cgroups.v2
       ? `echo +${missing[0] ?? 'memory'} > ${f.cgroups.v2.mountPoint}/cgroup.subtree_control`
       : 'mount -t cgroup2 none /sys/fs/cgroup',

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { select } from '@inquirer/prompts';
-import type { Printer } from './output.ts';
+import { UserError } from './errors.ts';
+import { promptTheme, wantsColor, type Printer } from './output.ts';
 
 export interface Question {
   /** The question, one or two lines. */
@@ -75,8 +76,42 @@ export function questionPrompt(q: Question, index: number, total: number): Quest
 
 export type Ask = (prompt: QuestionPrompt) => Promise<number>;
 
-/** Ask with inquirer's select prompt, on the terminal. */
-export const askInTerminal: Ask = (prompt) => select<number>(prompt);
+/** Ask with inquirer's select prompt, on the terminal, in colours that read on a light theme too. */
+export const askInTerminal: Ask = (prompt) =>
+  select<number>({ ...prompt, theme: promptTheme(wantsColor(process.stdout)) });
+
+/** The answer a typed line names: its number (1-based) or letter, e.g. "2", "b", "B)"; undefined otherwise. */
+export function parseAnswer(line: string, count: number): number | undefined {
+  const t = line.trim().toLowerCase().replace(/[).]$/, '');
+  const n = /^\d+$/.test(t) ? Number(t) - 1 : /^[a-z]$/.test(t) ? t.charCodeAt(0) - 97 : -1;
+  return n >= 0 && n < count ? n : undefined;
+}
+
+/**
+ * Ask without a terminal (a remote class typing into a shared session, a script, a test): the question and its
+ * choices as numbered lines, and one answer per input line — a number or a letter. A line that names no
+ * choice is asked again; the end of the input stops the quiz with a UserError.
+ */
+export function askByLines(nextLine: () => Promise<string | undefined>, write: (text: string) => void): Ask {
+  return async (prompt) => {
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    write(`${prompt.message}\n`);
+    for (const c of prompt.choices) write(`  ${c.value + 1}) ${c.name}\n`);
+    for (;;) {
+      write(`answer 1-${prompt.choices.length} (or a-${letters[prompt.choices.length - 1]}): `);
+      const line = await nextLine();
+      if (line === undefined) {
+        write('\n');
+        throw new UserError('the input ended before every question had an answer', QUIZ_INPUT_FIX);
+      }
+      write(`${line}\n`);
+      const picked = parseAnswer(line, prompt.choices.length);
+      if (picked !== undefined) return picked;
+    }
+  };
+}
+
+const QUIZ_INPUT_FIX = "one answer per line, a number or a letter: printf '2\\nb\\n…' | npm run quiz 05";
 
 export interface QuizAnswer {
   question: Question;
@@ -95,7 +130,7 @@ export async function runQuiz(quiz: Quiz, opts: { out: Printer; ask?: Ask }): Pr
   const { out } = opts;
   const ask = opts.ask ?? askInTerminal;
   const answers: QuizAnswer[] = [];
-  out.line(out.c.bold.cyan(` Quiz · lesson ${quiz.lesson} · ${quiz.title}`));
+  out.line(out.c.bold(` Quiz · lesson ${quiz.lesson} · ${quiz.title}`));
   out.line();
   for (const [i, q] of quiz.questions.entries()) {
     const picked = await ask(questionPrompt(q, i, quiz.questions.length));

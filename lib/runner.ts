@@ -10,11 +10,49 @@
  *
  * Commands are argv arrays (never shell strings); execa runs them without a shell.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { execa, type Options, type ResultPromise } from 'execa';
-import { CommandError } from './errors.ts';
+import { CommandError, CommandNotFoundError } from './errors.ts';
 import { performHostOp, showHostOp, type HostOp } from './hostops.ts';
 import { quoteArgv } from './quote.ts';
+
+/**
+ * The directories root's tools live in. A normal user's PATH on Debian has no sbin directories, and `sudo`
+ * keeps that PATH when asked to (the lesson runner asks, so tools a learner installed in ~/bin are found):
+ * then `chroot`, `pivot_root` and friends would not be found. Every command the runner starts gets them
+ * appended, after the caller's own directories.
+ */
+export const SYSTEM_PATH_DIRS: readonly string[] = [
+  '/usr/local/sbin',
+  '/usr/local/bin',
+  '/usr/sbin',
+  '/usr/bin',
+  '/sbin',
+  '/bin',
+];
+
+/** The PATH the lessons' commands run with: the caller's directories, then any system directory it lacks. */
+export function toolPath(envPath: string | undefined): string {
+  const own = (envPath ?? '').split(':').filter(Boolean);
+  return [...own, ...SYSTEM_PATH_DIRS.filter((d) => !own.includes(d))].join(':');
+}
+
+/** Where `command` would be found on `searchPath` (as execvp finds it), or undefined. */
+export function findOnPath(command: string, searchPath: string): string | undefined {
+  if (command.includes('/')) return fs.existsSync(command) ? command : undefined;
+  for (const dir of searchPath.split(':').filter(Boolean)) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
 
 export interface RunOptions {
   /** Text written to the command's stdin. */
@@ -98,9 +136,26 @@ interface ExecaOutcome {
   stdout?: unknown;
   stderr?: unknown;
   timedOut?: boolean;
+  code?: string;
 }
 
-function toResult(argv: readonly string[], r: ExecaOutcome): RunResult {
+/** The command could not be started because no such file is on the PATH (not: it ran and failed). */
+function notFound(argv: readonly string[], r: ExecaOutcome, searchPath: string): boolean {
+  return r.exitCode === undefined && r.code === 'ENOENT' && findOnPath(argv[0] ?? '', searchPath) === undefined;
+}
+
+function toResult(argv: readonly string[], r: ExecaOutcome, searchPath = ''): RunResult {
+  if (notFound(argv, r, searchPath)) {
+    // What a shell says and returns for a command it cannot find, so callers that accept failure see it as such.
+    return {
+      argv,
+      exitCode: 127,
+      signal: undefined,
+      stdout: '',
+      stderr: `${argv[0]}: command not found\n`,
+      dryRun: false,
+    };
+  }
   return {
     argv,
     // A command killed by a signal has no exit code; report it as a shell would (128 + signal number).
@@ -119,7 +174,7 @@ function signalNumber(name: string): number {
   return n ?? 0;
 }
 
-function execaOptions(opts: RunOptions): Options {
+function execaOptions(opts: RunOptions, searchPath: string): Options {
   const inherit = opts.stdio === 'inherit';
   const toFile = opts.outputFile !== undefined;
   const outputOnly = opts.stdio === 'inherit-output';
@@ -134,7 +189,7 @@ function execaOptions(opts: RunOptions): Options {
   return {
     input: inherit || noInput ? undefined : (opts.input ?? ''),
     stdio: opts.sync ? [...stdio, 'pipe'] : stdio,
-    env: opts.env,
+    env: { ...opts.env, PATH: searchPath },
     cwd: opts.cwd,
     timeout: opts.timeoutMs,
     reject: false,
@@ -158,7 +213,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       if (options.dryRun) return emptyResult(argv);
       const [file, ...args] = argv;
       if (!file) throw new Error('runner.run called with an empty argv');
-      const child = execa(file, args, execaOptions(opts));
+      const searchPath = toolPath(opts.env?.PATH ?? process.env.PATH);
+      const child = execa(file, args, execaOptions(opts, searchPath));
       live.add(child);
       if (opts.stdio === 'inherit') interactive++;
       let outcome: ExecaOutcome;
@@ -168,7 +224,10 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         live.delete(child);
         if (opts.stdio === 'inherit') interactive--;
       }
-      const result = toResult(argv, outcome);
+      if (notFound(argv, outcome, searchPath)) {
+        if (opts.reject !== false) throw new CommandNotFoundError(file, searchPath);
+      }
+      const result = toResult(argv, outcome, searchPath);
       if (result.exitCode !== 0 && opts.reject !== false) {
         throw new CommandError({ ...result, display: quoteArgv(argv) });
       }
@@ -182,12 +241,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       }
       const [file, ...args] = argv;
       if (!file) throw new Error('runner.start called with an empty argv');
-      const child = execa(file, args, execaOptions(opts));
+      const searchPath = toolPath(opts.env?.PATH ?? process.env.PATH);
+      const child = execa(file, args, execaOptions(opts, searchPath));
       live.add(child);
       const sync = opts.sync ? (child.stdio[3] as Duplex) : undefined;
       const done = child.then(
-        (r) => toResult(argv, r),
-        (r: ExecaOutcome) => toResult(argv, r),
+        (r) => toResult(argv, r, searchPath),
+        (r: ExecaOutcome) => toResult(argv, r, searchPath),
       );
       void done.finally(() => live.delete(child));
       return {

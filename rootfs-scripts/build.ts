@@ -1,8 +1,8 @@
 /**
- * npm run rootfs [-- busybox|debian] [--force] [--dir DIR]
+ * npm run rootfs [-- busybox|debian|debian-minbase] [--force] [--dir DIR]
  *
  * Builds a root filesystem for the lessons. `busybox` (the default) is built offline in a second or two from
- * Debian's busybox-static; `debian` runs debootstrap (needs Debian's mirror, takes minutes).
+ * Debian's busybox-static; `debian` and `debian-minbase` run debootstrap (need Debian's mirror, take minutes).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,14 +19,17 @@ await main(async () => {
     allowPositionals: true,
   });
   const kind = positionals[0] ?? 'busybox';
-  if (kind !== 'busybox' && kind !== 'debian') {
-    throw new UserError(`unknown rootfs "${kind}": choose busybox (default) or debian`, 'npm run rootfs -- busybox');
+  if (kind !== 'busybox' && kind !== 'debian' && kind !== 'debian-minbase') {
+    throw new UserError(
+      `unknown rootfs "${kind}": choose busybox (default), debian or debian-minbase`,
+      'npm run rootfs -- busybox',
+    );
   }
   requireRoot('building a rootfs (it creates device nodes and writes under /var/lib/scratch)');
   const dir = path.resolve(values.dir ?? path.join(ROOTFS_ROOT, kind));
-  if (kind === 'debian') {
-    const r = await buildDebianRootfs({ dir, force: values.force });
-    console.log(r.built ? `✔ Debian rootfs built in ${dir}` : `✔ Debian rootfs already in ${dir} (--force rebuilds)`);
+  if (kind === 'debian' || kind === 'debian-minbase') {
+    const r = await buildDebianRootfs({ dir, force: values.force, include: kind === 'debian' ? undefined : [] });
+    console.log(r.built ? `✔ ${kind} rootfs built in ${dir}` : `✔ ${kind} rootfs already in ${dir} (--force rebuilds)`);
     console.log(`  use it with: npm run lesson 04 -- --rootfs ${dir}`);
     return;
   }

@@ -109,6 +109,14 @@ export async function buildBusyboxRootfs(opts: BuildOptions): Promise<BuildResul
     return { dir: opts.dir, built: false, applets: old.applets, ms: Date.now() - started };
   }
 
+  // Never replace a directory that holds something this builder did not make (`--dir` pointed at the wrong
+  // place): only a missing or empty directory, or an earlier build (it has the stamp), is replaced.
+  if (!old && fs.existsSync(opts.dir) && fs.readdirSync(opts.dir).length > 0) {
+    throw new UserError(
+      `${opts.dir} is not empty and is not a rootfs built here; it is left as it is`,
+      'choose a new or empty directory with --dir',
+    );
+  }
   // Never delete a rootfs something is mounted in: removing it would walk into that mount (a bind of the host's
   // /dev, a container's /proc) and delete through it.
   const busy = mountsUnder(opts.dir);

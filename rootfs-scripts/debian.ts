@@ -1,6 +1,10 @@
 /**
- * An optional full Debian rootfs, for those who want `apt` inside the container: debootstrap, from Debian's
- * mirror (the one network access this needs). Slower (a few minutes) and bigger (~200 MB) than busybox.
+ * Optional Debian root filesystems, built by debootstrap from Debian's mirror (the one network access this
+ * needs; a few minutes, ~200 MB):
+ *   - `debian`: minbase plus procps and iproute2, for those who want `ps`, `ip` and `apt` inside;
+ *   - `debian-minbase`: exactly `debootstrap --variant=minbase` — sh, coreutils, mount, apt, and no ps, no ip.
+ *     That is what a learner who brings their own rootfs often has (a slim image's `docker export` is the
+ *     same), and the lessons are tested on it.
  */
 import fs from 'node:fs';
 import { $ } from 'zx';
@@ -12,13 +16,18 @@ export interface DebianOptions {
   suite?: string;
   mirror?: string;
   force?: boolean;
+  /** Packages beyond minbase (default: iproute2 and procps; none for the bare minbase rootfs). */
+  include?: readonly string[];
 }
 
+export const DEBIAN_EXTRAS = ['iproute2', 'procps'];
+
 export function debootstrapArgv(opts: DebianOptions, target: string): string[] {
+  const include = opts.include ?? DEBIAN_EXTRAS;
   return [
     'debootstrap',
     '--variant=minbase',
-    '--include=iproute2,procps',
+    ...(include.length > 0 ? [`--include=${include.join(',')}`] : []),
     opts.suite ?? 'bookworm',
     target,
     opts.mirror ?? 'http://deb.debian.org/debian',

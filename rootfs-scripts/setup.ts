@@ -11,6 +11,8 @@ import { main } from '../lib/cli/main.ts';
 import { UserError } from '../lib/errors.ts';
 import { DEFAULT_ROOTFS } from '../lib/names.ts';
 import { requireLinux } from '../lib/preflight.ts';
+import { quoteArg, quoteArgv } from '../lib/quote.ts';
+import { toolPath } from '../lib/runner.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
@@ -28,6 +30,15 @@ export const PACKAGES = [
 
 export function aptInstallArgv(missing: readonly string[]): string[] {
   return ['apt-get', 'install', '-y', '--no-install-recommends', ...missing];
+}
+
+/**
+ * What to run as root when there is no sudo: this same setup, with node named by its full path (root's PATH may
+ * not have the learner's node), so it installs what is missing and builds the rootfs — never an apt-get line
+ * with no package in it.
+ */
+export function setupAsRootFix(node: string, nodeArgs: readonly string[], script: string): string {
+  return `su -c ${quoteArg(quoteArgv([node, ...nodeArgs, script]))}   (as root, in this directory)`;
 }
 
 async function missingPackages(): Promise<string[]> {
@@ -51,7 +62,11 @@ await main(async () => {
   const missing = await missingPackages();
   if (process.getuid?.() !== 0) {
     if ((await $({ nothrow: true, quiet: true })`command -v sudo`).exitCode !== 0) {
-      throw new UserError('setup needs root and sudo is not installed', `su -c "${aptInstallArgv(missing).join(' ')}"`);
+      const what = missing.length > 0 ? `installs ${missing.join(', ')} and ` : '';
+      throw new UserError(
+        `setup ${what}builds the rootfs as root, and sudo is not installed`,
+        setupAsRootFix(process.execPath, process.execArgv, fileURLToPath(import.meta.url)),
+      );
     }
     console.log('Setup installs packages and builds the rootfs under /var/lib/scratch: re-running with sudo…');
     const script = fileURLToPath(import.meta.url);
@@ -61,6 +76,8 @@ await main(async () => {
     })`sudo --preserve-env=PATH ${process.execPath} ${process.execArgv} ${script}`;
     return r.exitCode ?? 1;
   }
+  // As root now. Root's tools live in the sbin directories, which a normal user's PATH (kept by sudo) lacks.
+  process.env.PATH = toolPath(process.env.PATH);
   if (missing.length > 0) {
     console.log(`Installing ${missing.join(', ')}:`);
     console.log(`  $ apt-get update && ${aptInstallArgv(missing).join(' ')}`);

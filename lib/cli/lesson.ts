@@ -9,16 +9,16 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { CleanupStack } from '../cleanup.ts';
-import { findLessonFile, listLessonFiles, loadLesson, type LessonFile } from '../discovery.ts';
+import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type LessonFile } from '../discovery.ts';
 import { UserError } from '../errors.ts';
 import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
-import { Printer, wantsColor } from '../output.ts';
+import { Printer, promptTheme, terminalWidth, wantsColor } from '../output.ts';
 import { evaluate, gatherFacts } from '../preflight.ts';
 import { markCompleted, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
-import { createRunner } from '../runner.ts';
-import { parseLessonArgs, USAGE } from './args.ts';
+import { createRunner, toolPath } from '../runner.ts';
+import { lessonArgv, parseLessonArgs, USAGE, type LessonArgs } from './args.ts';
 import { main } from './main.ts';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -52,6 +52,7 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
   const done = readProgress().completed;
   const next = files.find((f) => !done[f.number]) ?? files[0];
   return select({
+    theme: promptTheme(wantsColor(process.stdout)),
     message: 'Which lesson? (✔ = completed)',
     default: next,
     pageSize: files.length,
@@ -62,28 +63,42 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
   });
 }
 
-/** Re-run this same command under sudo, keeping the lesson's arguments; returns its exit code. */
-async function rerunWithSudo(reason: string, out: Printer): Promise<number> {
+/**
+ * Re-run this lesson under sudo with `argv` (the lesson already chosen, the flags already parsed); returns its
+ * exit code. PATH is kept, and already holds the sbin directories (see the top of main).
+ */
+async function rerunWithSudo(reason: string, argv: string[], out: Printer): Promise<number> {
   const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
   if (!hasSudo) throw new UserError(`${reason} needs root and sudo is not installed`, 'su -c "npm run lesson ..."');
   out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
   const script = fileURLToPath(import.meta.url);
-  const argv = [
-    '--preserve-env=PATH,TERM,SCRATCH_ROOTFS,SCRATCH_PROGRESS,SCRATCH_RUN_ID,FORCE_COLOR',
+  const sudoArgv = [
+    '--preserve-env=PATH,TERM,COLUMNS,NO_COLOR,SCRATCH_ROOTFS,SCRATCH_PROGRESS,SCRATCH_RUN_ID,FORCE_COLOR',
     process.execPath,
     ...process.execArgv,
     script,
-    ...process.argv.slice(2),
+    ...argv,
   ];
   // Ctrl-C reaches the child directly (same terminal); the parent only waits for it to finish cleaning up.
   const ignore = () => {};
   process.on('SIGINT', ignore);
   try {
-    const r = await execa('sudo', argv, { stdio: 'inherit', reject: false });
+    const r = await execa('sudo', sudoArgv, { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
   } finally {
     process.off('SIGINT', ignore);
   }
+}
+
+/** The line that says what to run next: the next lesson, or — where it is only planned — what to do meanwhile. */
+async function whatNext(lesson: Lesson<unknown>, files: LessonFile[], mode: string): Promise<string> {
+  const number = String(Number(lesson.number) + 1).padStart(2, '0');
+  const flag = mode === 'explain' ? ' -- --explain' : '';
+  if (files.some((f) => f.number === number))
+    return `Next: npm run lesson ${number}${flag}   (quiz first: npm run quiz ${lesson.number})`;
+  const planned = await plannedLesson(number);
+  const title = planned ? ` (${planned.title})` : '';
+  return `Lesson ${number}${title} is planned and not in this checkout yet. Meanwhile: npm run quiz ${lesson.number}`;
 }
 
 /** Stop at the first required thing this machine lacks, with its fix. */
@@ -107,6 +122,7 @@ function runIdFromEnv(lessonNumber: string): string | undefined {
 }
 
 async function ensureRootfs(rootfs: string, out: Printer): Promise<void> {
+  // Only the default rootfs is built on first use: another path is the learner's, and is never written to.
   if (rootfsExists(rootfs)) return;
   if (rootfs !== DEFAULT_ROOTFS) assertRootfs(rootfs);
   out.note('First run: building the busybox rootfs the lessons use (a few seconds, offline).');
@@ -122,8 +138,12 @@ await main(async () => {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
-  const args = parseLessonArgs(process.argv.slice(2), !!process.stdin.isTTY);
-  const out = new Printer({ color: wantsColor(process.stdout) });
+  // Lessons run root's tools, and chroot, pivot_root and friends live in the sbin directories, which a normal
+  // user's PATH on Debian lacks — and sudo keeps that PATH for the re-run below. Add them here, once, so this
+  // process, the sudo re-run and every command either starts find them (doctor judges this same PATH).
+  process.env.PATH = toolPath(process.env.PATH);
+  const args = parseLessonArgs(process.argv.slice(2), !!process.stdin.isTTY, process.env);
+  const out = new Printer({ color: wantsColor(process.stdout), width: terminalWidth(process.stdout) });
   if (args.help) {
     out.line(USAGE);
     return 0;
@@ -131,8 +151,22 @@ await main(async () => {
   const files = listLessonFiles();
   const file = args.lesson === undefined ? await pickLesson(files) : findLessonFile(args.lesson, files);
   if (!file) {
+    const planned = args.lesson === undefined ? undefined : await plannedLesson(args.lesson);
+    if (planned) {
+      throw new UserError(
+        `lesson ${planned.number} (${planned.title}) is planned and not in this checkout yet`,
+        `npm run quiz ${planned.number}   (its quiz is here), or npm run lesson ${files.at(-1)?.number ?? '00'}`,
+      );
+    }
     out.line(`Lessons:\n${await lessonList(files)}`);
     throw new UserError(`there is no lesson "${args.lesson}"`, 'npm run lesson 01   (or npm run lesson for a picker)');
+  }
+  if (args.fromNpm.length > 0) {
+    // npm printed "Unknown cli config" for these and kept them; the lesson honours them, and says how to write it.
+    out.warn(
+      `npm kept ${args.fromNpm.join(' ')} for itself; honoured anyway. Lesson flags go after --: ` +
+        `npm run lesson ${file.number} -- ${args.fromNpm.join(' ')}`,
+    );
   }
   const lesson = await loadLesson(file);
   const rootfs = resolveRootfs(args.rootfs);
@@ -145,7 +179,11 @@ await main(async () => {
     mode = 'explain';
   }
   if (mode !== 'explain') {
-    if (lesson.needsRoot && process.getuid?.() !== 0) return rerunWithSudo(`lesson ${lesson.number}`, out);
+    if (lesson.needsRoot && process.getuid?.() !== 0) {
+      // The lesson the picker chose, and the flags as parsed (npm's included): the re-run asks nothing again.
+      const again: LessonArgs = { ...args, rootfs: args.rootfs === undefined ? undefined : rootfs };
+      return rerunWithSudo(`lesson ${lesson.number}`, lessonArgv(again, file.number), out);
+    }
     preflight(lesson);
     if (lesson.needsRootfs) await ensureRootfs(rootfs, out);
   }
@@ -154,21 +192,22 @@ await main(async () => {
   const runner = createRunner({ dryRun: mode === 'explain', echo: echo ? (l) => out.echo(l) : undefined });
   const cleanup = new CleanupStack();
 
-  // Ctrl-C and SIGTERM: stop what runs, undo what was made, and exit with the conventional code.
-  let stopping: Promise<never> | undefined;
+  // Ctrl-C and SIGTERM: the lesson stops at once (its steps print and start nothing more), undoes what was
+  // made, and the runner exits with the conventional code. Outside a lesson there is nothing to undo.
+  const stop = new AbortController();
+  let inLesson = false;
+  // A signal that arrives while the lesson is already cleaning up after its last step still ends it with 130.
+  let caught: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signal === 'SIGINT' && runner.interactive) return; // the interactive shell handles its own Ctrl-C
-    stopping ??= (async () => {
-      out.line();
-      out.warn(`${signal}: stopping the lesson and cleaning up`);
-      runner.killAll('SIGKILL');
-      for (const r of await cleanup.unwind()) out.check(r.description, r.error === undefined);
-      process.exit(SIGNAL_EXIT[signal] ?? 1);
-    })();
+    if (!inLesson) process.exit(SIGNAL_EXIT[signal] ?? 1);
+    caught ??= signal;
+    stop.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  inLesson = true;
   const result = await runLesson(lesson, {
     id: runIdFromEnv(lesson.number),
     runner,
@@ -178,13 +217,20 @@ await main(async () => {
     rootfs,
     shell: args.shell && mode !== 'explain',
     pause: mode === 'step' ? (await import('./pause.ts')).createPause() : undefined,
+    signal: stop.signal,
   });
-  if (stopping) await stopping;
+  inLesson = false;
+  const signalled = result.interrupted ?? caught;
+  if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
 
   if (process.platform !== 'linux') {
     out.line();
     out.note('To run it for real, start the workshop VM: cd vagrant && vagrant up && vagrant ssh, then cd /workshop.');
     return 0;
+  }
+  if (result.completed) {
+    out.line();
+    out.prose(await whatNext(lesson, files, mode));
   }
   if (mode === 'explain' || !result.completed) return 0;
   if (!result.ok) {

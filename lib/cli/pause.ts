@@ -1,13 +1,17 @@
 /**
- * The pause before each step in --step mode: Enter runs the step, q (or Esc, or Ctrl-C) stops the lesson
- * cleanly. One key, no typing, so an instructor can drive a demo with one hand.
+ * The pause before each step in --step mode: Enter runs the step, q (or Esc) stops the lesson cleanly, Ctrl-C
+ * interrupts it (exit 130, as Ctrl-C anywhere else). One key, no typing, so an instructor can drive a demo
+ * with one hand.
  */
-import readline from 'node:readline';
-import { createPrompt, isEnterKey, useKeypress, usePrefix, useState, type Status } from '@inquirer/core';
+import { createPrompt, isEnterKey, makeTheme, useKeypress, usePrefix, useState, type Status } from '@inquirer/core';
+import { promptTheme, wantsColor } from '../output.ts';
+import type { PauseAnswer } from '../lesson.ts';
+import { lineReader, type NextLine } from './lines.ts';
 
 export const pausePrompt = createPrompt<boolean, { message: string }>((config, done) => {
   const [status, setStatus] = useState<Status>('idle');
-  const prefix = usePrefix({ status });
+  const theme = makeTheme(promptTheme(wantsColor(process.stdout)));
+  const prefix = usePrefix({ status, theme });
   useKeypress((key) => {
     if (isEnterKey(key)) {
       setStatus('done');
@@ -17,55 +21,32 @@ export const pausePrompt = createPrompt<boolean, { message: string }>((config, d
       done(false);
     }
   });
-  return `${prefix} ${config.message}`;
+  return `${prefix} ${theme.style.message(config.message, status)}`;
 });
 
 /**
- * Without a terminal (piped input) a line is read instead: empty runs the step, "q" stops, and so does the end
- * of the input. One reader serves every pause: a reader per pause would swallow the lines buffered after its
- * own, and the next pause would find the input already at its end.
+ * The pause for --step mode: a one-key prompt at a terminal, a line of input otherwise (empty runs the step, "q"
+ * stops, and so does the end of the input). Ctrl-C at the prompt is an interrupt, as anywhere else in a lesson.
  */
-function lineReader(): () => Promise<string | undefined> {
-  const rl = readline.createInterface({ input: process.stdin, terminal: false });
-  const buffered: string[] = [];
-  let closed = false;
-  let waiting: ((line: string | undefined) => void) | undefined;
-  const deliver = (line: string | undefined) => {
-    const w = waiting;
-    waiting = undefined;
-    w?.(line);
-  };
-  rl.on('line', (line) => (waiting ? deliver(line) : buffered.push(line)));
-  rl.on('close', () => {
-    closed = true;
-    deliver(undefined);
-  });
-  return () =>
-    buffered.length > 0
-      ? Promise.resolve(buffered.shift())
-      : closed
-        ? Promise.resolve(undefined)
-        : new Promise((resolve) => (waiting = resolve));
-}
-
-/** The pause for --step mode: a one-key prompt at a terminal, a line of input otherwise. */
-export function createPause(): (index: number, total: number) => Promise<boolean> {
+export function createPause(nextLine?: NextLine): (index: number, total: number) => Promise<PauseAnswer> {
   const message = (index: number, total: number) => `Step ${index}/${total}: press Enter to run it, q to stop`;
   if (process.stdin.isTTY) {
     return async (index, total) => {
       try {
         // The answered prompt is cleared: on a projector, the step's output should follow its commands directly.
-        return await pausePrompt({ message: message(index, total) }, { clearPromptOnDone: true });
-      } catch {
-        // Ctrl-C inside the prompt: inquirer rejects with an ExitPromptError; treat it as "stop".
-        return false;
+        const run = await pausePrompt({ message: message(index, total) }, { clearPromptOnDone: true });
+        return run ? 'run' : 'stop';
+      } catch (error) {
+        // Ctrl-C inside the prompt: the terminal is in raw mode, so no SIGINT; inquirer rejects instead.
+        if (error instanceof Error && error.name === 'ExitPromptError') return 'interrupt';
+        throw error;
       }
     };
   }
-  const nextLine = lineReader();
+  const read = nextLine ?? lineReader(process.stdin);
   return async (index, total) => {
     process.stdout.write(`${message(index, total)}\n`);
-    const line = await nextLine();
-    return line !== undefined && line.trim().toLowerCase() !== 'q';
+    const line = await read();
+    return line !== undefined && line.trim().toLowerCase() !== 'q' ? 'run' : 'stop';
   };
 }

@@ -6,8 +6,9 @@
 import { select } from '@inquirer/prompts';
 import { normalizeLessonNumber } from '../discovery.ts';
 import { UserError } from '../errors.ts';
-import { Printer } from '../output.ts';
-import { listQuizNumbers, loadQuiz, runQuiz, type Quiz } from '../quiz.ts';
+import { Printer, promptTheme, terminalWidth, wantsColor } from '../output.ts';
+import { askByLines, listQuizNumbers, loadQuiz, runQuiz, type Quiz } from '../quiz.ts';
+import { lineReader } from './lines.ts';
 import { main } from './main.ts';
 
 const USAGE = 'npm run quiz [NN]   (NN = a lesson number; without one, pick from a list)';
@@ -23,6 +24,7 @@ async function pickQuiz(quizzes: Quiz[]): Promise<Quiz> {
     throw new UserError(`no lesson number given and no terminal to pick one in (quizzes: ${list})`, USAGE);
   }
   return select<Quiz>({
+    theme: promptTheme(wantsColor(process.stdout)),
     message: 'Which lesson?',
     choices: quizzes.map((q) => ({ name: `${q.lesson} · ${q.title}`, value: q })),
     pageSize: quizzes.length,
@@ -38,9 +40,9 @@ main(async () => {
   if (args.length > 1) throw new UserError(`expected at most one lesson number, got: ${args.join(' ')}`, USAGE);
 
   const numbers = listQuizNumbers();
-  // A terminal that reports no width (0 under some pseudo-terminals) gets the printer's default instead.
-  const width = process.stdout.columns >= 40 ? process.stdout.columns : undefined;
-  const out = new Printer({ color: process.stdout.isTTY, width });
+  const out = new Printer({ color: wantsColor(process.stdout), width: terminalWidth(process.stdout) });
+  // Without a terminal, answers are read as lines (a number or a letter each), not as arrow keys.
+  const ask = process.stdin.isTTY ? undefined : askByLines(lineReader(process.stdin), (t) => process.stdout.write(t));
   try {
     let quiz: Quiz;
     if (args[0] === undefined) {
@@ -52,7 +54,7 @@ main(async () => {
       }
       quiz = await loadQuiz(number);
     }
-    await runQuiz(quiz, { out });
+    await runQuiz(quiz, { out, ask });
     return 0;
   } catch (error) {
     if (isPromptExit(error)) {

@@ -2,12 +2,17 @@
  * npm run bench — the numbers that matter for a live demo, measured rather than asserted:
  *   - time to the first byte of output of `npm run lesson 01 -- --explain` (and via node directly);
  *   - the whole of lesson 01 run for real (no shell);
- *   - the busybox rootfs build, cold (forced) and warm (already up to date).
- * Each is the median of 5 runs. Needs root for the real lesson and the rootfs build.
+ *   - the busybox rootfs build, cold (forced) and warm (already up to date), into the bench's own temporary
+ *     directory — never the shared rootfs, which a lesson in another terminal may be using.
+ * Each is the median of 5 runs (BENCH_RUNS). BENCH_ONLY=explain|lesson|rootfs measures one group. Needs root
+ * for the real lesson and the rootfs build.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchmarks } from './plan.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -48,40 +53,23 @@ async function bench(label: string, cmd: string, args: string[], field: keyof Om
     samples.push(t[field]);
   }
   const m = median(samples);
-  console.log(`${label.padEnd(58)} ${m.toFixed(0).padStart(6)} ms   (${samples.map((s) => s.toFixed(0)).join(', ')})`);
+  console.log(`${label.padEnd(64)} ${m.toFixed(0).padStart(6)} ms   (${samples.map((s) => s.toFixed(0)).join(', ')})`);
   return m;
 }
 
-const node = process.execPath;
-const lesson = ['--import', 'tsx', 'lib/cli/lesson.ts'];
+const root = process.getuid?.() === 0;
+const only = process.env.BENCH_ONLY;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-bench-'));
 console.log(`median of ${RUNS} runs, node ${process.version}`);
-await bench(
-  'npm run lesson 01 -- --explain: first output',
-  'npm',
-  ['run', '-s', 'lesson', '01', '--', '--explain'],
-  'firstOutputMs',
-);
-await bench(
-  'node --import tsx lib/cli/lesson.ts 01 --explain: first output',
-  node,
-  [...lesson, '01', '--explain'],
-  'firstOutputMs',
-);
-if (process.getuid?.() === 0) {
-  await bench(
-    'npm run lesson 01 -- --no-shell: first output',
-    'npm',
-    ['run', '-s', 'lesson', '01', '--', '--no-shell'],
-    'firstOutputMs',
-  );
-  await bench(
-    'npm run lesson 01 -- --no-shell: whole lesson',
-    'npm',
-    ['run', '-s', 'lesson', '01', '--', '--no-shell'],
-    'totalMs',
-  );
-  await bench('npm run rootfs -- --force (cold build)', 'npm', ['run', '-s', 'rootfs', '--', '--force'], 'totalMs');
-  await bench('npm run rootfs (warm: already up to date)', 'npm', ['run', '-s', 'rootfs'], 'totalMs');
-} else {
-  console.log('(not root: the real lesson and the rootfs build are not measured)');
+try {
+  for (const b of benchmarks(process.execPath, path.join(dir, 'rootfs'))) {
+    if (only && b.group !== only) continue;
+    if (b.needsRoot && !root) {
+      console.log(`(not root: "${b.label}" is not measured)`);
+      continue;
+    }
+    await bench(b.label, b.cmd, b.args, b.field);
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
 }

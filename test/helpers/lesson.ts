@@ -10,7 +10,7 @@ import { createRunner } from '../../lib/runner.ts';
 
 export async function runLessonForTest<S>(
   lesson: Lesson<S>,
-  opts: { mode?: Mode; rootfs?: string } = {},
+  opts: { mode?: Mode; rootfs?: string; width?: number } = {},
 ): Promise<LessonResult<S> & { output: string; id: string }> {
   const text: string[] = [];
   const id = newRunId(lesson.number);
@@ -18,7 +18,7 @@ export async function runLessonForTest<S>(
     id,
     runner: createRunner(),
     cleanup: new CleanupStack(),
-    out: new Printer({ write: (t) => text.push(t) }),
+    out: new Printer({ write: (t) => text.push(t), width: opts.width }),
     mode: opts.mode ?? 'run',
     rootfs: opts.rootfs ?? DEFAULT_ROOTFS,
     shell: false,

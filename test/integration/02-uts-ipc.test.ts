@@ -1,12 +1,17 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/02-uts-ipc.ts';
+import lesson03 from '../../lessons/03-pid-namespace.ts';
+import { mountsUnder } from '../../lib/mountinfo.ts';
+import { DEFAULT_ROOTFS } from '../../lib/names.ts';
+import { runInPty } from '../helpers/pty.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { parseIpcsQueues } from '../../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../../lib/proc.ts';
 import { createRunner } from '../../lib/runner.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { runLessonForTest } from '../helpers/lesson.ts';
+import { runLessonForTest, testId } from '../helpers/lesson.ts';
 
 describe.skipIf(!canRunIntegration)('lesson 02: UTS and IPC namespaces', () => {
   it('the container has its own hostname and IPC; the host keeps its own; only uts and ipc are new', async () => {
@@ -52,3 +57,45 @@ describe.skipIf(!canRunIntegration)('lesson 02: UTS and IPC namespaces', () => {
     expect(await leftoversOf(r.id)).toEqual([]);
   });
 });
+
+describe.skipIf(!canRunIntegration)(
+  "lesson 02's shell: whatever the learner does in it, nothing stays on the host",
+  () => {
+    it('the hint commands, and a `mount -t proc proc /proc` lesson 02 has no mount namespace for, leave nothing', async () => {
+      // A private bind of the busybox rootfs, so a mount made through it never touches the shared one.
+      const runner = createRunner();
+      const id = testId('02');
+      const rootfs = `/run/scratch/${id}/rootfs`;
+      fs.mkdirSync(rootfs, { recursive: true });
+      await runner.run(['mount', '--bind', DEFAULT_ROOTFS, rootfs]);
+      try {
+        const hint = lesson.shell?.({ id, rootfs } as never).explain ?? '';
+        const suggested = [...hint.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '').filter((c) => c !== 'exit');
+        expect(hint).not.toContain('mount');
+        const t = runInPty([process.execPath, '--import', 'tsx', 'lib/cli/lesson.ts', '02', '--rootfs', rootfs], {
+          ...process.env,
+          FORCE_COLOR: '0',
+          SCRATCH_RUN_ID: id,
+          TERM: 'xterm',
+        });
+        await t.waitFor('Your turn');
+        await t.waitFor('[container');
+        for (const c of [...suggested, 'mount -t proc proc /proc && echo MOUNTED-$((1+1))', 'exit']) t.type(`${c}\r`);
+        const { exitCode, output } = await t.done;
+        expect(exitCode, output.slice(-2000)).toBe(0);
+        expect(output).toContain('MOUNTED-2'); // the mount was really made, on the host, through the rootfs
+        expect(output).toContain(`✔ unmount what your shell left mounted under ${rootfs}`);
+        expect(mountsUnder(rootfs).map((m) => m.mountPoint)).toEqual([rootfs]);
+
+        // And the next lesson, on the same rootfs, finds nothing of it.
+        const next = await runLessonForTest(lesson03, { rootfs });
+        expect(next.checks.filter((c) => !c.ok)).toEqual([]);
+        expect(next.output).not.toContain('already had a proc mount');
+      } finally {
+        await runner.run(['umount', '--lazy', rootfs], { reject: false });
+        fs.rmSync(`/run/scratch/${id}`, { recursive: true, force: true });
+      }
+      expect(await leftoversOf(id)).toEqual([]);
+    });
+  },
+);

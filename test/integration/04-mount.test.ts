@@ -10,6 +10,8 @@ import { OLD_ROOT } from '../../lib/mounts.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { readNamespaces } from '../../lib/proc.ts';
 import { createRunner } from '../../lib/runner.ts';
+import { UserError } from '../../lib/errors.ts';
+import { assertRootfs } from '../../lib/rootfs.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest, testId } from '../helpers/lesson.ts';
 
@@ -45,6 +47,10 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
       [],
     );
     expect(readMountinfo().length).toBe(before);
+
+    // Each escape the step announces shows its result, `ls /../../..` included.
+    expect(r.output).toContain('inside: ls -a /../../..');
+    expect(r.output).toContain('inside: ls -a /proc/1/root/');
 
     expect(r.state.exit7?.exitCode).toBe(7);
     expect(r.state.missing?.exitCode).toBe(127);
@@ -102,18 +108,27 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     expect(await leftoversOf(id)).toEqual([]);
   });
 
-  it('a bad rootfs is one clear line naming the path and the command that builds one', async () => {
+  it('a bad rootfs is one clear line naming the path, and a fix that fixes that path', async () => {
     const cleanup = new CleanupStack();
     const file = path.join(import.meta.dirname, '04-mount.test.ts');
-    for (const [rootfs, why] of [
-      ['/nonexistent/scr-rootfs', 'does not exist'],
-      [file, 'is not a directory'],
-      ['/var/empty-scr-test-dir', 'does not exist'],
-      [import.meta.dirname, 'has no /bin/sh'],
-    ] as const) {
-      const spec = baseContainerSpec({ id: '04bad', rootfs, args: ['true'] });
-      await expect(runContainer(createRunner(), cleanup, spec)).rejects.toThrow(`rootfs ${rootfs} ${why}`);
-      await expect(runContainer(createRunner(), cleanup, spec)).rejects.toMatchObject({ fix: 'npm run rootfs' });
+    const empty = fs.mkdtempSync('/tmp/scr-empty-');
+    try {
+      for (const [rootfs, why, fix] of [
+        ['/nonexistent/scr-rootfs', 'does not exist', 'npm run rootfs -- --dir /nonexistent/scr-rootfs'],
+        [file, 'is not a directory', 'point --rootfs at a root filesystem'],
+        [empty, 'is an empty directory', `npm run rootfs -- --dir ${empty}`],
+        [import.meta.dirname, 'has no /bin/sh', 'point --rootfs at a root filesystem'],
+      ] as const) {
+        const spec = baseContainerSpec({ id: '04bad', rootfs, args: ['true'] });
+        const err = (await runContainer(createRunner(), cleanup, spec).catch((e: unknown) => e)) as UserError;
+        expect(err.message).toBe(`rootfs ${rootfs} ${why}`);
+        expect(err.fix).toContain(fix);
+        expect(err.fix).toContain('or leave out --rootfs');
+      }
+      // The default rootfs is the one `npm run rootfs` builds: there, that is the fix.
+      expect(() => assertRootfs(DEFAULT_ROOTFS)).not.toThrow();
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
     }
     expect(cleanup.size).toBe(0);
   });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/05-cgroups.ts';
 import { detectLayout, planCgroup, readPids } from '../../lib/cgroups/index.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
+import { describeCgroupHost } from '../../lib/preflight.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest, testId } from '../helpers/lesson.ts';
@@ -70,6 +71,18 @@ describe.skipIf(!canRunIntegration)('lesson 05: cgroups', () => {
       expect(s.pids?.stats?.current).toBeLessThanOrEqual(20);
       expect(s.pids?.output).toMatch(/can't fork/);
       expect(s.pids?.hostCouldFork).toBe(true);
+      expect(r.output).toMatch(/the host forked: PID \d+/);
+      expect(r.output).not.toContain('/proc/loadavg');
+
+      // The host's kernel log names the kill and this cgroup, where the log is readable (it is, as root here).
+      if ((await execa('dmesg', [], { reject: false })).exitCode === 0) {
+        expect(s.memory?.kernelLog?.join('\n')).toMatch(new RegExp(`oom_memcg=${s.cgroup?.path},`));
+        expect(s.memory?.kernelLog?.join('\n')).toMatch(/Killed process \d+ \(dd\)/);
+      }
+      expect(r.output).not.toContain('the host does not notice at all');
+
+      // The host is named for what it is, with what each tree holds (a hybrid host is not "cgroup v1").
+      expect(r.output.replace(/\s+/g, ' ')).toContain(`This host: ${describeCgroupHost(detectLayout())}.`);
 
       // CPU: throttled, and near its 0.2 quota — a wide band, not a timing assertion.
       const cpu = s.cpu?.measured;

@@ -6,10 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
+import { allowSudo, asLearner, ensureLearner, DEBIAN_USER_PATH } from '../helpers/learner.ts';
 import { testId } from '../helpers/lesson.ts';
+import { runInPty } from '../helpers/pty.ts';
 
 const LESSON = ['--import', 'tsx', 'lib/cli/lesson.ts'];
 /** Every run gets its own id (SCRATCH_RUN_ID), so the test can ask for exactly that run's leftovers. */
@@ -22,6 +25,10 @@ const run = (args: string[], opts: { input?: string } = {}) => {
     env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
   });
 };
+
+/** execa for an argv array (asLearner's). */
+const execArgv = (argv: string[], opts: { input?: string } = {}) =>
+  execa(argv[0] ?? 'false', argv.slice(1), { reject: false, input: opts.input ?? '' });
 
 const hasStackTrace = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 
@@ -38,7 +45,10 @@ describe('the lesson runner, for any user', () => {
   it('a mistyped flag is one line with the fix', async () => {
     const r = await run(['01', '--stpe']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^✘ bad option: Unknown option '--stpe'.* — fix: npm run lesson -- --help$/);
+    expect(r.stderr.trim()).toMatch(
+      /^✘ unknown option --stpe \(did you mean --step\?\) — fix: npm run lesson 01 -- --step/,
+    );
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('off Linux it says so in one line, explains the lesson without running it, and points at the VM', async () => {
@@ -62,6 +72,52 @@ describe('the lesson runner, for any user', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/00 {2}A container is a process/);
     expect(r.stderr).toContain('no lesson number given');
+  });
+});
+
+describe('lessons that are planned, not written yet', () => {
+  it('npm run lesson 06 says it is planned, with a fix that is not "npm run lesson 01"', async () => {
+    const r = await run(['06']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^✘ lesson 06 \(Overlay layers\) is planned and not in this checkout yet — fix: /);
+    expect(r.stderr).not.toContain('fix: npm run lesson 01');
+    expect(r.stderr).toContain('npm run quiz 06');
+  });
+
+  it("lesson 05's last word points at what exists, not at an error", async () => {
+    const r = await run(['05', '--explain']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Lesson 06 (Overlay layers) is planned and not in this checkout yet.');
+    expect(r.stdout).not.toMatch(/npm run lesson 06/);
+    expect((await run(['04', '--explain'])).stdout).toContain('Next: npm run lesson 05 -- --explain');
+  });
+});
+
+describe('flags written before -- (npm run lesson 01 --explain)', () => {
+  const npm = (args: string[], input = '') => {
+    lastId = testId(args[0] ?? '99');
+    return execa('npm', ['run', '-s', 'lesson', ...args], {
+      reject: false,
+      input,
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
+    });
+  };
+
+  it('an instructor who meant "explain" gets the explanation, never a real run', async () => {
+    const r = await npm(['01', '--explain']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('npm kept --explain for itself; honoured anyway');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('npm run lesson 01 -- --explain');
+    expect(r.stdout).toMatch(/\$ chroot \S+ \/bin\/ls \//);
+    expect(r.stdout).not.toContain('Did it work?');
+    expect(await leftoversOf(lastId)).toEqual([]);
+  });
+
+  it('npm run lesson 03 --step pauses before the first step', async () => {
+    const r = await npm(['03', '--step'], 'q\n');
+    expect(r.stdout).toContain('Step 1/5: press Enter to run it, q to stop');
+    expect(r.stdout).toContain('Stopped here; cleaning up.');
+    expect(await leftoversOf(lastId)).toEqual([]);
   });
 });
 
@@ -196,5 +252,197 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
         '✘ lesson 01 needs root and sudo is not installed — fix: su -c "npm run lesson ..."',
       );
     expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  it('a flood of Enter in --step (yes | npm run lesson 04 -- --step) is read as needed, not hoarded', async () => {
+    lastId = testId('04');
+    let pulled = 0;
+    const chunk = '\n'.repeat(64 * 1024);
+    const enter = new Readable({
+      read() {
+        pulled += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const child = execa(process.execPath, [...LESSON, '04', '--step'], {
+      reject: false,
+      stdin: 'pipe',
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
+    });
+    enter.pipe(child.stdin!).on('error', () => {});
+    let peakKb = 0;
+    const watch = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+        peakKb = Math.max(peakKb, Number(hwm ?? 0));
+      } catch {
+        // ended
+      }
+    }, 50);
+    const started = Date.now();
+    const r = await child;
+    clearInterval(watch);
+    enter.destroy();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Did it work?');
+    expect(r.stdout).not.toContain('✘');
+    expect(pulled).toBeLessThan(8 * 1024 * 1024);
+    expect(peakKb).toBeLessThan(400 * 1024);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(await leftoversOf(lastId)).toEqual([]);
+  });
+
+  it('Ctrl-C in the middle of a step stops at once: no more evidence, no next step, exit 130', async () => {
+    lastId = testId('05');
+    const child = execa(process.execPath, [...LESSON, '05'], {
+      reject: false,
+      input: '',
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId },
+    });
+    let seen = '';
+    // Step 7 measures the busy loop for seconds: the middle of a step, with a container running.
+    await new Promise<void>((resolve) =>
+      child.stdout?.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('Without a quota:')) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    const after = r.stdout.slice(r.stdout.indexOf('! SIGINT: stopping the lesson and cleaning up'));
+    expect(after.length).toBeLessThan(r.stdout.length);
+    expect(after).toContain('Cleaning up');
+    expect(after).not.toContain('With the quota');
+    expect(after).not.toMatch(/Step 8\/8/);
+    expect(after).not.toMatch(/^ {2}\$ /m);
+    expect(after).not.toContain('Did it work?');
+    expect(await leftoversOf(lastId)).toEqual([]);
+  });
+
+  it('Ctrl-C at the step prompt of a terminal exits 130, and cleans up', async () => {
+    const id = testId('00');
+    const t = runInPty([process.execPath, ...LESSON, '00', '--step'], {
+      ...process.env,
+      FORCE_COLOR: '0',
+      SCRATCH_RUN_ID: id,
+    });
+    await t.waitFor('Step 1/3: press Enter');
+    t.type('\r');
+    await t.waitFor('Step 2/3: press Enter');
+    t.type('\x03');
+    const { exitCode, output } = await t.done;
+    expect(exitCode).toBe(130);
+    expect(output).toContain('SIGINT: stopping the lesson and cleaning up');
+    expect(output).toMatch(/✔ stop process \d+ \(sleep\)/);
+    expect(await leftoversOf(id)).toEqual([]);
+  });
+
+  it('an 80-column terminal gets lines of at most 80 columns, evidence and cleanup included', async () => {
+    lastId = testId('04');
+    const child = await execa(process.execPath, [...LESSON, '04'], {
+      reject: false,
+      input: '',
+      env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: lastId, COLUMNS: '80' },
+    });
+    expect(child.exitCode, child.stderr).toBe(0);
+    const wide = child.stdout.split('\n').filter((l) => [...l].length > 80);
+    expect(wide).toEqual([]);
+  });
+});
+
+describe.skipIf(!canRunIntegration)("a normal user on Debian 12: sudo, and Debian's PATH without /usr/sbin", () => {
+  const node = process.execPath;
+
+  it('lessons 01 and 04 re-run themselves with sudo and pass: chroot and pivot_root are found', async () => {
+    await ensureLearner();
+    const disallow = allowSudo(node);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-learner-'));
+    fs.chmodSync(dir, 0o777);
+    try {
+      for (const lesson of ['01', '04']) {
+        const id = testId(lesson);
+        const r = await execArgv(
+          asLearner([node, ...LESSON, lesson], {
+            SCRATCH_RUN_ID: id,
+            SCRATCH_PROGRESS: path.join(dir, 'progress.json'),
+            FORCE_COLOR: '0',
+          }),
+          { input: '' },
+        );
+        expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(r.stdout).toContain('Re-running with sudo');
+        expect(r.stdout).toContain('Did it work?');
+        expect(r.stdout).not.toContain('✘');
+        expect(r.stderr).not.toContain('unexpected error');
+        expect(await leftoversOf(id)).toEqual([]);
+      }
+    } finally {
+      disallow();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("doctor judges that same PATH: it says what it adds, and its ✔ is the lessons' ✔", async () => {
+    await ensureLearner();
+    const r = await execArgv(asLearner([node, '--import', 'tsx', 'lib/cli/doctor.ts'], { FORCE_COLOR: '0' }));
+    expect(r.stdout).toMatch(
+      /PATH\s+lessons run their commands with your PATH plus\s+\/usr\/local\/sbin:\/usr\/sbin:\/sbin/,
+    );
+    expect(r.stdout).toMatch(/✔ chroot/);
+    expect(r.stdout).toMatch(/✔ pivot_root/);
+    expect(DEBIAN_USER_PATH).not.toContain('sbin');
+  });
+
+  it('the picker asks once: the chosen lesson is passed on to the sudo re-run', async () => {
+    await ensureLearner();
+    const disallow = allowSudo(node);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-learner-'));
+    fs.chmodSync(dir, 0o777);
+    const id = testId('00');
+    try {
+      const t = runInPty(
+        asLearner([node, ...LESSON], {
+          SCRATCH_RUN_ID: id,
+          SCRATCH_PROGRESS: path.join(dir, 'progress.json'),
+          FORCE_COLOR: '0',
+          TERM: 'xterm',
+        }),
+      );
+      await t.waitFor('Which lesson?');
+      t.type('\r'); // the first lesson not yet completed: 00
+      const { exitCode, output } = await t.done;
+      expect(exitCode, output).toBe(0);
+      expect(output).toContain('Re-running with sudo');
+      // The picker is the parent's; the re-run under sudo gets the lesson and asks nothing.
+      expect(output.slice(output.indexOf('Re-running with sudo'))).not.toContain('Which lesson?');
+      expect(output).toContain('Lesson 00');
+      expect(await leftoversOf(id)).toEqual([]);
+    } finally {
+      disallow();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('setup without sudo names a command that really sets up, not an apt-get line with no package', async () => {
+    await ensureLearner();
+    // A PATH with what setup looks at, and no sudo in it.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-nosudo-'));
+    for (const tool of ['sh', 'bash', 'dpkg-query', 'apt-get', 'env']) {
+      fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+    }
+    fs.chmodSync(bin, 0o755);
+    try {
+      const argv = asLearner([node, '--import', 'tsx', 'rootfs-scripts/setup.ts']).map((a) =>
+        a.startsWith('PATH=') ? `PATH=${bin}` : a,
+      );
+      const r = await execArgv(argv);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/sudo is not installed — fix: su -c '.*rootfs-scripts\/setup\.ts'/);
+      expect(r.stderr).not.toMatch(/--no-install-recommends['"]?\s*$/m);
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLessonArgs } from '../../lib/cli/args.ts';
+import { lessonArgv, parseLessonArgs } from '../../lib/cli/args.ts';
 import { UserError } from '../../lib/errors.ts';
 
 describe('lesson runner flags', () => {
@@ -11,6 +11,7 @@ describe('lesson runner flags', () => {
       rootfs: undefined,
       verbose: false,
       help: false,
+      fromNpm: [],
     });
   });
 
@@ -33,8 +34,60 @@ describe('lesson runner flags', () => {
 
   it('turns a mistyped flag into one clear line, not a stack trace', () => {
     expect(() => parseLessonArgs(['01', '--stpe'], true)).toThrow(UserError);
-    expect(() => parseLessonArgs(['01', '--stpe'], true)).toThrow(/bad option: Unknown option '--stpe'/);
+    expect(() => parseLessonArgs(['01', '--stpe'], true)).toThrow(/^unknown option --stpe \(did you mean --step\?\)$/);
     expect(() => parseLessonArgs(['01', '02'], true)).toThrow(/one lesson at a time/);
     expect(() => parseLessonArgs(['01', '--step', '--explain'], true)).toThrow(UserError);
+  });
+
+  it("an unknown flag is named in balanced words, with the options that exist (not Node's parser text)", () => {
+    const err = (() => {
+      try {
+        parseLessonArgs(['01', '--bogus'], true);
+      } catch (e) {
+        return e as UserError;
+      }
+    })();
+    expect(err?.message).toBe('unknown option --bogus');
+    expect(err?.fix).toContain('--step, --explain');
+    for (const text of [err?.message ?? '', err?.fix ?? '']) {
+      expect(text.split("'").length % 2, text).toBe(1);
+      expect(text.split('"').length % 2, text).toBe(1);
+    }
+    expect(() => parseLessonArgs(['05', '--rootfs'], true)).toThrow(/^--rootfs needs a directory$/);
+  });
+});
+
+describe('flags written before -- (npm keeps them, as npm_config_*)', () => {
+  const npm = (vars: Record<string, string>) => ({ npm_lifecycle_event: 'lesson', ...vars });
+
+  it('npm run lesson 01 --explain is explained, never run for real', () => {
+    const a = parseLessonArgs(['01'], true, npm({ npm_config_explain: 'true' }));
+    expect(a.mode).toBe('explain');
+    expect(a.fromNpm).toEqual(['--explain']);
+    expect(parseLessonArgs(['01'], true, npm({ npm_config_dry_run: 'true' })).mode).toBe('explain');
+  });
+
+  it('npm run lesson 03 --step pauses; --no-shell and --verbose are honoured too', () => {
+    const a = parseLessonArgs(['03'], true, npm({ npm_config_step: 'true', npm_config_shell: 'false' }));
+    expect(a).toMatchObject({ mode: 'step', shell: false, fromNpm: ['--step', '--no-shell'] });
+    expect(parseLessonArgs(['03'], true, npm({ npm_config_loglevel: 'verbose' })).verbose).toBe(true);
+  });
+
+  it('npm run lesson 05 --rootfs DIR: npm keeps --rootfs and passes DIR on as if it were a lesson', () => {
+    const a = parseLessonArgs(['05', '/srv/minbase'], true, npm({ npm_config_rootfs: 'true' }));
+    expect(a).toMatchObject({ lesson: '05', rootfs: '/srv/minbase', fromNpm: ['--rootfs'] });
+    expect(parseLessonArgs(['05'], true, npm({ npm_config_rootfs: '/srv/x' })).rootfs).toBe('/srv/x');
+  });
+
+  it('only under npm run lesson: the same variables elsewhere change nothing', () => {
+    const a = parseLessonArgs(['01'], true, { npm_config_explain: 'true', npm_lifecycle_event: 'test' });
+    expect(a).toMatchObject({ mode: 'run', fromNpm: [] });
+  });
+
+  it('the sudo re-run gets the chosen lesson and every parsed flag explicitly', () => {
+    const a = parseLessonArgs([], true, npm({ npm_config_step: 'true' }));
+    expect(lessonArgv(a, '02')).toEqual(['02', '--step', '--shell']);
+    const b = parseLessonArgs(['05', '--explain', '--rootfs', '/r', '-v'], false);
+    expect(lessonArgv(b, '05')).toEqual(['05', '--explain', '--no-shell', '--rootfs', '/r', '--verbose']);
   });
 });

@@ -261,7 +261,14 @@ describe('exit status', () => {
       stdout: '',
       stderr: 'unshare: sigprocmask unblock failed: Invalid argument\n',
     };
-    expect(toContainerResult(lost)).toEqual({ exitCode: 137, signal: 'SIGKILL', stdout: '', stderr: '' });
+    // …and keeps what unshare itself returned and said, so a lesson can tell the learner (a shell shows 1).
+    expect(toContainerResult(lost)).toEqual({
+      exitCode: 137,
+      signal: 'SIGKILL',
+      stdout: '',
+      stderr: '',
+      rewritten: { launcherExitCode: 1, launcherSaid: 'unshare: sigprocmask unblock failed: Invalid argument' },
+    });
     const plain = { exitCode: 1, signal: undefined, stdout: 'x', stderr: 'sh: false' };
     expect(toContainerResult(plain)).toEqual(plain);
   });

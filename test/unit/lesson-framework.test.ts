@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CleanupStack } from '../../lib/cleanup.ts';
-import { defineLesson, runLesson, step, type Mode } from '../../lib/lesson.ts';
+import { defineLesson, runLesson, showArgv, step, writeFile, type Mode } from '../../lib/lesson.ts';
 import { columns, MAX_WIDTH, Printer, sideBySide, wrap, wrapCommand } from '../../lib/output.ts';
 import { RecordingRunner } from '../../lib/runner.ts';
 
@@ -150,9 +150,21 @@ describe('long commands on a projector', () => {
     expect(argv(lines.join('\n'))).toBe(argv(line));
   });
 
-  it('leave heredoc bodies alone', () => {
-    const text = `cat > init.sh <<'EOF'\n${'x '.repeat(80)}\nEOF`;
-    expect(wrapCommand(text, 40)).toEqual(text.split('\n'));
+  it('break a heredoc body only where sh reads the written file the same way: never in a comment', async () => {
+    const script = [`# ${'a long comment '.repeat(6)}`, `printf '%s|' ${'word '.repeat(20)}`, 'echo "end"'].join('\n');
+    const text = `cat > init.sh <<'EOF'\n${script}\nEOF`;
+    const lines = wrapCommand(text, 40);
+    expect(lines.length).toBeGreaterThan(script.split('\n').length + 2);
+    expect(lines[1]).toBe(script.split('\n')[0]); // the comment, whole
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/scr-heredoc-');
+    try {
+      const wrapped = execFileSync('sh', ['-c', `${lines.join('\n')}\nsh init.sh`], { cwd: dir }).toString();
+      expect(wrapped).toBe(execFileSync('sh', ['-c', script]).toString());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -165,5 +177,147 @@ describe('a multi-line quoted script', () => {
     const argv = (text: string) => execFileSync('sh', ['-c', `printf '%s\\n' ${text}`]).toString();
     expect(argv(lines.join('\n'))).toBe(argv(line));
     expect(lines.at(-1)).toBe("  echo done )' x");
+  });
+});
+
+describe('numbering, init.sh once, pasteable placeholders', () => {
+  const withShell = defineLesson<S>({
+    ...lesson,
+    steps: [
+      step({
+        title: 'start it',
+        explain: 'Start.',
+        commands: () => ({ script: writeFile('init.sh', 'set -eu\nexec "$@"'), start: { shell: 'sh init.sh &' } }),
+        async run() {},
+      }),
+      step({
+        title: 'again',
+        explain: 'Again.',
+        commands: () => ({ script: writeFile('init.sh', 'set -eu\nexec "$@"'), look: ['ls', '/proc/$PID/ns'] }),
+        async run() {},
+      }),
+    ],
+    shell: () => ({ explain: 'Your shell.', argv: ['sh'] }),
+  });
+
+  async function explain(l: typeof lesson) {
+    const text: string[] = [];
+    await runLesson(l, {
+      runner: new RecordingRunner(),
+      cleanup: new CleanupStack(),
+      out: new Printer({ write: (t) => text.push(t) }),
+      mode: 'explain',
+      rootfs: '/r',
+      shell: false,
+    });
+    return text.join('');
+  }
+
+  it('counts the shell at the end as a step: 1/3, 2/3, then 3/3, never "3/3" after "1/2"', async () => {
+    const text = await explain(withShell);
+    expect(text).toContain('Step 1/3 · start it');
+    expect(text).toContain('Step 2/3 · again');
+    expect(text).toContain('Step 3/3 · Your turn');
+    expect(await explain(lesson)).toContain('Step 2/2 · second step');
+  });
+
+  it('prints a script file once per lesson, above the step that first uses it, so its pause stays near', async () => {
+    const text = await explain(withShell);
+    expect(text.split("cat > init.sh <<'EOF'").length).toBe(2);
+    expect(text.indexOf("cat > init.sh <<'EOF'")).toBeLessThan(text.indexOf('Step 1/3'));
+    const step1 = text.slice(text.indexOf('Step 1/3'), text.indexOf('Step 2/3'));
+    expect(step1.split('\n').length).toBeLessThan(10);
+  });
+
+  it('shows a placeholder so the shell fills it in: "$PID", never \'$PID\'', () => {
+    expect(showArgv(['nsenter', '--target', '$PID', '--uts', '--', 'hostname'])).toBe(
+      'nsenter --target "$PID" --uts -- hostname',
+    );
+    expect(showArgv(['ls', '-l', '/proc/$PID/ns'])).toBe('ls -l "/proc/$PID/ns"');
+    expect(showArgv(['sh', '-c', 'echo $$ > "$1"'])).toBe(`sh -c 'echo $$ > "$1"'`);
+  });
+});
+
+describe('Ctrl-C in the middle of a step', () => {
+  function slowLesson(made: string[]) {
+    return defineLesson<S>({
+      ...lesson,
+      steps: [
+        step({
+          title: 'slow step',
+          explain: 'Takes a while.',
+          commands: () => ({ a: ['first'] }),
+          async run(ctx) {
+            await ctx.runner.run(['first']);
+            ctx.cleanup.push('undo first', () => made.push('undone first'));
+            await new Promise((r) => setTimeout(r, 50)); // the signal arrives here
+            ctx.out.evidence('evidence after the signal', 'must not be printed');
+            ctx.cleanup.push('undo late', () => made.push('undone late'));
+            await ctx.runner.run(['second']); // refused: the lesson is stopping
+            made.push('ran second');
+          },
+        }),
+        step({ title: 'next step', explain: 'Never.', commands: () => ({ n: ['next'] }), async run() {} }),
+      ],
+    });
+  }
+
+  it('stops at once: no more step output, no next step, no new command; what was made is undone', async () => {
+    const made: string[] = [];
+    const runner = new RecordingRunner();
+    const text: string[] = [];
+    const stop = new AbortController();
+    setTimeout(() => stop.abort('SIGINT'), 20);
+    const result = await runLesson(slowLesson(made), {
+      runner,
+      cleanup: new CleanupStack(),
+      out: new Printer({ write: (t) => text.push(t) }),
+      mode: 'run',
+      rootfs: '/r',
+      shell: false,
+      signal: stop.signal,
+    });
+    const shown = text.join('');
+    const after = shown.slice(shown.indexOf('SIGINT: stopping the lesson and cleaning up'));
+    expect(result).toMatchObject({ completed: false, interrupted: 'SIGINT', checks: [] });
+    expect(after).not.toContain('must not be printed');
+    expect(after).not.toContain('Step 2/2');
+    expect(after).toContain('Cleaning up');
+    expect(runner.lines).toEqual(['first']);
+    expect(made).toEqual(['undone first', 'undone late']);
+    expect(shown).not.toContain('Did it work?');
+  });
+
+  it('Ctrl-C at the step prompt is an interrupt (exit 130), not a quiet q', async () => {
+    const text: string[] = [];
+    const result = await runLesson(lesson, {
+      runner: new RecordingRunner(),
+      cleanup: new CleanupStack(),
+      out: new Printer({ write: (t) => text.push(t) }),
+      mode: 'step',
+      rootfs: '/r',
+      shell: false,
+      pause: async () => 'interrupt',
+    });
+    expect(result.interrupted).toBe('SIGINT');
+    expect(text.join('')).toContain('SIGINT: stopping the lesson');
+  });
+});
+
+describe('a rootfs that lacks a command the lesson runs inside', () => {
+  it('stops the lesson with one line naming it, before any command runs', async () => {
+    const runner = new RecordingRunner();
+    const l = defineLesson<S>({ ...lesson, rootfsCommands: ['sh', 'no-such-tool'] });
+    await expect(
+      runLesson(l, {
+        runner,
+        cleanup: new CleanupStack(),
+        out: new Printer({ write: () => {} }),
+        mode: 'run',
+        rootfs: '/nonexistent-rootfs',
+        shell: false,
+      }),
+    ).rejects.toThrow(/^rootfs \/nonexistent-rootfs has no sh, no-such-tool, which lesson 99 runs inside/);
+    expect(runner.calls).toEqual([]);
   });
 });

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { detectLayout, type CgroupFs } from '../../lib/cgroups/index.ts';
-import { evaluate, kernelAtLeast, TOOLS, requireRoot, requireLinux, type HostFacts } from '../../lib/preflight.ts';
+import {
+  describeCgroupHost,
+  evaluate,
+  gatherFacts,
+  kernelAtLeast,
+  TOOLS,
+  requireRoot,
+  requireLinux,
+  type HostFacts,
+} from '../../lib/preflight.ts';
+import { findOnPath, toolPath } from '../../lib/runner.ts';
 import { UserError } from '../../lib/errors.ts';
 
 const V1 = `30 24 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -12,6 +22,8 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
     platform: 'linux',
     uid: 0,
     sudo: false,
+    lessonPath: '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin',
+    pathAdded: ['/usr/local/sbin', '/usr/sbin', '/sbin'],
     kernelRelease: '6.8.0-45-generic',
     tools: Object.fromEntries(Object.keys(TOOLS).map((t) => [t, true])),
     cgroups: { v1: [], v2: { mountPoint: '/sys/fs/cgroup', available: ['cpu', 'memory', 'pids', 'io'] } },
@@ -92,5 +104,33 @@ describe('preflight', () => {
     expect(() => requireRoot('lesson 01', 1000)).toThrow(UserError);
     expect(() => requireRoot('lesson 01', 0)).not.toThrow();
     expect(() => requireLinux('darwin')).toThrow(/Linux kernel feature/);
+  });
+
+  it('judges each tool on the PATH the lessons will have, so doctor says ✔ exactly where a lesson finds it', () => {
+    for (const PATH of ['/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games', '/nonexistent']) {
+      const f = gatherFacts(undefined, { PATH });
+      expect(f.lessonPath).toBe(toolPath(PATH));
+      for (const tool of Object.keys(TOOLS)) {
+        expect(f.tools[tool], `${tool} with PATH=${PATH}`).toBe(findOnPath(tool, toolPath(PATH)) !== undefined);
+      }
+    }
+    expect(gatherFacts(undefined, { PATH: '/nonexistent' }).tools.unshare).toBe(true);
+  });
+
+  it('names a hybrid host hybrid, and says what each tree holds', () => {
+    const hybrid = {
+      v1: [
+        { mountPoint: '/sys/fs/cgroup/memory', controllers: ['memory'] },
+        { mountPoint: '/sys/fs/cgroup/pids', controllers: ['pids'] },
+        { mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu'] },
+      ],
+      v2: { mountPoint: '/sys/fs/cgroup/unified', available: [] },
+    };
+    const text = describeCgroupHost(hybrid);
+    expect(text).toMatch(/^hybrid: /);
+    expect(text).toContain('memory at /sys/fs/cgroup/memory');
+    expect(text).toContain('the v2 tree at /sys/fs/cgroup/unified holds none of them');
+    expect(evaluate(facts({ cgroups: hybrid })).find((x) => x.name === 'cgroups')?.detail).toBe(text);
+    expect(describeCgroupHost({ ...hybrid, v2: undefined })).toMatch(/^cgroup v1: /);
   });
 });

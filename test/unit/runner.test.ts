@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError } from '../../lib/errors.ts';
-import { createRunner, RecordingRunner } from '../../lib/runner.ts';
+import { CommandError, CommandNotFoundError } from '../../lib/errors.ts';
+import { createRunner, RecordingRunner, toolPath } from '../../lib/runner.ts';
 
 describe('the real runner', () => {
   it('runs an argv without a shell and returns its output', async () => {
@@ -55,6 +55,30 @@ describe('the real runner', () => {
     runner.killAll('SIGTERM');
     expect((await a.wait()).signal).toBe('SIGTERM');
     expect((await b).signal).toBe('SIGTERM');
+  });
+});
+
+describe('a command that is not there', () => {
+  it('is its own error naming the command, exit 127 — not "exited with 1" with no stderr', async () => {
+    const err = await createRunner()
+      .run(['scr-no-such-command', '/'])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect((err as CommandNotFoundError).exitCode).toBe(127);
+    expect((err as CommandNotFoundError).message).toMatch(/^command not found: scr-no-such-command \(looked in /);
+  });
+
+  it('with reject: false, answers as a shell does: exit 127 and "command not found" on stderr', async () => {
+    const r = await createRunner().run(['scr-no-such-command'], { reject: false });
+    expect(r).toMatchObject({ exitCode: 127, stderr: 'scr-no-such-command: command not found\n' });
+    expect((await createRunner().start(['scr-no-such-command']).wait()).exitCode).toBe(127);
+  });
+
+  it("finds root's tools even from a normal user's Debian PATH (no sbin), which sudo keeps", async () => {
+    const debian = '/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games';
+    expect(toolPath(debian).split(':')).toEqual([...debian.split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin']);
+    const r = await createRunner().run(['chroot', '--version'], { env: { PATH: debian } });
+    expect(r.stdout).toContain('chroot');
   });
 });
 
