@@ -39,7 +39,7 @@ export default defineLesson<State>({
         'shell keeps it in `$!`; we keep it in $PID) and inherits everything from its parent: namespaces, ' +
         'cgroup, root directory, user.',
       commands: () => ({
-        sleep: { shell: 'sleep 300 &' },
+        sleep: { bg: ['sleep', '300'] },
         pid: { shell: 'PID=$!' },
         ps: [...PS, '$PID'],
       }),

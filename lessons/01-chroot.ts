@@ -34,6 +34,20 @@ interface State {
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
+/**
+ * The root link the escape goes through: /proc/1/root, unless this host shields PID 1 from us (some sandboxes
+ * give PID 1 capabilities root here lacks); then the lesson runner's own, which leads to the same `/`.
+ */
+function escapeVia(): string {
+  if (process.platform !== 'linux') return '/proc/1/root'; // explained, not run: the usual door
+  try {
+    fs.readdirSync('/proc/1/root/');
+    return '/proc/1/root';
+  } catch {
+    return `/proc/${process.pid}/root`;
+  }
+}
+
 /** The rootfs as the mount table names it: a symlinked --rootfs is mounted at its target. */
 function realRoot(rootfs: string): string {
   try {
@@ -138,10 +152,14 @@ export default defineLesson<State>({
         "is a link to the root directory of process <pid>, and PID 1 is the host's init, whose root is the " +
         "host's `/`. Following that link from inside the chroot leads back to the host. (Where PID 1 is " +
         'shielded from us, the root link of any other host process, like the lesson runner, is the same door.)',
-      commands: (ctx) => ({
-        escape: chrootArgv(ctx.rootfs, ['/bin/cat', `/proc/1/root${stateDir(ctx.id)}/host-only.txt`]),
-        look: chrootArgv(ctx.rootfs, ['/bin/ls', '/proc/1/root/']),
-      }),
+      commands: (ctx) => {
+        // Decided before anything runs, by looking (not doing): which root link this host lets us follow.
+        const via = escapeVia();
+        return {
+          escape: chrootArgv(ctx.rootfs, ['/bin/cat', `${via}${stateDir(ctx.id)}/host-only.txt`]),
+          look: chrootArgv(ctx.rootfs, ['/bin/ls', `${via}/`]),
+        };
+      },
       async run(ctx, cmd) {
         const dir = createStateDir(ctx.cleanup, ctx.id);
         const secret = `host-only ${crypto.randomBytes(6).toString('hex')}`;
@@ -149,19 +167,14 @@ export default defineLesson<State>({
         ctx.state.secret = secret;
         ctx.out.evidence(`on the host: ${path.join(dir, 'host-only.txt')} contains`, secret);
 
-        let via = '/proc/1/root';
-        let read = await ctx.runner.run(cmd.escape, { reject: false });
-        let look = await ctx.runner.run(cmd.look, { reject: false });
-        if (read.exitCode !== 0) {
+        const via = escapeVia();
+        if (via !== '/proc/1/root') {
           ctx.out.note(
-            `/proc/1/root is shielded here (${read.stderr.trim()}); the runner's own root link is the same door:`,
+            `/proc/1/root is shielded here (PID 1 holds capabilities we lack); the runner's own root link, ${via}, is the same door:`,
           );
-          via = `/proc/${process.pid}/root`;
-          read = await ctx.runner.run(chrootArgv(ctx.rootfs, ['/bin/cat', `${via}${dir}/host-only.txt`]), {
-            reject: false,
-          });
-          look = await ctx.runner.run(chrootArgv(ctx.rootfs, ['/bin/ls', `${via}/`]), { reject: false });
         }
+        const read = await ctx.runner.run(cmd.escape, { reject: false });
+        const look = await ctx.runner.run(cmd.look, { reject: false });
         ctx.state.escapedVia = via;
         ctx.state.escapeRead = read.stdout.trim();
         const col = Math.floor((ctx.out.width - 7) / 2);

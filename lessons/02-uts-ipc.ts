@@ -8,18 +8,23 @@
  * side that the other side cannot see.
  */
 import { defineLesson, step } from '../lib/lesson.ts';
-import { interactiveShell, startCommands, startContainer, type ContainerSpec } from '../lib/container.ts';
+import { containerCommands, interactiveShell } from '../lib/container/shown.ts';
+import { startContainer } from '../lib/container/start.ts';
+import { build, chrootSpec, withUtsIpc } from '../lib/kit.ts';
+import type { ContainerSpec } from '../lib/spec.ts';
 import {
   differingNamespaces,
   formatNamespaces,
   nsenterArgv,
+  ownHostname,
+  parseNamespaceListing,
   parseIpcmkId,
   parseIpcsQueues,
   procKinds,
   readHostname,
   type NamespaceInodes,
 } from '../lib/namespaces.ts';
-import { NAMESPACE_KINDS, readNamespaces } from '../lib/proc.ts';
+import { NAMESPACE_KINDS } from '../lib/proc.ts';
 import type { NamespaceKind } from '../lib/proc.ts';
 
 interface State {
@@ -40,17 +45,10 @@ interface State {
 
 /** The container of this lesson: lesson 01's chroot, plus a UTS and an IPC namespace and a hostname. */
 function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
-  return {
-    id: ctx.id,
-    root: { path: ctx.rootfs },
-    process: { args: ['sleep', '3600'] },
-    hostname: `scr${ctx.id}`,
-    namespaces: ['uts', 'ipc'],
-    rootSwitch: 'chroot',
-  };
+  return build(chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }), withUtsIpc(`scr${ctx.id}`));
 }
 
-const REQUESTED: NamespaceKind[] = procKinds(containerSpec({ id: '', rootfs: '' }).namespaces);
+const REQUESTED: NamespaceKind[] = procKinds(containerSpec({ id: '', rootfs: '' }).linux.namespaces.map((n) => n.type));
 const pidOr = (pid: number | undefined) => pid ?? '$PID';
 const PS = ['ps', '-o', 'pid,ppid,args', '-p'];
 
@@ -78,11 +76,14 @@ export default defineLesson<State>({
         '`env -i` gives it a clean environment instead of the host’s. The rootfs and hostname are passed as ' +
         'parameters ($1, $2), never pasted into the script.',
       docker: 'docker run -d --hostname NAME busybox sleep 3600',
-      commands: (ctx) => ({ ...startCommands(containerSpec(ctx)), ps: [...PS, '$PID'] }),
+      commands: (ctx) => ({
+        ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
+        ps: [...PS, '$PID'],
+      }),
       async run(ctx) {
-        ctx.state.hostHostnameBefore = await readHostname(ctx.runner);
+        ctx.state.hostHostnameBefore = ownHostname();
         const spec = containerSpec(ctx);
-        const c = await startContainer(ctx.runner, ctx.cleanup, spec);
+        const c = await startContainer(ctx.runner, ctx.cleanup, spec, { executor: 'sh' });
         ctx.state.pid = c.hostPid;
         ctx.state.containerHostname = spec.hostname;
         const ps = await ctx.runner.run([...PS, String(c.hostPid)]);
@@ -99,10 +100,11 @@ export default defineLesson<State>({
         host: ['ls', '-l', '/proc/self/ns'],
         container: ['ls', '-l', `/proc/${pidOr(ctx.state.pid)}/ns`],
       }),
-      async run(ctx) {
+      async run(ctx, cmd) {
         const pid = ctx.state.pid ?? 0;
-        ctx.state.hostNamespaces = readNamespaces('self');
-        ctx.state.containerNamespaces = readNamespaces(pid);
+        // `ls -l` prints each link and its target, `uts -> uts:[4026532301]`: the inode is the namespace.
+        ctx.state.hostNamespaces = parseNamespaceListing((await ctx.runner.run(cmd.host)).stdout);
+        ctx.state.containerNamespaces = parseNamespaceListing((await ctx.runner.run(cmd.container)).stdout);
         const mark = (ns: NamespaceInodes, other: NamespaceInodes) =>
           formatNamespaces(ns)
             .split('\n')
@@ -200,6 +202,7 @@ export default defineLesson<State>({
         '`hostname`, `hostname other` (then `hostname` on the host), and notice what is *not* isolated yet: ' +
         '`echo $$` prints this shell’s PID in the host’s numbering — `ps -p` with that number on the host ' +
         'finds it. Type `exit` to leave.',
+      { executor: 'sh', runner: ctx.runner, cleanup: ctx.cleanup },
     ),
 
   checks: (s) => {

@@ -10,19 +10,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { defineLesson, showArgv, showArgvUsing, step, writeFile } from '../lib/lesson.ts';
-import {
-  containerExecArgv,
-  interactiveShell,
-  startCommands,
-  startContainer,
-  waitFor,
-  type Container,
-  type ContainerResult,
-  type ContainerSpec,
-} from '../lib/container.ts';
+import { defineLesson, showArgv, step, writeFile } from '../lib/lesson.ts';
+import { nsenterExecArgv } from '../lib/container/launch.ts';
+import { containerCommands, interactiveShell } from '../lib/container/shown.ts';
+import { startContainer, type Container, type ContainerResult } from '../lib/container/start.ts';
+import { build, chrootSpec, withPid, withUtsIpc } from '../lib/kit.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
-import { PROC_MOUNT } from '../lib/mounts.ts';
+import type { ContainerSpec } from '../lib/spec.ts';
+import { waitFor } from '../lib/wait.ts';
 import { childrenOf, processesInPidNamespace, readNsPid, readProcessState } from '../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../lib/proc.ts';
 import { parsePsScript, PS_SCRIPT, type PsRow } from '../lib/rootfs-tools.ts';
@@ -51,15 +46,11 @@ interface State {
 
 /** The container of this lesson: lesson 02's, plus a PID namespace, and a mount namespace for its /proc. */
 function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
-  return {
-    id: ctx.id,
-    root: { path: ctx.rootfs },
-    process: { args: ['sleep', '3600'] },
-    hostname: `scr${ctx.id}`,
-    namespaces: ['uts', 'ipc', 'pid', 'mount'],
-    rootSwitch: 'chroot',
-    mounts: [PROC_MOUNT],
-  };
+  return build(
+    chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }),
+    withUtsIpc(`scr${ctx.id}`),
+    withPid,
+  );
 }
 
 /**
@@ -68,7 +59,6 @@ function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
  */
 const PS_FILE = 'ps.sh';
 const PS = ['sh', '-c', PS_SCRIPT];
-const FILES = { [PS_FILE]: PS_SCRIPT };
 const ORPHAN = ['sh', '-c', 'sleep 0 &'];
 // `>&-` closes the sleeps' output, or the exec would wait for them to let go of its stdout pipe.
 const TWO_MORE = ['sh', '-c', 'sleep 3600 >&- 2>&- & sleep 3600 >&- 2>&- &'];
@@ -85,9 +75,10 @@ function running(state: State): Container {
   return state.container;
 }
 
-/** The exec into the container, as shown: `$PID` until the container runs, ps.sh by its name. */
-const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
-  showArgvUsing(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv), FILES);
+/** The exec into the container: `$PID` until the container runs (the framework shows ps.sh by its name). */
+const inside = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
+  nsenterExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv);
+const PS_HOST = ['ps', '-o', 'pid,ppid,comm', '-p'];
 
 /** The rootfs's /proc as the host's mount table names it (a symlinked --rootfs is mounted at its target). */
 function procPoint(rootfs: string): string {
@@ -126,19 +117,16 @@ export default defineLesson<State>({
         "--kill-child ties the container's life to unshare's. The new lines in the script mount a proc " +
         'filesystem at <rootfs>/proc, after making the mount namespace private (see why in the next steps).',
       docker: 'docker run -d busybox sleep 3600',
-      commands: (ctx) => startCommands(containerSpec(ctx)),
+      commands: (ctx) => ({
+        ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
+        ps: [...PS_HOST, '$LAUNCHER,$PID'],
+      }),
       async run(ctx) {
         ctx.state.procMountsBefore = mountIdsAt(procPoint(ctx.rootfs));
-        const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
+        const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), { executor: 'sh' });
         ctx.state.container = container;
         ctx.state.hostPid = container.hostPid;
-        const ps = await ctx.runner.run([
-          'ps',
-          '-o',
-          'pid,ppid,comm',
-          '-p',
-          `${container.launcherPid},${container.hostPid}`,
-        ]);
+        const ps = await ctx.runner.run([...PS_HOST, `${container.launcherPid},${container.hostPid}`]);
         ctx.out.evidence('on the host: unshare, and its child, the container’s first process', ps.stdout);
       },
     }),
@@ -153,7 +141,7 @@ export default defineLesson<State>({
       commands: (ctx) => ({
         host: ['grep', 'NSpid', `/proc/${ctx.state.hostPid ?? '$PID'}/status`],
         ps: writeFile(PS_FILE, PS_SCRIPT),
-        inside: { shell: shown(ctx, PS) },
+        inside: inside(ctx, PS),
       }),
       async run(ctx, cmd) {
         const c = running(ctx.state);
@@ -173,7 +161,7 @@ export default defineLesson<State>({
         "without one, the mount would land in the host's mount table (lesson 01 saw exactly that). With it, " +
         'and propagation private, the mount exists only inside: the host’s /proc/self/mountinfo has no trace.',
       commands: (ctx) => ({
-        inside: { shell: shown(ctx, PS) },
+        inside: inside(ctx, PS),
         host: ['ls', '/proc'],
         hostMounts: ['grep', procPoint(ctx.rootfs), '/proc/self/mountinfo'],
       }),
@@ -214,7 +202,7 @@ export default defineLesson<State>({
         'and stays a zombie forever. Enough of them and the namespace runs out of PIDs. This is why ' +
         '`docker run --init` puts a tiny init (tini) in front of the command.',
       docker: 'docker run --init ...   (tini as PID 1: it reaps zombies and forwards signals)',
-      commands: (ctx) => ({ orphan: { shell: shown(ctx, ORPHAN) }, inside: { shell: shown(ctx, PS) } }),
+      commands: (ctx) => ({ orphan: inside(ctx, ORPHAN), inside: inside(ctx, PS) }),
       async run(ctx) {
         const c = running(ctx.state);
         const before = new Set(childrenOf(c.hostPid));
@@ -243,7 +231,7 @@ export default defineLesson<State>({
         'is why a container stops when its main process exits, whatever else it started.',
       docker: 'docker kill CONTAINER   (kills PID 1; the rest go with it)',
       commands: (ctx) => ({
-        more: { shell: shown(ctx, TWO_MORE) },
+        more: inside(ctx, TWO_MORE),
         kill: ['kill', '-KILL', String(ctx.state.hostPid ?? '$PID')],
         status: { shell: 'wait $!; echo "exit $?"' },
       }),
@@ -292,6 +280,7 @@ export default defineLesson<State>({
         "container itself… but the host's files are still in this mount tree: on the busybox rootfs, " +
         `\`${showArgv(SECOND_CHROOT)}\` (a second chroot that leaves its working directory outside) lists ` +
         "the host's /. Lesson 04 fixes that. `exit` ends PID 1 and the namespace with it.",
+      { executor: 'sh', runner: ctx.runner, cleanup: ctx.cleanup },
     ),
 
   checks: (s) => {

@@ -11,21 +11,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  baseContainerSpec,
-  containerExecArgv,
-  interactiveShell,
-  runContainer,
-  showContainerCommand,
-  startCommands,
-  startContainer,
-  type Container,
-  type ContainerResult,
-  type ContainerSpec,
-} from '../lib/container.ts';
-import { defineLesson, showArgv, step } from '../lib/lesson.ts';
+import { nsenterExecArgv } from '../lib/container/launch.ts';
+import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
+import { runContainer, startContainer, type Container, type ContainerResult } from '../lib/container/start.ts';
+import { isolatedSpec } from '../lib/kit.ts';
+import { defineLesson, step } from '../lib/lesson.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
-import { makeSharedArgv, OLD_ROOT, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
+import { makeSharedArgv, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
+import type { ContainerSpec } from '../lib/spec.ts';
 import { stateDir } from '../lib/names.ts';
 import { unshareArgv } from '../lib/namespaces.ts';
 import { chrootArgv } from '../lib/chroot.ts';
@@ -39,9 +32,9 @@ interface State {
   privateLeaked?: boolean;
   containerMounts?: string[];
   rootEntries?: string[];
-  oldRootLeft?: boolean;
-  /** A /.oldroot an earlier, killed run left in the rootfs: named, and not held against this run. */
-  oldRootBefore?: boolean;
+  /** What the rootfs directory held before and after: pivot_root(".", ".") needs no directory in it. */
+  rootfsBefore?: string[];
+  rootfsAfter?: string[];
   devEntries?: string[];
   devNullWorks?: boolean;
   sysWrite?: ContainerResult;
@@ -60,7 +53,7 @@ interface State {
 }
 
 function containerSpec(ctx: { id: string; rootfs: string }, args = ['sleep', '3600']): ContainerSpec {
-  return baseContainerSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
+  return isolatedSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
 }
 
 function running(state: State): Container {
@@ -68,8 +61,9 @@ function running(state: State): Container {
   return state.container;
 }
 
-const shown = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
-  showArgv(containerExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv));
+/** A command run inside the running container (`$PID` until it runs). */
+const inside = (ctx: { id: string; rootfs: string; state: State }, argv: readonly string[]) =>
+  nsenterExecArgv(containerSpec(ctx), ctx.state.hostPid ?? '$PID', argv);
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
@@ -111,7 +105,7 @@ export default defineLesson<State>({
   needsRoot: true,
   needsRootfs: true,
   // What its containers run, and what the init script runs after pivot_root (from the rootfs, by then).
-  rootfsCommands: ['sh', 'sleep', 'ls', 'cat', 'touch', 'head', 'wc', 'mount', 'umount', 'rmdir'],
+  rootfsCommands: ['sh', 'sleep', 'ls', 'cat', 'touch', 'head', 'wc', 'mount', 'umount'],
   initialState: () => ({}),
 
   steps: [
@@ -180,33 +174,27 @@ export default defineLesson<State>({
       explain:
         'The new pieces of the init script: the rootfs is bind-mounted onto itself (pivot_root wants a mount ' +
         'point), /sys, a tmpfs /dev with a handful of device nodes, /dev/pts and /dev/shm are mounted inside ' +
-        `it; then \`pivot_root . ${OLD_ROOT}\` makes the rootfs the root of this mount namespace and moves the ` +
-        `host's root to /${OLD_ROOT}, which is unmounted (-l: lazily, the script's shell still runs from it) ` +
-        'and removed. After that no path in the container leads to the host’s files. Only then is the command ' +
-        'exec’d. The container’s whole mount table is a handful of lines.',
+        'it; then, from inside the rootfs, `pivot_root . .` makes it the root of this mount namespace and ' +
+        'stacks the host’s old root on top of it, right here at `.`, where `umount -l .` detaches it (-l: ' +
+        'lazily, the script’s own shell still runs from there). No directory is made for the old root, so ' +
+        'any number of containers can start from one rootfs at once. After that no path in the container ' +
+        'leads to the host’s files. Only then is the command exec’d. Its mount table is a handful of lines.',
       docker: 'docker run -d busybox sleep 3600',
       commands: (ctx) => ({
-        ...startCommands(containerSpec(ctx)),
-        mounts: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
-        ls: { shell: shown(ctx, ['ls', '-a', '/']) },
+        ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
+        mounts: inside(ctx, ['cat', '/proc/self/mounts']),
+        ls: inside(ctx, ['ls', '-a', '/']),
       }),
       async run(ctx) {
-        ctx.state.oldRootBefore = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
-        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx));
+        ctx.state.rootfsBefore = fs.readdirSync(ctx.rootfs).sort();
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), { executor: 'sh' });
         ctx.state.container = c;
         ctx.state.hostPid = c.hostPid;
         const mounts = await c.exec(['cat', '/proc/self/mounts']);
         ctx.state.containerMounts = lines(mounts.stdout).map((l) => l.split(' ')[1] ?? '');
         const ls = await c.exec(['ls', '-a', '/']);
         ctx.state.rootEntries = lines(ls.stdout);
-        ctx.state.oldRootLeft = fs.existsSync(path.join(ctx.rootfs, OLD_ROOT));
-        if (ctx.state.oldRootBefore) {
-          ctx.out.note(
-            `${path.join(ctx.rootfs, OLD_ROOT)} was there before this run started: left by a run killed ` +
-              "between its init script's mkdir and rmdir (or another lesson 04 starting right now). This " +
-              "run's init script used it and removed it.",
-          );
-        }
+        ctx.state.rootfsAfter = fs.readdirSync(ctx.rootfs).sort();
         ctx.out.compare(
           'mount points',
           `${readMountinfo().length} on the host`,
@@ -225,9 +213,9 @@ export default defineLesson<State>({
         'writing there fails.',
       docker: 'docker run --rm busybox ls /dev',
       commands: (ctx) => ({
-        dev: { shell: shown(ctx, ['ls', '/dev']) },
-        null: { shell: shown(ctx, ['sh', '-c', 'echo gone > /dev/null && head -c 16 /dev/urandom | wc -c']) },
-        sys: { shell: shown(ctx, ['touch', '/sys/kernel/scr-test']) },
+        dev: inside(ctx, ['ls', '/dev']),
+        null: inside(ctx, ['sh', '-c', 'echo gone > /dev/null && head -c 16 /dev/urandom | wc -c']),
+        sys: inside(ctx, ['touch', '/sys/kernel/scr-test']),
       }),
       async run(ctx) {
         const c = running(ctx.state);
@@ -253,10 +241,10 @@ export default defineLesson<State>({
         const m = marker(ctx.id);
         return {
           chroot: chrootArgv(ctx.rootfs, nestedChroot(m)),
-          nested: { shell: shown(ctx, nestedChroot(m)) },
-          procRoot: { shell: shown(ctx, ['cat', `/proc/1/root${m}`]) },
-          procRootLs: { shell: shown(ctx, ['ls', '-a', '/proc/1/root/']) },
-          dotDot: { shell: shown(ctx, ['ls', '-a', '/../../..']) },
+          nested: inside(ctx, nestedChroot(m)),
+          procRoot: inside(ctx, ['cat', `/proc/1/root${m}`]),
+          procRootLs: inside(ctx, ['ls', '-a', '/proc/1/root/']),
+          dotDot: inside(ctx, ['ls', '-a', '/../../..']),
         };
       },
       async run(ctx, cmd) {
@@ -303,8 +291,8 @@ export default defineLesson<State>({
         "the host's /proc/self/mounts has no trace of it, and it disappears with the container.",
       docker: 'docker run --rm --privileged busybox mount -t tmpfs x /mnt   (invisible on the host)',
       commands: (ctx) => ({
-        mount: { shell: shown(ctx, MOUNT_INSIDE) },
-        inside: { shell: shown(ctx, ['cat', '/proc/self/mounts']) },
+        mount: inside(ctx, MOUNT_INSIDE),
+        inside: inside(ctx, ['cat', '/proc/self/mounts']),
         host: ['cat', '/proc/self/mounts'],
       }),
       async run(ctx, cmd) {
@@ -330,12 +318,14 @@ export default defineLesson<State>({
         'the rootfs fails as a shell says it: exit 127, with its name.',
       docker: "docker run --rm busybox sh -c 'exit 7'; echo $?",
       commands: (ctx) => ({
-        exit7: { shell: `${showContainerCommand(containerSpec(ctx, ['sh', '-c', 'exit 7']))}; echo $?` },
-        missing: { shell: `${showContainerCommand(containerSpec(ctx, ['no-such-command']))}; echo $?` },
+        exit7: launchOf(containerSpec(ctx, ['sh', '-c', 'exit 7']), { executor: 'sh' }).argv,
+        missing: launchOf(containerSpec(ctx, ['no-such-command']), { executor: 'sh' }).argv,
+        status: { shell: 'echo $?   # after each' },
       }),
       async run(ctx) {
-        ctx.state.exit7 = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', 'exit 7']));
-        ctx.state.missing = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['no-such-command']));
+        const sh = { executor: 'sh' } as const;
+        ctx.state.exit7 = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', 'exit 7']), sh);
+        ctx.state.missing = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['no-such-command']), sh);
         ctx.out.evidence("sh -c 'exit 7':", `exit ${ctx.state.exit7.exitCode}`);
         ctx.out.evidence('no-such-command:', `exit ${ctx.state.missing.exitCode}: ${ctx.state.missing.stderr.trim()}`);
       },
@@ -349,6 +339,7 @@ export default defineLesson<State>({
         'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
         '`touch /sys/x`, and on the busybox rootfs lesson 03’s second chroot, ' +
         "`nsenter -r/bin /busybox sh -c 'cd ../../../../../../../..; /busybox ls'`: it stays inside. Type `exit` to leave.",
+      { executor: 'sh', runner: ctx.runner, cleanup: ctx.cleanup },
     ),
 
   checks: (s) => [
@@ -360,8 +351,8 @@ export default defineLesson<State>({
       detail: `${s.containerMounts?.length ?? 0} mounts`,
     },
     {
-      claim: `the old root was unmounted and removed (no /${OLD_ROOT})`,
-      ok: !!s.rootEntries && !s.rootEntries.includes(OLD_ROOT) && s.oldRootLeft === false,
+      claim: 'the old root was detached, and no directory was made for it in the rootfs',
+      ok: !!s.rootEntries && !!s.rootfsBefore && s.rootfsAfter?.join() === s.rootfsBefore.join(),
     },
     {
       claim: '/dev holds only the few devices made for it, and they work',
@@ -411,7 +402,7 @@ export default defineLesson<State>({
   recap: {
     saw: [
       'A new mount namespace is a copy of the host’s tree; shared mounts leak until it is made private.',
-      'pivot_root makes the rootfs the root of the container’s mount tree; the old root is detached and removed.',
+      'pivot_root(".", ".") makes the rootfs the root of the container’s mount tree; the old root is detached.',
       'With the host’s root gone from the tree, /proc/1/root, `..` and a nested chroot all stay in the rootfs.',
       'The container gets its own /proc, a read-only /sys and a minimal /dev; its mounts stay inside.',
       'exec keeps the exit code: the container exits with its command’s status.',

@@ -20,8 +20,9 @@ import {
   parseLimits,
   planCgroup,
   showFilesArgv,
-  showOp,
+  hostOpOf,
   waitForStats,
+  Cgroup as CgroupGroup,
   withoutDirs,
   type Cgroup,
   type CgroupVersion,
@@ -29,21 +30,12 @@ import {
   type MemoryStats,
   type PidsStats,
 } from '../lib/cgroups/index.ts';
-import {
-  baseContainerSpec,
-  cgroupPrologueArgv,
-  containerArgv,
-  envArgv,
-  interactiveSpec,
-  runContainer,
-  showContainerCommand,
-  startCommands,
-  startContainer,
-  type Container,
-  type ContainerSpec,
-} from '../lib/container.ts';
+import { nsenterExecArgv } from '../lib/container/launch.ts';
+import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
+import { runContainer, startContainer, type Container } from '../lib/container/start.ts';
+import { build, isolatedSpec, withCgroup } from '../lib/kit.ts';
 import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
-import { nsenterArgv } from '../lib/namespaces.ts';
+import type { ContainerSpec } from '../lib/spec.ts';
 import { describeCgroupHost } from '../lib/preflight.ts';
 
 /** The limits, as a user writes them; the same strings docker takes. */
@@ -101,13 +93,13 @@ interface State {
 }
 
 /** Every lesson container: lesson 04's (own PIDs, mounts, pivot_root), plus a cgroup namespace, in our cgroup. */
-function containerSpec(ctx: LessonContext<State>, args: string[], procsFiles?: string[]): ContainerSpec {
-  const spec = baseContainerSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
-  return {
-    ...spec,
-    namespaces: ['cgroup', ...spec.namespaces],
-    cgroup: { procsFiles: procsFiles ?? ctx.state.cgroup?.procsFiles ?? planFor(ctx).procsFiles },
-  };
+function containerSpec(ctx: LessonContext<State>, args: string[]): ContainerSpec {
+  return build(isolatedSpec({ id: ctx.id, rootfs: ctx.rootfs, args }), withCgroup());
+}
+
+/** How this lesson starts its containers: the sh init, joined to the cgroup by its launcher. */
+function launch(ctx: LessonContext<State>, procsFiles?: readonly string[]) {
+  return { executor: 'sh' as const, procsFiles: procsFiles ?? ctx.state.cgroup?.procsFiles ?? planFor(ctx).procsFiles };
 }
 
 /** The cgroup this run makes (or, before step 2 and in --explain, would make). */
@@ -203,7 +195,7 @@ export default defineLesson<State>({
       docker: `docker run --memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} ...`,
       commands: (ctx) => {
         const { plan } = planFor(ctx);
-        const ops = Object.fromEntries(plan.ops.map((op, i) => [`op${i}`, { shell: showOp(op) }]));
+        const ops = Object.fromEntries(plan.ops.map((op, i) => [`op${i}`, { op: hostOpOf(op) }]));
         const limitFiles = CONTROLLERS.flatMap((c) => evidenceFiles(plan, c, false)).filter((f) => LIMIT_FILE.test(f));
         const v2 = plan.drivers.find((d) => d.version === 'v2');
         const cmds: Record<string, Shown> = { ...ops, limits: showFilesArgv(limitFiles) };
@@ -216,7 +208,7 @@ export default defineLesson<State>({
         return cmds;
       },
       async run(ctx, cmd) {
-        const cg = createCgroup(ctx.cleanup, ctx.id, createLimits);
+        const cg = createCgroup(ctx.cleanup, ctx.id, createLimits, { runner: ctx.runner });
         ctx.state.cgroup = cg;
         ctx.state.dirs = cg.dirs;
         ctx.state.notes = cg.notes;
@@ -241,16 +233,23 @@ export default defineLesson<State>({
         'can start outside the limits. It also gets a cgroup namespace (as docker gives on v2), which we look at ' +
         'in the next step. init.sh is lesson 04’s init script; later containers in this lesson use it too.',
       docker: `docker run -d --memory ${LIMITS.memory} --memory-swap ${LIMITS.memorySwap} --pids-limit ${LIMITS.pids} busybox sleep 3600`,
-      commands: (ctx) => startCommands(containerSpec(ctx, ['sleep', '3600'])),
-      async run(ctx) {
+      commands: (ctx) => ({
+        ...containerCommands(containerSpec(ctx, ['sleep', '3600']), { ...launch(ctx), background: true }),
+        procs: ['cat', launch(ctx).procsFiles[0] ?? ''],
+        ps: ['ps', '-o', 'pid,ppid,args', '-p', '$LAUNCHER,$PID'],
+      }),
+      async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
-        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sleep', '3600']));
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sleep', '3600']), launch(ctx));
         ctx.state.sleeper = c;
         ctx.state.sleeperPid = c.hostPid;
         ctx.state.procsListedIt = cg.processes().includes(c.hostPid);
         const first = cg.procsFiles[0] ?? '';
-        ctx.out.evidence(`${first} lists the container’s processes:`, (await ctx.runner.run(['cat', first])).stdout);
-        const ps = await ctx.runner.run(['ps', '-o', 'pid,ppid,args', '-p', cg.processes().join(',')]);
+        ctx.out.evidence(
+          `${first} lists the container’s processes:`,
+          (await ctx.runner.run(cmd.procs as string[])).stdout,
+        );
+        const ps = await ctx.runner.run(['ps', '-o', 'pid,ppid,args', '-p', `${c.launcherPid},${c.hostPid}`]);
         ctx.out.evidence('which are (unshare, and the container’s PID 1):', ps.stdout);
       },
     }),
@@ -266,19 +265,17 @@ export default defineLesson<State>({
       docker: 'docker exec CONTAINER cat /proc/self/cgroup    # docker run --cgroupns private is the v2 default',
       commands: (ctx) => {
         const c = ctx.state.sleeper;
-        const spec = containerSpec(ctx, ['sleep', '3600']);
         const cat = ['cat', '/proc/self/cgroup'];
         return {
           host: ['cat', `/proc/${pidOr(c?.hostPid)}/cgroup`],
           // Join the cgroup first (as the container did), then its namespaces, cgroup namespace included.
-          container: c
-            ? c.execArgv(cat)
-            : [
-                ...envArgv(spec),
-                ...cgroupPrologueArgv(spec.cgroup?.procsFiles ?? []),
-                ...nsenterArgv('$PID', spec.namespaces, { root: true, wd: true }),
-                ...cat,
-              ],
+          container: nsenterExecArgv(
+            containerSpec(ctx, ['sleep', '3600']),
+            pidOr(c?.hostPid),
+            cat,
+            launch(ctx).procsFiles,
+          ),
+          stop: { op: { kind: 'kill', pid: c?.hostPid ?? '$PID', signal: 'SIGKILL' } },
         };
       },
       async run(ctx, cmd) {
@@ -316,13 +313,18 @@ export default defineLesson<State>({
         'docker run --memory 32m --memory-swap 32m busybox dd if=/dev/zero of=/dev/null bs=64M count=1   ' +
         '# then docker inspect → OOMKilled',
       commands: (ctx) => ({
-        run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', MEMORY_HOG])) },
+        run: launchOf(containerSpec(ctx, ['sh', '-c', MEMORY_HOG]), launch(ctx)).argv,
         files: showFilesArgv(filesOf(ctx, 'memory')),
         log: KERNEL_LOG,
       }),
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
-        const r = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', MEMORY_HOG]));
+        const r = await runContainer(
+          ctx.runner,
+          ctx.cleanup,
+          containerSpec(ctx, ['sh', '-c', MEMORY_HOG]),
+          launch(ctx),
+        );
         const output = `${r.stderr}\n${r.stdout}`.trim();
         const stats = cg.stats().memory;
         ctx.state.memory = { output, killed: /exit status: 137/.test(r.stdout), stats };
@@ -365,13 +367,13 @@ export default defineLesson<State>({
         'The host meanwhile forks as usual: while the bomb holds its PIDs, a shell on the host starts a process.',
       docker: `docker run --pids-limit 20 busybox sh -c 'FORK LOOP'`,
       commands: (ctx) => ({
-        run: { shell: showContainerCommand(containerSpec(ctx, ['sh', '-c', FORK_BOMB])) },
+        run: launchOf(containerSpec(ctx, ['sh', '-c', FORK_BOMB]), launch(ctx)).argv,
         files: showFilesArgv(filesOf(ctx, 'pids')),
         host: HOST_FORK,
       }),
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
-        const bomb = runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', FORK_BOMB]));
+        const bomb = runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', FORK_BOMB]), launch(ctx));
         // Read while the sleeps that did start still hold their PIDs: as soon as a fork has been refused.
         const seen = await waitForStats(cg, (s) => (s.pids?.forkFailures ?? 0) > 0);
         const files = await runFiles(ctx, cmd.files as string[]);
@@ -406,14 +408,19 @@ export default defineLesson<State>({
           ? ctx.state.cgroup.updateOps(quota)
           : planFor(ctx).plan.drivers.flatMap((d) => d.limitOps(quota));
         return {
-          start: { shell: `${showContainerCommand(containerSpec(ctx, ['sh', '-c', BUSY_LOOP]))} &` },
-          ...Object.fromEntries(writes.map((op, i) => [`quota${i}`, { shell: showOp(op) }])),
+          start: { bg: launchOf(containerSpec(ctx, ['sh', '-c', BUSY_LOOP]), launch(ctx)).argv },
+          ...Object.fromEntries(writes.map((op, i) => [`quota${i}`, { op: hostOpOf(op) }])),
           files: showFilesArgv(filesOf(ctx, 'cpu')),
         };
       },
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
-        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', BUSY_LOOP]));
+        const c = await startContainer(
+          ctx.runner,
+          ctx.cleanup,
+          containerSpec(ctx, ['sh', '-c', BUSY_LOOP]),
+          launch(ctx),
+        );
         ctx.state.cpu = { container: c };
         await waitForStats(cg, (s) => (s.cpu?.usageUsec ?? 0) > 0);
         const before = await measureCpu(cg, CPU_BEFORE_MS);
@@ -443,18 +450,18 @@ export default defineLesson<State>({
         'removed, and the `scratch` parent too if no other run is using it. The same happens on Ctrl-C: the ' +
         'removal was registered on the cleanup stack the moment the cgroup was made.',
       docker: 'docker rm -f CONTAINER',
-      commands: (ctx) =>
-        Object.fromEntries(
-          (ctx.state.cgroup?.removeLines() ?? planFor(ctx).plan.drivers.flatMap((d) => d.removeLines())).map((l, i) => [
-            `rm${i}`,
-            { shell: l },
-          ]),
-        ),
-      async run(ctx) {
+      commands: (ctx) => {
+        const cg = ctx.state.cgroup ?? new CgroupGroup(planFor(ctx).plan);
+        return {
+          ...Object.fromEntries(cg.removeOps().map((op, i) => [`rm${i}`, { op }])),
+          ls: ['ls', '-d', ...cg.dirs],
+        };
+      },
+      async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
         ctx.out.evidence('still inside before removal (PIDs):', cg.processes().join(' ') || '(none)');
         await cg.remove();
-        const left = await ctx.runner.run(['ls', '-d', ...cg.dirs], { reject: false });
+        const left = await ctx.runner.run(cmd.ls as string[], { reject: false });
         ctx.state.removed = { dirsLeft: left.stdout.split('\n').filter(Boolean) };
         ctx.out.evidence('ls -d on the cgroup directories now:', left.stderr || left.stdout);
       },
@@ -468,15 +475,14 @@ export default defineLesson<State>({
     const procsFiles =
       ctx.mode === 'explain' || ctx.runner.dryRun
         ? planFor(ctx, id).procsFiles
-        : createCgroup(ctx.cleanup, id, limits).procsFiles;
-    return {
-      explain:
-        `A busybox shell in a container with the same limits, in a fresh cgroup (scratch/${id}). Try ` +
+        : createCgroup(ctx.cleanup, id, limits, { runner: ctx.runner }).procsFiles;
+    return interactiveShell(
+      containerSpec(ctx, ['sh']),
+      `A busybox shell in a container with the same limits, in a fresh cgroup (scratch/${id}). Try ` +
         '`cat /proc/self/cgroup`, a fork loop, or `dd if=/dev/zero of=/dev/null bs=64M count=1`, and watch the ' +
         'files under /sys/fs/cgroup from another terminal on the host. Type `exit` to leave.',
-      argv: containerArgv(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
-      display: showContainerCommand(interactiveSpec(containerSpec(ctx, ['sh'], procsFiles))),
-    };
+      { ...launch(ctx, procsFiles), runner: ctx.runner, cleanup: ctx.cleanup },
+    );
   },
 
   checks: (s) => {

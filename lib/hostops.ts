@@ -11,28 +11,37 @@ import fs from 'node:fs';
 import { quoteArg } from './quote.ts';
 
 export type HostOp =
-  | { kind: 'write'; path: string; value: string }
+  /** One write(2) of `value`; `note` is shown after it (`# if present`). */
+  | { kind: 'write'; path: string; value: string; note?: string }
   | { kind: 'mkdir'; path: string; parents?: boolean; mode?: number }
-  | { kind: 'rmdir'; path: string }
+  /** `ifEmpty`: a shared parent, removed only when no other run still has something in it. */
+  | { kind: 'rmdir'; path: string; ifEmpty?: boolean }
   /** rm -rf --one-file-system: a state or container directory (never a mount point's contents). */
   | { kind: 'remove'; path: string }
-  | { kind: 'kill'; pid: number; signal: NodeJS.Signals };
+  /** `pid` is `$PID` where a lesson shows the kill before it knows the number. */
+  | { kind: 'kill'; pid: number | string; signal: NodeJS.Signals }
+  /** SIGKILL to every process listed in these cgroup.procs files (a cgroup being removed). */
+  | { kind: 'killGroup'; procsFiles: string[] };
 
 /** The shell line that does the same thing. */
 export function showHostOp(op: HostOp): string {
   switch (op.kind) {
     case 'write':
-      return `echo ${quoteArg(op.value)} > ${quoteArg(op.path)}`;
+      return `echo ${quoteArg(op.value)} > ${quoteArg(op.path)}${op.note ? `   # ${op.note}` : ''}`;
     case 'mkdir':
       return `mkdir ${op.parents ? '-p ' : ''}${op.mode !== undefined ? `-m ${op.mode.toString(8)} ` : ''}${quoteArg(op.path)}`;
     case 'rmdir':
-      return `rmdir ${quoteArg(op.path)}`;
+      return `rmdir ${quoteArg(op.path)}${op.ifEmpty ? '   # only if no other run has one in it' : ''}`;
     case 'remove':
       return `rm -rf --one-file-system ${quoteArg(op.path)}`;
     case 'kill':
-      return `kill -${op.signal.replace(/^SIG/, '')} ${op.pid}`;
+      return `kill -${op.signal.replace(/^SIG/, '')} ${typeof op.pid === 'number' ? op.pid : `"${op.pid}"`}`;
+    case 'killGroup':
+      return `kill -KILL $(cat ${op.procsFiles.map(quoteArg).join(' ')})`;
   }
 }
+
+const tolerated = (error: unknown, codes: string[]) => codes.includes((error as NodeJS.ErrnoException).code ?? '');
 
 /** Do it. A write is one write(2), as the kernel wants for cgroup files; a kill of a gone process is not an error. */
 export function performHostOp(op: HostOp): void {
@@ -44,16 +53,32 @@ export function performHostOp(op: HostOp): void {
       fs.mkdirSync(op.path, { recursive: op.parents ?? false, mode: op.mode });
       return;
     case 'rmdir':
-      fs.rmdirSync(op.path);
+      try {
+        fs.rmdirSync(op.path);
+      } catch (error) {
+        if (!op.ifEmpty || !tolerated(error, ['ENOTEMPTY', 'EBUSY', 'ENOENT'])) throw error;
+      }
       return;
     case 'remove':
       fs.rmSync(op.path, { recursive: true, force: true });
       return;
     case 'kill':
+      if (typeof op.pid !== 'number' || op.pid <= 0) throw new Error(`not a process to signal: ${op.pid}`);
       try {
         process.kill(op.pid, op.signal);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        if (!tolerated(error, ['ESRCH'])) throw error;
+      }
+      return;
+    case 'killGroup':
+      for (const file of op.procsFiles) {
+        let pids: string[] = [];
+        try {
+          pids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+        } catch {
+          continue; // the group is gone already
+        }
+        for (const pid of pids) performHostOp({ kind: 'kill', pid: Number(pid), signal: 'SIGKILL' });
       }
   }
 }

@@ -9,21 +9,30 @@
  * - run:     print each step's prose and commands, run it, print the evidence;
  * - step:    the same, but pause before each step (Enter runs it, q quits, cleanly);
  * - explain: print every step's prose and commands and run nothing (works on macOS too).
- * A step's `run` receives the very commands it declared, so what is shown is what runs.
+ * A step's `run` receives the very commands it declared — argv arrays, host effects, containers — so what is
+ * shown is what runs. The framework holds every step to it: each command or host effect the step's runner sees
+ * is compared with what the step showed, and one that was not shown is reported (`unshown`; a test keeps it
+ * empty for every lesson). Evidence read straight from /proc or a file is reading, not doing, and is not shown.
  *
  * A lesson keeps what it observed in its `state`, and ends with checks on that state ("the shell is PID 1
  * inside") that tell "it worked" from "it didn't"; tests assert on the same state, from the host.
  */
 import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
+import { showHostOp, type HostOp } from './hostops.ts';
 import { mountsUnder } from './mountinfo.ts';
 import { heredocFile, wrap, type Printer } from './output.ts';
 import { quoteArg, quoteArgv } from './quote.ts';
 import { assertRootfsHas } from './rootfs-tools.ts';
 import type { Runner } from './runner.ts';
 
-/** A command as shown to the learner: an argv to run, or a shell line for something done another way. */
-export type Shown = readonly string[] | { readonly shell: string };
+/**
+ * A command as shown to the learner, and what the step then does with it: an argv it runs; an argv it starts in
+ * the background (`bg`, shown with `&`); a host effect that is not a command (`op`: a cgroup file write, a
+ * kill); or a shell line that is only shown (a file written with a heredoc, `PID=$!`).
+ */
+export type Shown =
+  readonly string[] | { readonly bg: readonly string[] } | { readonly op: HostOp } | { readonly shell: string };
 
 export type Mode = 'run' | 'step' | 'explain';
 
@@ -38,6 +47,11 @@ export interface LessonContext<S> {
   readonly id: string;
   /** What the lesson has observed so far; steps fill it in, checks and tests read it. */
   readonly state: S;
+  /**
+   * The lesson's key step, the learner's or lib's: `ctx.use(chrootArgv)(rootfs, cmd)`. With `--mine` it is the
+   * function of the same name in the learner's exercise file; otherwise the lib function itself.
+   */
+  use<F extends (...args: never[]) => unknown>(fn: F): F;
 }
 
 export interface Step<S, C extends Record<string, Shown> = Record<string, Shown>> {
@@ -69,6 +83,10 @@ export interface InteractiveShell {
   argv: readonly string[];
   /** How to show the command when its argv is unreadable inline (a container's whole init script). */
   display?: string;
+  /** Files the argv inlines (init.sh), shown by name: `"$(cat init.sh)"`. */
+  files?: Record<string, string>;
+  /** Start it some other way than running `argv` on the terminal (a container that needs its sync socket). */
+  start?: () => Promise<unknown>;
 }
 
 export interface Lesson<S = unknown> {
@@ -118,6 +136,15 @@ export interface RunLessonOptions {
    * output from the step, no further command — then cleans up.
    */
   signal?: AbortSignal;
+  /** The learner's exercise functions, by name (`--mine`): `ctx.use(fn)` returns these instead of lib's. */
+  impl?: Record<string, unknown>;
+}
+
+/** What one step showed and what it ran, as comparable lines (argv quoted with the script inline; host effects). */
+export interface StepRecord {
+  title: string;
+  shown: string[];
+  ran: string[];
 }
 
 export interface LessonResult<S> {
@@ -129,6 +156,10 @@ export interface LessonResult<S> {
   ok: boolean;
   /** The signal that stopped the lesson (SIGINT, SIGTERM), if one did. */
   interrupted?: string;
+  /** Per step: what it showed and what it ran. */
+  steps: StepRecord[];
+  /** Commands or host effects a step ran without showing them first ("step 3: kill -KILL 4711"): must be empty. */
+  unshown: string[];
 }
 
 export function newRunId(lessonNumber: string): string {
@@ -165,8 +196,75 @@ export function showArgvUsing(argv: readonly string[], files: Record<string, str
     .join(' ');
 }
 
-export function showCommand(shown: Shown): string {
-  return Array.isArray(shown) ? showArgv(shown as readonly string[]) : (shown as { shell: string }).shell;
+/** The line a learner reads for a shown command; `files` are written files an argv refers to by name. */
+export function showCommand(shown: Shown, files: Record<string, string> = {}): string {
+  if (isArgv(shown)) return showArgvUsing(shown, files);
+  if ('bg' in shown) return `${showArgvUsing(shown.bg, files)} &`;
+  if ('op' in shown) return showHostOp(shown.op);
+  return shown.shell;
+}
+
+function isArgv(shown: Shown): shown is readonly string[] {
+  return Array.isArray(shown);
+}
+
+/** The comparable line of what a shown command makes the step do: its argv as run, or its host effect. */
+export function doneLine(shown: Shown): string | undefined {
+  if (isArgv(shown)) return quoteArgv(shown);
+  if ('bg' in shown) return quoteArgv(shown.bg);
+  if ('op' in shown) return showHostOp(shown.op);
+  return undefined;
+}
+
+/** What a run command or host effect looked like, for comparing it with what the step showed. */
+type Done = { argv: readonly string[] } | { op: string };
+
+/**
+ * Whether something the step ran is what it showed: the same argv, where a shown placeholder argument
+ * (`/proc/$PID/ns`) stands for the value the step learned while running (`/proc/4711/ns`); or the same host effect.
+ */
+export function matchesShown(done: Done, shown: Shown): boolean {
+  if ('op' in done) {
+    if (typeof shown !== 'object' || !('op' in shown)) return false;
+    const line = showHostOp(shown.op);
+    if (line === done.op) return true;
+    const pattern = line.replace(/[.*+?^{}()|[\]\\]/g, '\\$&').replace(/"?\$[A-Z][A-Z0-9_]*"?/g, '[0-9]+');
+    return /\$[A-Z]/.test(line) && new RegExp(`^${pattern}$`).test(done.op);
+  }
+  const argv = isArgv(shown) ? shown : 'bg' in shown ? shown.bg : undefined;
+  if (!argv || argv.length !== done.argv.length) return false;
+  return argv.every((a, i) => {
+    const d = done.argv[i] ?? '';
+    if (a === d) return true;
+    if (!PLACEHOLDER_ARG.test(a)) return false;
+    const pattern = a.replace(/[.*+?^{}()|[\]\\]/g, '\\$&').replace(/\$[A-Z][A-Z0-9_]*/g, '[0-9a-zA-Z._:-]+');
+    return new RegExp(`^${pattern}$`).test(d);
+  });
+}
+
+/** A runner that reports each command and host effect to `seen` before passing it on. */
+function watchedRunner(runner: Runner, seen: (done: Done, line: string) => void): Runner {
+  return {
+    get dryRun() {
+      return runner.dryRun;
+    },
+    get interactive() {
+      return runner.interactive;
+    },
+    run: (argv, opts) => {
+      seen({ argv }, quoteArgv(argv));
+      return runner.run(argv, opts);
+    },
+    start: (argv, opts) => {
+      seen({ argv }, quoteArgv(argv));
+      return runner.start(argv, opts);
+    },
+    killAll: (signal) => runner.killAll(signal),
+    apply: (op, perform) => {
+      seen({ op: showHostOp(op) }, showHostOp(op));
+      runner.apply(op, perform);
+    },
+  };
 }
 
 /** Thrown by a stopping lesson's runner at a step that tries to run one more command. */
@@ -212,14 +310,28 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   // run commands only while unwinding.
   let phase: 'running' | 'stopping' | 'unwinding' | 'stopped' | 'done' = 'running';
   let interrupted: string | undefined;
+  const records: StepRecord[] = [];
+  const unshown: string[] = [];
+  let current: StepRecord | undefined;
+  let currentShown: Shown[] = [];
+  const seen = (done: Done, line: string) => {
+    if (phase !== 'running' || !current) return; // cleanup and the final shell are not a step's commands
+    current.ran.push(line);
+    if (!currentShown.some((s) => matchesShown(done, s))) unshown.push(`step ${records.length}: ${line}`);
+  };
+  const impl = opts.impl ?? {};
   const ctx: LessonContext<S> = {
-    runner: gatedRunner(opts.runner, () => phase === 'running' || phase === 'unwinding'),
+    runner: watchedRunner(
+      gatedRunner(opts.runner, () => phase === 'running' || phase === 'unwinding'),
+      seen,
+    ),
     cleanup: opts.cleanup,
     out: out.gated(() => phase === 'running'),
     mode: opts.mode,
     rootfs: opts.rootfs,
     id: opts.id ?? newRunId(lesson.number),
     state: lesson.initialState(),
+    use: (fn) => (typeof impl[fn.name] === 'function' ? (impl[fn.name] as typeof fn) : fn),
   };
   const explainOnly = opts.mode === 'explain';
   let markStopped: () => void = () => {};
@@ -258,10 +370,16 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
       out.stepHeader(i + 1, total, s.title);
       out.prose(s.explain);
       if (s.docker) out.docker(s.docker);
+      const files = Object.fromEntries(writtenFiles);
+      current = { title: s.title, shown: [], ran: [] };
+      currentShown = Object.values(cmds);
+      records.push(current);
       for (const c of Object.values(cmds)) {
+        const done = doneLine(c);
+        if (done !== undefined) current.shown.push(done);
         const file = heredocFile(showCommand(c));
         if (file) out.note(`(${file.name}: the script above, written with cat > ${file.name})`);
-        else out.command(showCommand(c));
+        else out.command(showCommand(c, files));
       }
       if (explainOnly) continue;
       if (opts.mode === 'step' && opts.pause) {
@@ -282,11 +400,12 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
       pending.catch(() => {}); // a stopped step's late failure is expected; a running one's is seen just below
       if ((await Promise.race([pending.then(() => 'done' as const), stopped])) === 'stopped') break;
     }
+    current = undefined;
     if (phase === 'running' && completed && offerShell && lesson.shell) {
       const sh = lesson.shell(ctx);
       out.stepHeader(total, total, 'Your turn: a shell in the container');
       out.prose(sh.explain);
-      out.command(sh.display ?? quoteArgv(sh.argv));
+      out.command(sh.display ?? showArgvUsing(sh.argv, { ...Object.fromEntries(writtenFiles), ...sh.files }));
       if (!explainOnly) await runShell(ctx, sh);
     }
   } catch (error) {
@@ -315,7 +434,9 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     }
   }
 
-  if (interrupted) return { state: ctx.state, checks: [], completed: false, ok: false, interrupted };
+  if (interrupted) {
+    return { state: ctx.state, checks: [], completed: false, ok: false, interrupted, steps: records, unshown };
+  }
   const checks = explainOnly || !completed ? [] : lesson.checks(ctx.state);
   if (checks.length > 0) {
     out.line();
@@ -323,7 +444,7 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     for (const c of checks) out.check(c.claim, c.ok, c.detail);
   }
   if (completed) out.recap(lesson.recap.saw, lesson.recap.next);
-  return { state: ctx.state, checks, completed, ok: checks.every((c) => c.ok) };
+  return { state: ctx.state, checks, completed, ok: checks.every((c) => c.ok), steps: records, unshown };
 }
 
 /**
@@ -354,7 +475,8 @@ async function runShell<S>(ctx: LessonContext<S>, sh: InteractiveShell): Promise
   const root = realRoot(ctx.rootfs);
   const before = new Set(mountsUnder(root).map((m) => m.id));
   pushUnmountNew(ctx, root, before);
-  await ctx.runner.run(sh.argv, { stdio: 'inherit', reject: false });
+  if (sh.start) await sh.start();
+  else await ctx.runner.run(sh.argv, { stdio: 'inherit', reject: false });
 }
 
 function realRoot(rootfs: string): string {

@@ -16,13 +16,11 @@
  *
  * Then the container gets the filesystems a Linux userland expects: its own /proc (showing its own PID
  * namespace), /sys read-only, and a small /dev holding only the few device nodes a program needs, not the
- * host's disks. All of this is done by the container's init script (lib/container.ts), which takes its lines
- * from here; the mount table and device list follow the OCI runtime spec's defaults (`mounts`, `linux.devices`).
+ * host's disks. All of this is done by the container's init (lib/init/plan.ts says in which order), from the
+ * lists here, which follow the OCI runtime spec's defaults (`mounts`, `linux.devices`).
  */
-import path from 'node:path';
 import type { CleanupStack } from './cleanup.ts';
 import { readMountinfo } from './mountinfo.ts';
-import { quoteArg } from './quote.ts';
 import type { Runner } from './runner.ts';
 
 /** A filesystem mounted into the container, as the OCI runtime spec's `mounts[]` describes one. */
@@ -94,61 +92,6 @@ export const DEV_SYMLINKS: ReadonlyArray<readonly [string, string]> = [
   ['/proc/self/fd/2', '/dev/stderr'],
   ['pts/ptmx', '/dev/ptmx'],
 ];
-
-/** Where pivot_root puts the old root until it is unmounted (relative to the new root). */
-export const OLD_ROOT = '.oldroot';
-
-// ---- lines of the init script -------------------------------------------------------------------------------
-// Each function returns `sh` lines that refer to the rootfs as "$root" (a positional parameter of the script,
-// never pasted into it); anything else they contain is quoted with quoteArg.
-
-function inRoot(p: string): string {
-  const rel = path.posix.normalize(`/${p}`);
-  return rel === '/' ? '"$root"' : `"$root"${quoteArg(rel)}`;
-}
-
-/** Cut the container's mount tree off from the host's: nothing mounted inside propagates out (or in). */
-export function makePrivateLines(): string[] {
-  return ['mount --make-rprivate /'];
-}
-
-/** pivot_root needs the new root to be a mount point; binding the rootfs onto itself makes it one. */
-export function bindRootLines(): string[] {
-  return ['mount --bind "$root" "$root"'];
-}
-
-/** `mkdir -p` the mount point inside the rootfs, then mount. */
-export function mountLines(m: Mount): string[] {
-  const target = inRoot(m.destination);
-  const opts = m.options?.length ? ` -o ${quoteArg(m.options.join(','))}` : '';
-  const how = m.type === 'bind' ? '--bind' : `-t ${quoteArg(m.type)}`;
-  return [`mkdir -p ${target}`, `mount ${how}${opts} ${quoteArg(m.source)} ${target}`];
-}
-
-/** mknod each device node with its mode, then the usual /dev links. */
-export function deviceLines(devices: readonly Device[]): string[] {
-  const lines = devices.map(
-    (d) => `mknod -m ${d.fileMode.toString(8)} ${inRoot(d.path)} ${d.type} ${d.major} ${d.minor}`,
-  );
-  for (const [target, link] of DEV_SYMLINKS) lines.push(`ln -s ${quoteArg(target)} ${inRoot(link)}`);
-  return lines;
-}
-
-/**
- * Swap the roots: the rootfs becomes `/`, the host's root lands on /.oldroot, which is then detached (`-l`:
- * lazily, since the script's own shell still has files open there) and removed. The lines after pivot_root run
- * the rootfs's own `umount` and `rmdir`: the host's binaries are no longer reachable.
- */
-export function pivotRootLines(): string[] {
-  return [
-    'cd "$root"',
-    `mkdir -p ${OLD_ROOT}`,
-    `pivot_root . ${OLD_ROOT}`,
-    'cd /',
-    `umount -l /${OLD_ROOT}`,
-    `rmdir /${OLD_ROOT}`,
-  ];
-}
 
 // ---- making mounts on the host ------------------------------------------------------------------------------
 

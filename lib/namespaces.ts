@@ -126,6 +126,18 @@ export function nsenterArgv(
 
 export type NamespaceInodes = Partial<Record<NamespaceKind, number>>;
 
+/** The namespaces in `ls -l /proc/<pid>/ns` output: `… uts -> uts:[4026532301]` per line. */
+export function parseNamespaceListing(text: string): NamespaceInodes {
+  const out: NamespaceInodes = {};
+  for (const line of text.split('\n')) {
+    const m = /\s([a-z_]+) -> '?([a-z_]+:\[\d+\])'?$/.exec(line.trim());
+    const kind = m?.[1] as NamespaceKind | undefined;
+    const inode = m?.[2] ? parseNamespaceLink(m[2]) : undefined;
+    if (kind && NAMESPACE_KINDS.includes(kind) && inode !== undefined) out[kind] = inode;
+  }
+  return out;
+}
+
 /** The namespace kinds (as /proc names them) in which two processes differ. */
 export function differingNamespaces(a: NamespaceInodes, b: NamespaceInodes): NamespaceKind[] {
   return NAMESPACE_KINDS.filter((k) => a[k] !== undefined && b[k] !== undefined && a[k] !== b[k]);
@@ -201,6 +213,11 @@ export function readProcessState(pid: number): { state: string; ppid: number; co
   } catch {
     return undefined;
   }
+}
+
+/** This process's hostname, read from the kernel (/proc/sys/kernel/hostname): the host's, for the lesson runner. */
+export function ownHostname(): string {
+  return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
 }
 
 /** The hostname as a process in `pid`'s UTS namespace sees it (the host's when `pid` is undefined). */

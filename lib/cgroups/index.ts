@@ -199,6 +199,12 @@ export type CgroupOp =
       optional?: { shown: string; note: string };
     };
 
+/** A planned step as the host effect it is (lib/hostops.ts): what a lesson shows and the runner records. */
+export function hostOpOf(op: CgroupOp): HostOp {
+  if (op.kind === 'mkdir') return { kind: 'mkdir', path: op.path, parents: !op.leaf || !!op.parents };
+  return { kind: 'write', path: op.path, value: op.value, ...(op.optional ? { note: op.optional.shown } : {}) };
+}
+
 export function showOp(op: CgroupOp): string {
   if (op.kind === 'mkdir')
     return op.leaf && !op.parents ? `mkdir ${quoteArg(op.path)}` : `mkdir -p ${quoteArg(op.path)}`;
@@ -260,8 +266,8 @@ export interface CgroupDriver {
   createOps(): CgroupOp[];
   /** Writes that set limits, on a new group or a running one (docker update). */
   limitOps(limits: Limits): CgroupOp[];
-  /** How it is taken down, as the learner could type it. */
-  removeLines(): string[];
+  /** How every process still in the group is killed, as a host effect (killAll does it). */
+  killOp(): HostOp;
   /** Kill every process still in the group (they are this run's: nothing else is put there). */
   killAll(): void;
   stats(): CgroupStats;
@@ -427,7 +433,7 @@ export class Cgroup {
     // the latter fail with ENOENT; doing the (idempotent) steps again is then correct.
     for (let attempt = 1; ; attempt++) {
       try {
-        for (const op of this.plan.ops) this.apply(op);
+        for (const op of this.plan.ops) this.effect(hostOpOf(op), () => this.apply(op));
         return;
       } catch (e) {
         if (errorCode(e) !== 'ENOENT' || attempt >= 3) throw e;
@@ -438,9 +444,8 @@ export class Cgroup {
   private apply(op: CgroupOp): void {
     if (op.kind === 'mkdir') {
       if (op.parents) this.apply({ kind: 'mkdir', path: path.dirname(op.path), leaf: false });
-      if (!op.leaf && this.fs.exists(op.path)) return;
       try {
-        this.effect({ kind: 'mkdir', path: op.path }, () => this.fs.mkdir(op.path));
+        this.fs.mkdir(op.path);
       } catch (e) {
         if (errorCode(e) !== 'EEXIST') throw e;
         if (op.leaf && !this.created.has(op.path)) {
@@ -455,7 +460,7 @@ export class Cgroup {
       return;
     }
     try {
-      this.effect({ kind: 'write', path: op.path, value: op.value }, () => this.fs.write(op.path, op.value));
+      this.fs.write(op.path, op.value);
     } catch (e) {
       throw writeError(op, e);
     }
@@ -480,7 +485,7 @@ export class Cgroup {
   /** Change limits while processes run in the group: the kernel applies a new value at once. */
   update(limits: Limits): CgroupOp[] {
     const ops = this.updateOps(limits);
-    for (const op of ops) this.apply(op);
+    for (const op of ops) this.effect(hostOpOf(op), () => this.apply(op));
     return ops;
   }
 
@@ -513,8 +518,14 @@ export class Cgroup {
     return files[0] ? path.dirname(files[0]) : undefined;
   }
 
-  removeLines(): string[] {
-    return this.plan.drivers.flatMap((d) => d.removeLines());
+  /** How it is taken down, as the host effects `remove` makes (a lesson shows them). */
+  removeOps(): HostOp[] {
+    const parents = [...new Set(this.plan.drivers.flatMap((d) => d.parents))];
+    return [
+      ...this.plan.drivers.map((d) => d.killOp()),
+      ...this.dirs.map((path): HostOp => ({ kind: 'rmdir', path })),
+      ...parents.map((path): HostOp => ({ kind: 'rmdir', path, ifEmpty: true })),
+    ];
   }
 
   /**
@@ -524,39 +535,37 @@ export class Cgroup {
   async remove(): Promise<void> {
     // Only directories this object made: a same-named leftover it refused to reuse is not its to remove.
     const leaves = this.dirs.filter((d) => this.created.has(d) && this.fs.exists(d));
-    const live = () => leaves.some((d) => readPids((p) => this.fs.read(p), path.join(d, 'cgroup.procs')).length > 0);
+    const procsFiles = leaves.map((d) => path.join(d, 'cgroup.procs'));
+    const live = () => procsFiles.some((f) => readPids((p) => this.fs.read(p), f).length > 0);
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (live()) {
-      for (const d of this.plan.drivers) d.killAll();
+      for (const d of this.plan.drivers) this.effect(d.killOp(), () => d.killAll());
       if (Date.now() > deadline) throw new Error(`processes are still in cgroup ${this.path}: ${this.processes()}`);
       await sleep(POLL_MS);
     }
     for (const dir of leaves) {
-      this.effect({ kind: 'rmdir', path: dir }, () => {});
-      await rmdirWhenFree(this.fs, dir, deadline);
-    }
-    for (const parent of new Set(this.plan.drivers.flatMap((d) => d.parents))) {
-      try {
-        if (this.fs.exists(parent) && this.fs.listDirs(parent).length === 0) this.fs.rmdir(parent);
-      } catch (e) {
-        // Another run made a child meanwhile (ENOTEMPTY/EBUSY), or removed the parent itself (ENOENT): both fine.
-        if (!['ENOTEMPTY', 'EBUSY', 'ENOENT'].includes(errorCode(e) ?? '')) throw e;
+      // A just-emptied cgroup can still be busy for a moment while its last processes finish exiting.
+      for (;;) {
+        try {
+          this.effect({ kind: 'rmdir', path: dir }, () => this.fs.rmdir(dir));
+          break;
+        } catch (e) {
+          const code = errorCode(e);
+          if (code === 'ENOENT') break;
+          if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+          await sleep(POLL_MS);
+        }
       }
     }
-  }
-}
-
-/** A just-emptied cgroup can still be busy for a moment while its last processes finish exiting. */
-async function rmdirWhenFree(cgfs: CgroupFs, dir: string, deadline: number): Promise<void> {
-  for (;;) {
-    try {
-      cgfs.rmdir(dir);
-      return;
-    } catch (e) {
-      const code = errorCode(e);
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() > deadline) throw e;
-      await sleep(POLL_MS);
+    for (const parent of new Set(this.plan.drivers.flatMap((d) => d.parents))) {
+      this.effect({ kind: 'rmdir', path: parent, ifEmpty: true }, () => {
+        try {
+          if (this.fs.exists(parent) && this.fs.listDirs(parent).length === 0) this.fs.rmdir(parent);
+        } catch (e) {
+          // Another run made a child meanwhile (ENOTEMPTY/EBUSY), or removed the parent itself (ENOENT): both fine.
+          if (!['ENOTEMPTY', 'EBUSY', 'ENOENT'].includes(errorCode(e) ?? '')) throw e;
+        }
+      });
     }
   }
 }

@@ -112,13 +112,9 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
       return ops;
     },
 
-    removeLines() {
-      const first = dirs[0];
-      return [
-        ...(first ? [`kill -KILL $(cat ${path.join(first, 'cgroup.procs')})   # every process still inside`] : []),
-        `rmdir ${dirs.join(' ')}`,
-        `rmdir ${parents.join(' ')}   # only those no other run has a cgroup in`,
-      ];
+    killOp() {
+      // v1 has no cgroup.kill: every PID still inside gets SIGKILL.
+      return { kind: 'killGroup', procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')) };
     },
 
     killAll() {

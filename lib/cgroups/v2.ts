@@ -99,12 +99,11 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
       return ops;
     },
 
-    removeLines() {
-      return [
-        `echo 1 > ${file('cgroup.kill')}   # ends every process still inside`,
-        `rmdir ${leaf}`,
-        `rmdir ${parent}   # only if no other run has a cgroup in it`,
-      ];
+    killOp() {
+      // cgroup.kill (kernel 5.14+) ends every process inside in one write; older kernels: each PID in turn.
+      return cgfs.exists(file('cgroup.kill'))
+        ? { kind: 'write', path: file('cgroup.kill'), value: '1', note: 'ends every process still inside' }
+        : { kind: 'killGroup', procsFiles: [file('cgroup.procs')] };
     },
 
     killAll() {

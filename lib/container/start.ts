@@ -21,7 +21,7 @@ import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
 import type { ContainerSpec } from '../spec.ts';
-import { runArgv, type InitProgram, type TsInit } from './launch.ts';
+import { nsenterExecArgv, runArgv, type InitProgram, type TsInit } from './launch.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -29,28 +29,38 @@ export interface ContainerResult {
   signal: string | undefined;
   stdout: string;
   stderr: string;
+  /** Set when the exit status was put back from what the launcher reported (see UNSHARE_LOST_SIGKILL). */
+  rewritten?: { launcherExitCode: number; launcherSaid: string };
 }
 
 /**
  * util-linux 2.38's `unshare --fork` cannot pass on a SIGKILL: when its child is killed by SIGKILL it tries to
  * re-raise the signal on itself, fails (SIGKILL has no handler to reset), prints this line and exits 1. That is
- * the OOM killer's and `docker kill`'s signal, so it is put back here: exit 137, SIGKILL — and said, in `note`.
+ * the OOM killer's and `docker kill`'s signal, so it is put back here: exit 137, SIGKILL — and `rewritten`
+ * keeps what unshare really said, so a lesson can show it.
  */
 const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
 
-export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult & {
-  note?: string;
-} {
+export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult {
   if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
+    const said = UNSHARE_LOST_SIGKILL.exec(r.stderr)?.[0].trim() ?? '';
     return {
       exitCode: 137,
       signal: 'SIGKILL',
       stdout: r.stdout,
       stderr: r.stderr.replace(UNSHARE_LOST_SIGKILL, ''),
-      note: 'unshare 2.38 reports a child killed by SIGKILL as exit 1 ("sigprocmask unblock failed"); shown as 137',
+      rewritten: { launcherExitCode: 1, launcherSaid: said },
     };
   }
   return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One line saying how an exit code was put back, for output that shows the container's exit. */
+export function rewrittenNote(r: ContainerResult): string | undefined {
+  return r.rewritten
+    ? `unshare ${r.rewritten.launcherExitCode === 1 ? 'exited 1' : `exited ${r.rewritten.launcherExitCode}`} ` +
+        `("${r.rewritten.launcherSaid}"): util-linux 2.38 cannot re-raise SIGKILL; shown as 137, as docker does`
+    : undefined;
 }
 
 export interface StartOptions {
@@ -82,9 +92,16 @@ export interface Container {
   /** Host PID of the launcher the runner started (env → unshare); the first process's parent with --fork. */
   readonly launcherPid: number;
   /** Resolves when the container's first process has ended. */
-  wait(): Promise<ContainerResult & { note?: string }>;
+  wait(): Promise<ContainerResult>;
   /** End it: SIGTERM first if `graceMs` > 0 (docker stop), then SIGKILL. */
   stop(graceMs?: number): Promise<ContainerResult>;
+  /**
+   * The argv of a plain `nsenter` into it (its namespaces and root, and its cgroup when it has one): how lessons
+   * 02–05 run their evidence inside. `ctr exec` goes further (lib/container/exec.ts).
+   */
+  execArgv(argv: readonly string[]): string[];
+  /** Run that and wait for it; never throws on a non-zero exit. */
+  exec(argv: readonly string[], opts?: { input?: string }): Promise<ContainerResult>;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -230,7 +247,7 @@ export async function startContainer(
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
   const launcherPid = proc.pid;
-  let finished: (ContainerResult & { note?: string }) | undefined;
+  let finished: ContainerResult | undefined;
   const done = proc.wait().then((r) => (finished = toContainerResult(r)));
   let hostPid = 0;
 
@@ -244,6 +261,8 @@ export async function startContainer(
       await done.finally(() => clearTimeout(timer));
     } else if (ours && processExists(hostPid)) {
       runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGKILL' });
+      // The launcher ends by itself once its child is gone; give it a moment before forcing it.
+      await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
     // With a PID namespace, `unshare --kill-child` makes sure its child dies with it, whatever happened above.
     if (!finished) proc.kill('SIGKILL');
@@ -260,7 +279,20 @@ export async function startContainer(
     const started = await handshake(proc, plan, executor === 'ts', joinCgroup, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
     hostPid = started.pid;
   }
-  return { spec, plan, argv, hostPid, launcherPid, wait: () => done, stop };
+  const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);
+  return {
+    spec,
+    plan,
+    argv,
+    hostPid,
+    launcherPid,
+    wait: () => done,
+    stop,
+    execArgv,
+    async exec(cmd, execOpts = {}) {
+      return toContainerResult(await runner.run(execArgv(cmd), { input: execOpts.input, reject: false }));
+    },
+  };
 }
 
 /**
@@ -272,7 +304,7 @@ export async function runContainer(
   cleanup: CleanupStack,
   spec: ContainerSpec,
   opts: StartOptions = {},
-): Promise<ContainerResult & { note?: string }> {
+): Promise<ContainerResult> {
   const c = await startContainer(runner, cleanup, spec, opts);
   return c.wait();
 }

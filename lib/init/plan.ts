@@ -92,7 +92,7 @@ function rootSteps(spec: ContainerSpec): PlanStep[] {
     if (spec.rootfs.type === 'overlay') {
       const { lower, upper, work } = spec.rootfs;
       steps.push({
-        feature: 'overlay: read-only layers below, this container’s own upper dir on top, mounted as its root',
+        feature: 'overlay: read-only layers, this container’s own upper dir on top',
         ops: [
           {
             op: 'mount',
@@ -106,7 +106,7 @@ function rootSteps(spec: ContainerSpec): PlanStep[] {
       });
     } else {
       steps.push({
-        feature: 'pivot_root needs the new root to be a mount point: bind the rootfs onto itself',
+        feature: 'pivot_root wants a mount point: the rootfs bound onto itself',
         ops: [{ op: 'mount', source: root, target: root, fstype: null, flags: ['MS_BIND', 'MS_REC'], data: '' }],
       });
     }
@@ -150,7 +150,7 @@ function switchRootSteps(spec: ContainerSpec): PlanStep[] {
   }
   const steps: PlanStep[] = [
     {
-      feature: 'pivot_root: the rootfs becomes /, the host’s root is detached (no directory needed)',
+      feature: 'pivot_root: the rootfs becomes /, the host’s root is detached',
       ops: [
         { op: 'chdir', path: spec.root.path },
         { op: 'pivotRoot' },
@@ -218,7 +218,7 @@ function privilegeSteps(process: ContainerSpec['process'], seccomp: string | und
 
 function handOverStep(args: string[], env: string[]): PlanStep {
   return {
-    feature: 'become the command: same PID, exactly its environment, fds 0–2, default signals',
+    feature: 'become the command: same PID, its environment, fds 0–2 only',
     ops: [{ op: 'resetSignals' }, { op: 'closeFds' }, { op: 'exec', args, env }],
   };
 }

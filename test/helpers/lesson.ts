@@ -10,10 +10,10 @@ import { createRunner } from '../../lib/runner.ts';
 
 export async function runLessonForTest<S>(
   lesson: Lesson<S>,
-  opts: { mode?: Mode; rootfs?: string; width?: number } = {},
+  opts: { mode?: Mode; rootfs?: string; width?: number; id?: string; impl?: Record<string, unknown> } = {},
 ): Promise<LessonResult<S> & { output: string; id: string }> {
   const text: string[] = [];
-  const id = newRunId(lesson.number);
+  const id = opts.id ?? newRunId(lesson.number);
   const result = await runLesson(lesson, {
     id,
     runner: createRunner(),
@@ -22,6 +22,7 @@ export async function runLessonForTest<S>(
     mode: opts.mode ?? 'run',
     rootfs: opts.rootfs ?? DEFAULT_ROOTFS,
     shell: false,
+    impl: opts.impl,
   });
   return { ...result, output: text.join(''), id };
 }

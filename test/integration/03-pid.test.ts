@@ -4,9 +4,10 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import lesson, { SECOND_CHROOT } from '../../lessons/03-pid-namespace.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
-import { startContainer, type ContainerSpec } from '../../lib/container.ts';
+import { startContainer } from '../../lib/container/start.ts';
+import { build, chrootSpec, withPid, withUtsIpc } from '../../lib/kit.ts';
+import type { ContainerSpec } from '../../lib/spec.ts';
 import { showArgv } from '../../lib/lesson.ts';
-import { PROC_MOUNT } from '../../lib/mounts.ts';
 import { createRunner } from '../../lib/runner.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
@@ -17,15 +18,7 @@ import { runLessonForTest, testId } from '../helpers/lesson.ts';
 
 /** Lesson 03's container (chroot, own PIDs and mount tree, its /proc), for a test's own run id. */
 function lessonContainerSpec(id: string): ContainerSpec {
-  return {
-    id,
-    root: { path: DEFAULT_ROOTFS },
-    process: { args: ['sleep', '3600'] },
-    hostname: `scr${id}`,
-    namespaces: ['uts', 'ipc', 'pid', 'mount'],
-    rootSwitch: 'chroot',
-    mounts: [PROC_MOUNT],
-  };
+  return build(chrootSpec({ id, rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] }), withUtsIpc(`scr${id}`), withPid);
 }
 
 describe.skipIf(!canRunIntegration)('lesson 03: PID namespace', () => {
@@ -96,8 +89,7 @@ describe.skipIf(!canRunIntegration)('lesson 03: PID namespace', () => {
     const cleanup = new CleanupStack();
     const id = testId('03');
     try {
-      const spec = { ...lessonContainerSpec(id), process: { args: ['sleep', '3600'] } };
-      const c = await startContainer(createRunner(), cleanup, spec);
+      const c = await startContainer(createRunner(), cleanup, lessonContainerSpec(id), { executor: 'sh' });
       const hint = lesson.shell?.({ id, rootfs: DEFAULT_ROOTFS } as never).explain ?? '';
       expect(hint.replace(/\s+/g, ' ')).toContain(showArgv(SECOND_CHROOT));
       const r = await c.exec(SECOND_CHROOT);

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/04-mount-pivot-root.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
-import { baseContainerSpec, runContainer, startContainer } from '../../lib/container.ts';
+import { startContainer } from '../../lib/container/start.ts';
+import { isolatedSpec } from '../../lib/kit.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
-import { OLD_ROOT } from '../../lib/mounts.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { readNamespaces } from '../../lib/proc.ts';
 import { createRunner } from '../../lib/runner.ts';
@@ -38,7 +38,7 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     expect(listed(r.state.rootEntries)).toEqual([...rootfs].sort());
     expect(listed(r.state.procRootListing)).toEqual([...rootfs].sort());
     expect(listed(r.state.dotDotListing)).toEqual([...rootfs].sort());
-    expect(fs.existsSync(path.join(DEFAULT_ROOTFS, OLD_ROOT))).toBe(false);
+    expect(fs.existsSync(path.join(DEFAULT_ROOTFS, '.oldroot'))).toBe(false);
 
     // A mount made inside never reached the host, and the host's mount table is as it was.
     expect(r.state.insideMountSeenInside).toBe(true);
@@ -62,8 +62,8 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
     const cleanup = new CleanupStack();
     const id = testId('04');
     try {
-      const spec = baseContainerSpec({ id, rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] });
-      const c = await startContainer(createRunner(), cleanup, spec);
+      const spec = isolatedSpec({ id, rootfs: DEFAULT_ROOTFS, args: ['sleep', '3600'] });
+      const c = await startContainer(createRunner(), cleanup, spec, { executor: 'sh' });
       const mine = readNamespaces('self');
       const theirs = readNamespaces(c.hostPid);
       const differing = Object.keys(mine).filter(
@@ -97,8 +97,8 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
       cleanup.push('unmount the rootfs bind', () => runner.run(['umount', '--lazy', rootfs]));
 
       const before = readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length;
-      const spec = baseContainerSpec({ id, rootfs, args: ['sleep', '3600'] });
-      const c = await startContainer(runner, cleanup, spec);
+      const spec = isolatedSpec({ id, rootfs, args: ['sleep', '3600'] });
+      const c = await startContainer(runner, cleanup, spec, { executor: 'sh' });
       expect((await c.exec(['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'])).exitCode).toBe(0);
       expect((await c.exec(['grep', '-c', 'scr-inside', '/proc/self/mounts'])).stdout.trim()).toBe('1');
       expect(readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length).toBe(before);
@@ -119,11 +119,15 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
         [empty, 'is an empty directory', `npm run rootfs -- --dir ${empty}`],
         [import.meta.dirname, 'has no /bin/sh', 'point --rootfs at a root filesystem'],
       ] as const) {
-        const spec = baseContainerSpec({ id: '04bad', rootfs, args: ['true'] });
-        const err = (await runContainer(createRunner(), cleanup, spec).catch((e: unknown) => e)) as UserError;
-        expect(err.message).toBe(`rootfs ${rootfs} ${why}`);
-        expect(err.fix).toContain(fix);
-        expect(err.fix).toContain('or leave out --rootfs');
+        let err: UserError | undefined;
+        try {
+          assertRootfs(rootfs);
+        } catch (e) {
+          err = e as UserError;
+        }
+        expect(err?.message).toBe(`rootfs ${rootfs} ${why}`);
+        expect(err?.fix).toContain(fix);
+        expect(err?.fix).toContain('or leave out --rootfs');
       }
       // The default rootfs is the one `npm run rootfs` builds: there, that is the fix.
       expect(() => assertRootfs(DEFAULT_ROOTFS)).not.toThrow();
@@ -135,8 +139,9 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
 
   it('explain mode prints the pivot_root script and runs nothing', async () => {
     const r = await runLessonForTest(lesson, { mode: 'explain' });
-    expect(r.output).toContain(`pivot_root . ${OLD_ROOT}`);
-    expect(r.output).toContain(`umount -l /${OLD_ROOT}`);
+    expect(r.output).toContain('pivot_root . .');
+    expect(r.output).toContain('umount -l .');
+    expect(r.output).not.toContain('oldroot');
     expect(r.state.hostPid).toBeUndefined();
     expect(await leftoversOf(r.id)).toEqual([]);
   });

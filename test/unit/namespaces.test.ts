@@ -93,3 +93,16 @@ describe('reading namespaces', () => {
     expect(parseNsPid(undefined)).toEqual([]);
   });
 });
+
+describe('parseNamespaceListing', () => {
+  it('reads the inode of each namespace from ls -l /proc/PID/ns, skipping the *_for_children links', async () => {
+    const { parseNamespaceListing } = await import('../../lib/namespaces.ts');
+    const text = [
+      'total 0',
+      'lrwxrwxrwx 1 root root 0 Nov 25 19:36 cgroup -> cgroup:[4026531835]',
+      "lrwxrwxrwx 1 root root 0 Nov 25 19:36 uts -> 'uts:[4026532301]'",
+      'lrwxrwxrwx 1 root root 0 Nov 25 19:36 pid_for_children -> pid:[4026531836]',
+    ].join('\n');
+    expect(parseNamespaceListing(text)).toEqual({ cgroup: 4026531835, uts: 4026532301 });
+  });
+});

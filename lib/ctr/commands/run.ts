@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
-import { startContainer } from '../../container/start.ts';
+import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
 import type { Command, CtrContext } from '../command.ts';
@@ -87,7 +87,8 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
-    if (r.note) ctx.err(`ctr: ${r.note}\n`);
+    const note = rewrittenNote(r);
+    if (note) ctx.err(`ctr: ${note}\n`);
     markExited(
       req.spec.id,
       r.exitCode,

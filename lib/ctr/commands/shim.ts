@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
-import { startContainer } from '../../container/start.ts';
+import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { processStartTime, updateState } from '../../container/state.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
@@ -69,7 +69,7 @@ export const shim: Command = {
     const r = await container.wait();
     // Cgroup and network first, then the exit code: whoever waits for "exited" (ctr stop) finds them gone.
     await cleanup.unwind();
-    markExited(req.spec.id, r.exitCode, r.note ?? (r.signal ? `killed by ${r.signal}` : undefined));
+    markExited(req.spec.id, r.exitCode, rewrittenNote(r) ?? (r.signal ? `killed by ${r.signal}` : undefined));
     return 0;
   },
 };
