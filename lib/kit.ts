@@ -40,20 +40,30 @@ function addNamespaces(spec: ContainerSpec, types: NamespaceType[]): ContainerSp
   return { ...spec, linux: { ...spec.linux, namespaces: [...spec.linux.namespaces, ...added] } };
 }
 
-/** Lesson 02: its own hostname (UTS) and SysV IPC; HOSTNAME in the environment, as docker sets it. */
-export function withUtsIpc(hostname: string): Transform {
-  return (spec) => {
-    const s = addNamespaces(spec, ['uts', 'ipc']);
-    return { ...s, hostname, process: { ...s.process, env: withEnv(s.process.env, 'HOSTNAME', hostname) } };
-  };
+/**
+ * Lesson 02 (its exercise): the spec with its own hostname (UTS namespace) and SysV IPC (IPC namespace), and
+ * HOSTNAME in the environment, as docker sets it.
+ */
+export function addUtsIpc(spec: ContainerSpec, hostname: string): ContainerSpec {
+  const s = addNamespaces(spec, ['uts', 'ipc']);
+  return { ...s, hostname, process: { ...s.process, env: withEnv(s.process.env, 'HOSTNAME', hostname) } };
 }
 
-/** Lesson 03: its own PIDs, and a mount namespace so its own /proc can be mounted without touching the host. */
-export const withPid: Transform = (spec) => {
+export function withUtsIpc(hostname: string): Transform {
+  return (spec) => addUtsIpc(spec, hostname);
+}
+
+/**
+ * Lesson 03 (its exercise): the spec with its own PIDs (PID namespace), and a mount namespace with a proc
+ * filesystem mounted at /proc, so `ps` inside sees only the container and the mount stays off the host.
+ */
+export function addPidNamespace(spec: ContainerSpec): ContainerSpec {
   const s = addNamespaces(spec, ['pid', 'mount']);
   const mounts = s.mounts.some((m) => m.destination === '/proc') ? s.mounts : [...s.mounts, PROC_MOUNT];
   return { ...s, mounts };
-};
+}
+
+export const withPid: Transform = addPidNamespace;
 
 /** Lesson 04: pivot_root instead of chroot, with /proc, a read-only /sys, a minimal /dev, /dev/pts, /dev/shm. */
 export const withPivotRoot: Transform = (spec) => {

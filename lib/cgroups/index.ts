@@ -275,10 +275,17 @@ export interface CgroupDriver {
   evidenceFiles(controller: Controller, existingOnly?: boolean): string[];
 }
 
+/** The functions that turn limits into file writes (lib's by default; the learner's with `--mine`). */
+export interface LimitWriters {
+  v1?: (dirs: { memory?: string; pids?: string; cpu?: string }, limits: Limits) => CgroupOp[];
+  v2?: (leaf: string, limits: Limits) => CgroupOp[];
+}
+
 export interface DriverOptions {
   id: string;
   controllers: Controller[];
   fs: CgroupFs;
+  limitWrites?: LimitWriters;
 }
 
 // --- Planning ---------------------------------------------------------------------------------------------
@@ -298,6 +305,7 @@ export interface PlanOptions {
   fs?: CgroupFs;
   /** Every mkdir, write and rmdir also goes through this runner's `apply`: echoed, recorded, skipped in dry-run. */
   runner?: Runner;
+  limitWrites?: LimitWriters;
   /** Controllers to use even without a limit, to read their stats (default: all three where available). */
   controllers?: Controller[];
 }
@@ -329,9 +337,10 @@ export function planCgroup(id: string, limits: Limits, opts: PlanOptions = {}): 
     else skipped.push(c);
   }
   const drivers: CgroupDriver[] = [];
-  if (v1.length > 0) drivers.push(createV1Driver(layout.v1, { id, controllers: v1, fs: cgfs }));
+  const limitWrites = opts.limitWrites;
+  if (v1.length > 0) drivers.push(createV1Driver(layout.v1, { id, controllers: v1, fs: cgfs, limitWrites }));
   if (v2.length > 0 && layout.v2) {
-    drivers.push(createV2Driver(layout.v2.mountPoint, { id, controllers: v2, fs: cgfs }));
+    drivers.push(createV2Driver(layout.v2.mountPoint, { id, controllers: v2, fs: cgfs, limitWrites }));
   }
   const version: CgroupVersion = v1.length > 0 && v2.length > 0 ? 'hybrid' : v1.length > 0 ? 'v1' : 'v2';
   const ops = [...drivers.flatMap((d) => d.createOps()), ...drivers.flatMap((d) => d.limitOps(limits))];

@@ -219,3 +219,12 @@ export function resourcesFromLimits(l: Limits): {
     ...(l.cpu ? { cpu: { quota: l.cpu.quotaUs, period: l.cpu.periodUs } } : {}),
   };
 }
+
+/** The limits of these controllers only (a driver writes the limits of the controllers it holds). */
+export function onlyFor(limits: Limits, controllers: readonly string[]): Limits {
+  return {
+    ...(limits.memory && controllers.includes('memory') ? { memory: limits.memory } : {}),
+    ...(limits.pids !== undefined && controllers.includes('pids') ? { pids: limits.pids } : {}),
+    ...(limits.cpu && controllers.includes('cpu') ? { cpu: limits.cpu } : {}),
+  };
+}

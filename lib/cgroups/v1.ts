@@ -15,13 +15,52 @@
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions, V1Mount } from './index.ts';
-import { killPids, parseKeyedFile, parseLimitValue, readPids, type LimitValue } from './limits.ts';
+import {
+  killPids,
+  onlyFor,
+  parseKeyedFile,
+  parseLimitValue,
+  readPids,
+  type LimitValue,
+  type Limits,
+} from './limits.ts';
 
 /** v1 says "no limit" with a huge number (memory) or -1 (CPU quota); both are `max` here. */
 function v1Limit(text: string | undefined): LimitValue {
   if (text === undefined) return 'max';
   const v = parseLimitValue(text);
   return v === 'max' || v < 0 || v >= 2 ** 60 ? 'max' : v;
+}
+
+/**
+ * The writes that set limits on v1 cgroups (the lesson-05 exercise): each limit in its own controller's tree —
+ * memory.limit_in_bytes, then memory.memsw.limit_in_bytes (memory *plus* swap, which may never be below the
+ * memory limit, hence second; only with swap accounting), pids.max, and the CPU quota as cfs_period_us then
+ * cfs_quota_us.
+ */
+export function v1LimitWrites(dirs: { memory?: string; pids?: string; cpu?: string }, limits: Limits): CgroupOp[] {
+  const ops: CgroupOp[] = [];
+  if (limits.memory && dirs.memory) {
+    const { maxBytes, swapBytes } = limits.memory;
+    ops.push({ kind: 'write', path: path.join(dirs.memory, 'memory.limit_in_bytes'), value: String(maxBytes) });
+    ops.push({
+      kind: 'write',
+      path: path.join(dirs.memory, 'memory.memsw.limit_in_bytes'),
+      value: String(maxBytes + swapBytes),
+      optional: {
+        shown: 'if present',
+        note: 'swap is not limited: swap accounting is off (no memory.memsw.limit_in_bytes; boot with swapaccount=1)',
+      },
+    });
+  }
+  if (limits.pids !== undefined && dirs.pids) {
+    ops.push({ kind: 'write', path: path.join(dirs.pids, 'pids.max'), value: String(limits.pids) });
+  }
+  if (limits.cpu && dirs.cpu) {
+    ops.push({ kind: 'write', path: path.join(dirs.cpu, 'cpu.cfs_period_us'), value: String(limits.cpu.periodUs) });
+    ops.push({ kind: 'write', path: path.join(dirs.cpu, 'cpu.cfs_quota_us'), value: String(limits.cpu.quotaUs) });
+  }
+  return ops;
 }
 
 export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions): CgroupDriver {
@@ -87,29 +126,8 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
     },
 
     limitOps(limits) {
-      const ops: CgroupOp[] = [];
-      if (limits.memory && controllers.includes('memory')) {
-        const { maxBytes, swapBytes } = limits.memory;
-        ops.push({ kind: 'write', path: fileOf('memory', 'memory.limit_in_bytes'), value: String(maxBytes) });
-        // memory+swap, which may never be below the memory limit: so it is written second.
-        ops.push({
-          kind: 'write',
-          path: fileOf('memory', 'memory.memsw.limit_in_bytes'),
-          value: String(maxBytes + swapBytes),
-          optional: {
-            shown: 'if present',
-            note: 'swap is not limited: swap accounting is off (no memory.memsw.limit_in_bytes; boot with swapaccount=1)',
-          },
-        });
-      }
-      if (limits.pids !== undefined && controllers.includes('pids')) {
-        ops.push({ kind: 'write', path: fileOf('pids', 'pids.max'), value: String(limits.pids) });
-      }
-      if (limits.cpu && controllers.includes('cpu')) {
-        ops.push({ kind: 'write', path: fileOf('cpu', 'cpu.cfs_period_us'), value: String(limits.cpu.periodUs) });
-        ops.push({ kind: 'write', path: fileOf('cpu', 'cpu.cfs_quota_us'), value: String(limits.cpu.quotaUs) });
-      }
-      return ops;
+      const dirs = { memory: leafOf('memory'), pids: leafOf('pids'), cpu: leafOf('cpu') };
+      return (opts.limitWrites?.v1 ?? v1LimitWrites)(dirs, onlyFor(limits, controllers));
     },
 
     killOp() {

@@ -18,7 +18,7 @@
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions } from './index.ts';
-import { killPids, parseCpuMax, parseKeyedFile, parseLimitValue, readPids } from './limits.ts';
+import { killPids, onlyFor, parseCpuMax, parseKeyedFile, parseLimitValue, readPids, type Limits } from './limits.ts';
 
 /** The files that show each controller's limit, usage and counters, in the order a learner reads them. */
 const EVIDENCE: Record<Controller, string[]> = {
@@ -26,6 +26,32 @@ const EVIDENCE: Record<Controller, string[]> = {
   pids: ['pids.max', 'pids.current', 'pids.peak', 'pids.events'],
   cpu: ['cpu.max', 'cpu.stat'],
 };
+
+/**
+ * The writes that set limits on a v2 cgroup (the lesson-05 exercise): one file per limit in the leaf —
+ * memory.max and memory.swap.max in bytes (swap on top of memory; the latter only where the kernel accounts
+ * swap), pids.max, and cpu.max as `QUOTA PERIOD` in microseconds.
+ */
+export function v2LimitWrites(leaf: string, limits: Limits): CgroupOp[] {
+  const file = (name: string) => path.join(leaf, name);
+  const ops: CgroupOp[] = [];
+  if (limits.memory) {
+    ops.push({ kind: 'write', path: file('memory.max'), value: String(limits.memory.maxBytes) });
+    ops.push({
+      kind: 'write',
+      path: file('memory.swap.max'),
+      value: String(limits.memory.swapBytes),
+      optional: {
+        shown: 'if present',
+        note: 'swap is not limited: this kernel does not account swap (no memory.swap.max)',
+      },
+    });
+  }
+  if (limits.pids !== undefined) ops.push({ kind: 'write', path: file('pids.max'), value: String(limits.pids) });
+  if (limits.cpu)
+    ops.push({ kind: 'write', path: file('cpu.max'), value: `${limits.cpu.quotaUs} ${limits.cpu.periodUs}` });
+  return ops;
+}
 
 export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupDriver {
   const { fs: cgfs } = opts;
@@ -77,26 +103,7 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
 
     // Limits go in the leaf, which has the controllers' files once the parent hands them down.
     limitOps(limits) {
-      const ops: CgroupOp[] = [];
-      if (limits.memory && controllers.includes('memory')) {
-        ops.push({ kind: 'write', path: file('memory.max'), value: String(limits.memory.maxBytes) });
-        ops.push({
-          kind: 'write',
-          path: file('memory.swap.max'),
-          value: String(limits.memory.swapBytes),
-          optional: {
-            shown: 'if present',
-            note: 'swap is not limited: this kernel does not account swap (no memory.swap.max)',
-          },
-        });
-      }
-      if (limits.pids !== undefined && controllers.includes('pids')) {
-        ops.push({ kind: 'write', path: file('pids.max'), value: String(limits.pids) });
-      }
-      if (limits.cpu && controllers.includes('cpu')) {
-        ops.push({ kind: 'write', path: file('cpu.max'), value: `${limits.cpu.quotaUs} ${limits.cpu.periodUs}` });
-      }
-      return ops;
+      return (opts.limitWrites?.v2 ?? v2LimitWrites)(leaf, onlyFor(limits, controllers));
     },
 
     killOp() {

@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { DIST, initBundle } from '../bundle.ts';
-import { initPlan, type Executor } from '../init/plan.ts';
+import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import { INIT_FILE, renderSh } from '../init/render-sh.ts';
 import { renderSyscalls } from '../init/render-syscalls.ts';
 import type { CleanupStack } from '../cleanup.ts';
@@ -28,11 +28,13 @@ export interface LaunchOptions {
   executor: Executor;
   /** The cgroup.procs files the container joins (lesson 05 on). */
   procsFiles?: readonly string[];
+  /** Parts of the init plan the learner wrote (`--mine`); lib's otherwise. */
+  parts?: Partial<PlanParts>;
 }
 
 /** The argv that starts the container, and the script or plan it runs: one value for showing and running. */
 export function launchOf(spec: ContainerSpec, opts: LaunchOptions) {
-  const plan = initPlan(spec, { mode: 'run', executor: opts.executor });
+  const plan = initPlan(spec, { mode: 'run', executor: opts.executor, parts: opts.parts });
   if (opts.executor === 'sh') {
     const script = renderSh(plan);
     return { plan, script, argv: runArgv(spec, { executor: 'sh', script }, opts.procsFiles) };
@@ -91,6 +93,7 @@ export function interactiveShell(
         executor: 'ts',
         init: await initBundle(),
         procsFiles: opts.procsFiles,
+        parts: opts.parts,
         stdio: 'inherit',
       }),
   };

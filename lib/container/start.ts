@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { CleanupStack } from '../cleanup.ts';
 import { CommandError, UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
-import { initPlan, type Executor } from '../init/plan.ts';
+import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
 import { LineSplitter, parseInitLine } from '../init/protocol.ts';
 import { renderSh } from '../init/render-sh.ts';
@@ -68,6 +68,8 @@ export interface StartOptions {
   executor?: Executor;
   /** The node binary and init bundle for the TypeScript init (lib/init/bundle.ts's `tsInit()`). */
   init?: TsInit;
+  /** Parts of the init plan the learner wrote (`--mine`); lib's otherwise. */
+  parts?: Partial<PlanParts>;
   /** The cgroup.procs files of the container's cgroup: the sh init joins through the launcher, the TS init at sync. */
   procsFiles?: readonly string[];
   /** More host work at the sync point, after the cgroup join (network, uid maps). */
@@ -240,7 +242,7 @@ export async function startContainer(
 ): Promise<Container> {
   const executor = opts.executor ?? 'ts';
   assertRoot(spec, executor);
-  const plan = initPlan(spec, { mode: 'run', executor });
+  const plan = initPlan(spec, { mode: 'run', executor, parts: opts.parts });
   const program = initProgram(plan, executor, opts.init);
   const procsFiles = opts.procsFiles ?? [];
   const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : []);

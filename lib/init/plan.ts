@@ -26,9 +26,40 @@ import type { InitOp, InitPlan, PlanStep } from './ops.ts';
 /** Which init runs the plan: the `sh` script of lessons 02–06, or the TypeScript init (lesson 07 on, `ctr`). */
 export type Executor = 'sh' | 'ts';
 
+/**
+ * Parts of the plan a learner can write (lesson 04's exercise), with lib's as the default: how the rootfs becomes
+ * a mount point of a private tree, and how pivot_root switches to it and lets go of the host's root.
+ */
+export interface PlanParts {
+  rootMountOps: (root: string) => InitOp[];
+  pivotRootOps: (root: string) => InitOp[];
+}
+
+/**
+ * Private propagation first (or the mounts that follow would appear on the host), then the rootfs bound onto
+ * itself: pivot_root wants its new root to be a mount point, and a bind mount makes one.
+ */
+export function rootMountOps(root: string): InitOp[] {
+  return [
+    { op: 'makePrivate' },
+    { op: 'mount', source: root, target: root, fstype: null, flags: ['MS_BIND', 'MS_REC'], data: '' },
+  ];
+}
+
+/**
+ * From inside the new root, pivot_root(".", ".") makes it / and stacks the old root on top of it at ".", where
+ * umount2(".", MNT_DETACH) lets go of it — no directory for the old root is ever needed — then chdir("/").
+ */
+export function pivotRootOps(root: string): InitOp[] {
+  return [{ op: 'chdir', path: root }, { op: 'pivotRoot' }, { op: 'detachOldRoot' }, { op: 'chdir', path: '/' }];
+}
+
+const LIB_PARTS: PlanParts = { rootMountOps, pivotRootOps };
+
 export interface RunPlanOptions {
   mode: 'run';
   executor: Executor;
+  parts?: Partial<PlanParts>;
 }
 
 export interface ExecPlanOptions {
@@ -85,9 +116,21 @@ export function overlayData(lower: readonly string[], upper: string, work: strin
   return `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
 }
 
-function rootSteps(spec: ContainerSpec): PlanStep[] {
+function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   const root = spec.root.path;
   const steps: PlanStep[] = [];
+  const privateStep: PlanStep = {
+    feature: 'mount namespace: nothing mounted here propagates to the host',
+    ops: [{ op: 'makePrivate' }],
+  };
+  if (spec.rootSwitch === 'pivot_root' && spec.rootfs.type === 'bind') {
+    steps.push({
+      feature: 'a private mount tree, the rootfs bound onto itself (a mount point)',
+      ops: parts.rootMountOps(root),
+    });
+  } else if (hasNamespace(spec, 'mount')) {
+    steps.push(privateStep);
+  }
   if (spec.rootSwitch === 'pivot_root') {
     if (spec.rootfs.type === 'overlay') {
       const { lower, upper, work } = spec.rootfs;
@@ -103,11 +146,6 @@ function rootSteps(spec: ContainerSpec): PlanStep[] {
             data: overlayData(lower, upper, work),
           },
         ],
-      });
-    } else {
-      steps.push({
-        feature: 'pivot_root wants a mount point: the rootfs bound onto itself',
-        ops: [{ op: 'mount', source: root, target: root, fstype: null, flags: ['MS_BIND', 'MS_REC'], data: '' }],
       });
     }
   }
@@ -136,7 +174,7 @@ function rootSteps(spec: ContainerSpec): PlanStep[] {
   return steps;
 }
 
-function switchRootSteps(spec: ContainerSpec): PlanStep[] {
+function switchRootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   if (spec.rootSwitch === 'chroot') {
     return [
       {
@@ -151,12 +189,7 @@ function switchRootSteps(spec: ContainerSpec): PlanStep[] {
   const steps: PlanStep[] = [
     {
       feature: 'pivot_root: the rootfs becomes /, the host’s root is detached',
-      ops: [
-        { op: 'chdir', path: spec.root.path },
-        { op: 'pivotRoot' },
-        { op: 'detachOldRoot' },
-        { op: 'chdir', path: '/' },
-      ],
+      ops: parts.pivotRootOps(spec.root.path),
     },
   ];
   const { readonlyPaths = [], maskedPaths = [] } = spec.linux;
@@ -257,13 +290,8 @@ export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
   if (spec.hostname !== undefined) {
     steps.push({ feature: 'UTS namespace: our own hostname', ops: [{ op: 'sethostname', name: spec.hostname }] });
   }
-  if (hasNamespace(spec, 'mount')) {
-    steps.push({
-      feature: 'mount namespace: nothing mounted here propagates to the host',
-      ops: [{ op: 'makePrivate' }],
-    });
-  }
-  steps.push(...rootSteps(spec), ...switchRootSteps(spec));
+  const parts = { ...LIB_PARTS, ...opts.parts };
+  steps.push(...rootSteps(spec, parts), ...switchRootSteps(spec, parts));
   if (spec.process.cwd !== '/')
     steps.push({ feature: 'working directory', ops: [{ op: 'chdir', path: spec.process.cwd }] });
   steps.push(...privilegeSteps(spec.process, seccomp), handOverStep(spec.process.args, spec.process.env));

@@ -242,7 +242,7 @@ describe('executePlan (the TypeScript init) with recorded system calls', () => {
     expect(error).toBeInstanceOf(InitError);
     expect(error.exitCode).toBe(125);
     expect(error.message).toMatch(
-      /^mount namespace: nothing mounted here propagates to the host — mount null \/ null 0x44000: EPERM/,
+      /^a private mount tree, the rootfs bound onto itself \(a mount point\) — mount null \/ null 0x44000: EPERM/,
     );
     expect(sys.calls.some((c) => c.startsWith('execve'))).toBe(false);
   });

@@ -1,0 +1,118 @@
+/**
+ * Exercises: the learner writes a lesson's key step, and the lesson's own checks grade it.
+ *
+ * Each lesson names one or two lib functions that carry its idea — the argv of chroot, the init plan's
+ * pivot_root, the cgroup limit writes — with plain data in and out. `exercises/templates/NN-name.ts` holds the
+ * same functions with the contract and the kernel facts in their doc comment and a body that is a TODO; the
+ * learner's own copy, `exercises/NN-name.ts`, is made from it on first use (and git-ignored, so a `git pull`
+ * never clashes with their work). `npm run lesson NN -- --mine` runs the lesson with the learner's functions in
+ * place of lib's (see exercise-sandbox.ts): every command the lesson shows is then theirs, and its
+ * "Did it work?" checks — which look at the kernel from the host — say whether it works.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from './bundle.ts';
+
+export const EXERCISES_DIR = path.join(PROJECT_ROOT, 'exercises');
+export const TEMPLATES_DIR = path.join(EXERCISES_DIR, 'templates');
+
+export interface Exercise {
+  /** The file name, in exercises/ (the learner's) and exercises/templates/ (the starting point): `01-chroot.ts`. */
+  file: string;
+  /** The lib functions the learner writes, by name: the solution, and what runs without --mine. */
+  functions: Record<string, (...args: never[]) => unknown>;
+  /** Where the solution is, relative to the project: shown by `npm run exercise NN -- --solution`. */
+  solutionIn: string[];
+  /** What to write, in one or two sentences (shown by --explain and the exercise list). */
+  contract: string;
+  /** Hints, one at a time on request, the first gentle, the last nearly the answer. */
+  hints: string[];
+  /** About how long a typical learner takes, in minutes (INSTRUCTOR.md's hands-on timing). */
+  minutes: number;
+  /**
+   * Checks on what a learner's function returned before the lesson uses it: a message for a value of the wrong
+   * shape ("chrootArgv must return an array of strings"), undefined for a good one.
+   */
+  shape?: Record<string, (value: unknown) => string | undefined>;
+}
+
+export function workingCopy(ex: Exercise): string {
+  return path.join(EXERCISES_DIR, ex.file);
+}
+
+export function template(ex: Exercise): string {
+  return path.join(TEMPLATES_DIR, ex.file);
+}
+
+/** The learner's file as the learner should see it named: `exercises/01-chroot.ts`. */
+export function shownPath(ex: Exercise): string {
+  return path.relative(PROJECT_ROOT, workingCopy(ex));
+}
+
+/** Make the learner's copy from the template if there is none yet; true when it was just made. */
+export function ensureWorkingCopy(ex: Exercise, owner?: { uid: number; gid: number }): boolean {
+  const file = workingCopy(ex);
+  if (fs.existsSync(file)) return false;
+  fs.copyFileSync(template(ex), file);
+  if (owner) fs.chownSync(file, owner.uid, owner.gid);
+  return true;
+}
+
+/** Whether the learner has changed their copy at all. */
+export function touched(ex: Exercise): boolean {
+  try {
+    return fs.readFileSync(workingCopy(ex), 'utf8') !== fs.readFileSync(template(ex), 'utf8');
+  } catch {
+    return false;
+  }
+}
+
+/** Put the template back, keeping the learner's version next to it; returns where it was kept. */
+export function resetExercise(ex: Exercise, now = new Date()): string | undefined {
+  const file = workingCopy(ex);
+  let kept: string | undefined;
+  if (fs.existsSync(file)) {
+    kept = `${file}.${now.toISOString().replace(/[:.]/g, '-')}.bak`;
+    fs.renameSync(file, kept);
+  }
+  fs.copyFileSync(template(ex), file);
+  return kept;
+}
+
+/** The text of an exported function in a TypeScript source: from its doc comment to its closing brace. */
+export function functionSource(source: string, name: string): string | undefined {
+  const start = new RegExp(`^export (?:async )?function ${name}\\b`, 'm').exec(source)?.index;
+  if (start === undefined) return undefined;
+  const docStart = source.lastIndexOf('/**', start);
+  const between = docStart >= 0 ? source.slice(docStart, start) : '';
+  const from = docStart >= 0 && /^\/\*\*[\s\S]*\*\/\s*$/.test(between) ? docStart : start;
+  let depth = 0;
+  const open = source.indexOf('{', source.indexOf(')', start));
+  for (let i = open; i < source.length; i++) {
+    if (source[i] === '{') depth++;
+    else if (source[i] === '}' && --depth === 0) return source.slice(from, i + 1);
+  }
+  return undefined;
+}
+
+/** The solution as the learner reads it: each function's source from lib. */
+export function solutionText(ex: Exercise): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(ex.functions)) {
+    for (const rel of ex.solutionIn) {
+      const text = functionSource(fs.readFileSync(path.join(PROJECT_ROOT, rel), 'utf8'), name);
+      if (text) {
+        parts.push(`// ${rel}\n${text}`);
+        break;
+      }
+    }
+  }
+  return parts.join('\n\n');
+}
+
+export const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Shape check: an argv. */
+export function argvShape(name: string) {
+  return (v: unknown) => (isStringArray(v) ? undefined : `${name} must return an array of strings (an argv)`);
+}
