@@ -60,20 +60,40 @@ export interface StoreImageResult {
   bytesRead: number;
 }
 
-/** Run `fn` on every item, at most `limit` at once. */
+/**
+ * Run `fn` on every item, at most `limit` at once. On the first failure nothing new starts, the others are told
+ * to stop (through the signal), and the call returns — with that first error — only once all have settled, so
+ * no unpack goes on in the background after a failed load or pull.
+ */
 export async function eachLimited<T>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<void>,
+  fn: (item: T, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
+  const stop = new AbortController();
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const item = items[next++] as T;
-      await fn(item);
+      try {
+        await fn(item, stop.signal);
+      } catch (error) {
+        failure ??= { error };
+        stop.abort(error);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
+/** A stream that ends with `signal`'s reason as soon as it is aborted. */
+async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    signal.throwIfAborted();
+    yield chunk;
+  }
 }
 
 export async function storeImage(
@@ -104,12 +124,12 @@ export async function storeImage(
       else todo.push({ layer, index });
     });
     let bytesRead = 0;
-    await eachLimited(todo, opts.concurrency ?? 3, async ({ layer, index }) => {
+    await eachLimited(todo, opts.concurrency ?? 3, async ({ layer, index }, signal) => {
       let bytes = 0;
       const progress = (state: LayerProgress['state']) =>
         opts.onProgress?.({ index, count, diffId: layer.diffId, state, bytes, total: layer.size });
       progress('start');
-      await store.addLayer(await layer.open(), {
+      await store.addLayer(abortable(await layer.open(), signal), {
         diffId: layer.diffId,
         blobDigest: layer.blobDigest,
         label: `layer ${index + 1}/${count} (${shortDigest(layer.diffId)}) of ${shown}`,
