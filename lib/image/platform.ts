@@ -88,26 +88,32 @@ export function noPlatformError(what: string, manifests: readonly Descriptor[], 
 /**
  * Walk from a manifest or index down to the image manifest for `want`, opening nested indexes as needed
  * (`open` fetches and parses the blob a descriptor names). Returns the manifest and the descriptor that named
- * it (undefined when `top` was already a manifest).
+ * it (undefined when `top` was already a manifest). The error, when nothing fits, lists every platform seen.
  */
 export async function resolveManifest(
   top: ImageManifest | ImageIndex,
   open: (d: Descriptor) => Promise<ImageManifest | ImageIndex>,
   want: Platform,
   what: string,
-  depth = 0,
 ): Promise<{ manifest: ImageManifest; descriptor: Descriptor | undefined }> {
   if (top.kind === 'manifest') return { manifest: top, descriptor: undefined };
-  if (depth > 4) throw new UserError(`${what} nests indexes more than 4 deep`);
-  for (const d of platformCandidates(top.manifests, want)) {
-    const next = await open(d);
-    if (next.kind === 'manifest') return { manifest: next, descriptor: d };
-    try {
-      return await resolveManifest(next, open, want, what, depth + 1);
-    } catch (e) {
-      // An unlabelled nested index may hold other platforms only: try the next candidate.
-      if (!(e instanceof UserError) || d.platform) throw e;
+  const seen: Descriptor[] = [];
+  const search = async (
+    index: ImageIndex,
+    depth: number,
+  ): Promise<{ manifest: ImageManifest; descriptor: Descriptor } | undefined> => {
+    if (depth > 4) throw new UserError(`${what} nests indexes more than 4 deep`);
+    seen.push(...index.manifests);
+    for (const d of platformCandidates(index.manifests, want)) {
+      const next = await open(d);
+      if (next.kind === 'manifest') return { manifest: next, descriptor: d };
+      // An index without a platform label may hold other platforms only: then try the next candidate.
+      const found = await search(next, depth + 1);
+      if (found) return found;
     }
-  }
-  throw noPlatformError(what, top.manifests, want);
+    return undefined;
+  };
+  const found = await search(top, 0);
+  if (!found) throw noPlatformError(what, seen, want);
+  return found;
 }
