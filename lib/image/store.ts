@@ -36,7 +36,6 @@ import {
 } from './digest.ts';
 import { readLayerBlob, type Compression } from './layer-stream.ts';
 import { canonicalReference, familiarName, parseReference } from './reference.ts';
-import { readTar } from './tar-reader.ts';
 import { unpackLayer, type UnpackStats } from './unpack.ts';
 
 export const DEFAULT_STORE_ROOT = LIB_ROOT;
@@ -171,7 +170,7 @@ export class ImageStore {
     const tmp = this.tempDir();
     try {
       fs.chmodSync(tmp, 0o755);
-      const r = await readLayerBlob(source, (tar) => unpackLayer(readTar(tar), tmp), { onBlobBytes: opts.onBytes });
+      const r = await readLayerBlob(source, (tar) => unpackLayer(tar, tmp), { onBlobBytes: opts.onBytes });
       if (opts.blobDigest) assertDigest(r.blobDigest, opts.blobDigest, 'the blob');
       if (opts.diffId) assertDigest(r.diffId, opts.diffId, 'the uncompressed tar');
       const info: LayerInfo = { diffId: r.diffId, size: r.tarBytes, unpacked: new Date().toISOString() };

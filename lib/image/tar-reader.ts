@@ -2,14 +2,18 @@
  * Reading a tar archive as a stream: one entry at a time, never the whole archive in memory.
  *
  * A layer can be gigabytes, and it arrives as a stream: out of gunzip, out of a registry download, out of a
- * byte range of a `docker save` file. So the reader takes chunks as they come, decodes a header, hands the entry
- * to its consumer with a `body` that yields the entry's bytes as slices of the chunks already in hand (no copy),
- * and moves on once the consumer is done (skipping whatever it did not read). The extension entries (PAX, GNU long
- * names) never reach the consumer: they are folded into the entry they describe.
+ * byte range of a `docker save` file. So the reader is a *push parser*: it is handed each chunk as it comes,
+ * and walks through it synchronously — a header becomes a call to `entry()`, which may return a sink for the
+ * entry's bytes; those bytes are passed on as slices of the chunk (no copy); padding is skipped; and the next
+ * header follows, in the same chunk or the next. Extension entries (PAX, GNU long names) never reach the
+ * handler: they are folded into the entry they describe. Doing all of this without an `await` per entry is
+ * what lets an unpacker keep up with `tar -x`.
  *
- * A tar that ends early — inside a header, inside a body, or without its end-of-archive zero block — is reported
- * as truncated: cutting a layer at an entry boundary would otherwise go unnoticed. Bytes after the end marker are
- * read and dropped, so that a digest computed upstream covers the whole stream.
+ * A tar that ends early — inside a header, inside a body, or without its end-of-archive zero block — is
+ * reported as truncated: cutting a layer at an entry boundary would otherwise go unnoticed. Bytes after the end
+ * marker are ignored (but still read, so that a digest computed upstream covers the whole stream).
+ *
+ * `readTar` offers the same entries as an async iterator, for code that prefers to pull.
  */
 import {
   BLOCK,
@@ -20,8 +24,169 @@ import {
   isExtension,
   isZeroBlock,
   padding,
+  type RawHeader,
   type TarHeader,
 } from './tar-header.ts';
+
+/** Where an entry's bytes go, chunk by chunk. */
+export interface TarSink {
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+export interface TarHandler {
+  /** A new entry: return a sink for its bytes, or nothing to skip them. */
+  entry(header: TarHeader): TarSink | undefined;
+}
+
+type State =
+  | { kind: 'header' }
+  | { kind: 'extension'; raw: RawHeader; at: number; body: Buffer; filled: number }
+  | { kind: 'body'; name: string; sink: TarSink | undefined; left: number; pad: number }
+  | { kind: 'skip'; left: number }
+  | { kind: 'end' }
+  | { kind: 'done' };
+
+function truncated(where: string): CorruptTarError {
+  return new CorruptTarError(`the tar is truncated (it ends ${where})`);
+}
+
+export class TarParser {
+  private state: State = { kind: 'header' };
+  private readonly ext = new Extensions();
+  /** A header block split across two chunks is gathered here. */
+  private readonly block = Buffer.alloc(BLOCK);
+  private blockFilled = 0;
+  private lastName = '';
+  /** Bytes taken so far: the archive offset of the next byte. */
+  position = 0;
+
+  constructor(private readonly handler: TarHandler) {}
+
+  /** Take the next chunk of the archive; calls the handler for whatever it completes. */
+  write(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const s = this.state;
+      const avail = chunk.length - off;
+      switch (s.kind) {
+        case 'done':
+          this.position += avail;
+          return;
+        case 'header':
+        case 'end': {
+          let block: Buffer;
+          if (this.blockFilled === 0 && avail >= BLOCK) {
+            block = chunk.subarray(off, off + BLOCK);
+            off += BLOCK;
+            this.position += BLOCK;
+          } else {
+            const n = Math.min(BLOCK - this.blockFilled, avail);
+            chunk.copy(this.block, this.blockFilled, off, off + n);
+            this.blockFilled += n;
+            off += n;
+            this.position += n;
+            if (this.blockFilled < BLOCK) return;
+            block = this.block;
+            this.blockFilled = 0;
+          }
+          const at = this.position - BLOCK;
+          if (s.kind === 'end') {
+            // The end marker is two zero blocks; what follows them is padding to a record size.
+            if (!isZeroBlock(block)) {
+              throw new CorruptTarError(`a zero block in the middle of the tar at byte ${at - BLOCK}`);
+            }
+            this.state = { kind: 'done' };
+          } else if (isZeroBlock(block)) {
+            this.state = { kind: 'end' };
+          } else {
+            this.header(block, at);
+          }
+          break;
+        }
+        case 'extension': {
+          const n = Math.min(s.body.length - s.filled, avail);
+          chunk.copy(s.body, s.filled, off, off + n);
+          s.filled += n;
+          off += n;
+          this.position += n;
+          if (s.filled === s.body.length) {
+            this.ext.absorb(s.raw, s.body.subarray(0, s.raw.size), s.at);
+            this.state = { kind: 'header' };
+          }
+          break;
+        }
+        case 'body': {
+          const n = Math.min(s.left, avail);
+          if (n > 0) {
+            s.sink?.data(chunk.subarray(off, off + n));
+            s.left -= n;
+            off += n;
+            this.position += n;
+          }
+          if (s.left === 0) this.finishBody(s);
+          break;
+        }
+        case 'skip': {
+          const n = Math.min(s.left, avail);
+          s.left -= n;
+          off += n;
+          this.position += n;
+          if (s.left === 0) this.state = { kind: 'header' };
+          break;
+        }
+      }
+    }
+  }
+
+  private header(block: Buffer, at: number): void {
+    const raw = decodeHeader(block, at);
+    if (isExtension(raw.flag)) {
+      if (raw.size > MAX_EXTENSION_SIZE) {
+        throw new CorruptTarError(`a ${raw.flag} extension header of ${raw.size} bytes at byte ${at} is too large`);
+      }
+      this.state = { kind: 'extension', raw, at, body: Buffer.alloc(raw.size + padding(raw.size)), filled: 0 };
+      if (raw.size === 0) {
+        this.ext.absorb(raw, Buffer.alloc(0), at);
+        this.state = { kind: 'header' };
+      }
+      return;
+    }
+    const header = this.ext.apply(raw, at);
+    this.lastName = header.name;
+    const sink = this.handler.entry(header);
+    const body: State = { kind: 'body', name: header.name, sink, left: header.size, pad: padding(header.size) };
+    this.state = body;
+    if (header.size === 0) this.finishBody(body);
+  }
+
+  private finishBody(s: Extract<State, { kind: 'body' }>): void {
+    s.sink?.end();
+    this.state = s.pad > 0 ? { kind: 'skip', left: s.pad } : { kind: 'header' };
+  }
+
+  /** The input ended: throws if the archive did. */
+  end(): void {
+    const s = this.state;
+    // One zero block and then the end of input is accepted too (some writers stop there).
+    if (s.kind === 'done' || s.kind === 'end') return;
+    if (s.kind === 'body' || (s.kind === 'skip' && this.lastName)) throw truncated(`inside ${this.lastName}`);
+    if (s.kind === 'extension') throw truncated(`inside an extension header at byte ${s.at}`);
+    if (this.position === 0) throw truncated('before its first header: it is empty');
+    throw truncated(this.lastName ? `after ${this.lastName}` : 'after its last entry');
+  }
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Feed a whole stream to a handler. */
+export async function parseTar(source: AsyncIterable<Uint8Array>, handler: TarHandler): Promise<void> {
+  const parser = new TarParser(handler);
+  for await (const chunk of source) parser.write(asBuffer(chunk));
+  parser.end();
+}
 
 export interface TarEntry {
   header: TarHeader;
@@ -29,146 +194,59 @@ export interface TarEntry {
   body: AsyncIterable<Buffer>;
 }
 
-/** Pulls chunks from an async source and hands out exact byte counts, slicing rather than copying where it can. */
-class ChunkReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private ended = false;
-  /** Bytes handed out so far: the archive offset of the next byte. */
-  position = 0;
+type ParsedEvent = { kind: 'entry'; header: TarHeader } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
 
-  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
-
-  /** Make `n` bytes available; false if the source ended first. */
-  async fill(n: number): Promise<boolean> {
-    while (this.buffered < n) {
-      if (this.ended) return false;
-      const next = await this.source.next();
-      if (next.done) {
-        this.ended = true;
-        return false;
-      }
-      const chunk = Buffer.isBuffer(next.value)
-        ? next.value
-        : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-      if (chunk.length === 0) continue;
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
-    return true;
-  }
-
-  /** Up to `max` bytes of what is buffered, as a slice of one chunk (call fill first). */
-  private takeSome(max: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length <= max) {
-      this.chunks.shift();
-      this.buffered -= first.length;
-      this.position += first.length;
-      return first;
-    }
-    this.chunks[0] = first.subarray(max);
-    this.buffered -= max;
-    this.position += max;
-    return first.subarray(0, max);
-  }
-
-  /** Exactly `n` bytes as one buffer, or undefined at a clean end of input. */
-  async read(n: number): Promise<Buffer | undefined> {
-    if (!(await this.fill(n))) return undefined;
-    const first = this.takeSome(n);
-    if (first.length === n) return first;
-    const parts = [first];
-    let have = first.length;
-    while (have < n) {
-      const part = this.takeSome(n - have);
-      parts.push(part);
-      have += part.length;
-    }
-    return Buffer.concat(parts, n);
-  }
-
-  /**
-   * The next `span.left` bytes as a sequence of slices, counting them off `span` as they go: a consumer that
-   * stops early leaves an exact count of what is still to skip. Throws `short()` if the source ends first.
-   */
-  async *stream(span: { left: number; closed: boolean }, short: () => Error): AsyncGenerator<Buffer> {
-    while (span.left > 0 && !span.closed) {
-      if (this.buffered === 0 && !(await this.fill(1))) throw short();
-      const part = this.takeSome(span.left);
-      span.left -= part.length;
-      yield part;
-    }
-  }
-
-  async skip(n: number, short: () => Error): Promise<void> {
-    for await (const part of this.stream({ left: n, closed: false }, short)) void part;
-  }
-
-  /** Read and drop everything that is left. */
-  async drain(): Promise<void> {
-    this.chunks = [];
-    this.buffered = 0;
-    while (!this.ended) {
-      const next = await this.source.next();
-      if (next.done) this.ended = true;
-    }
-  }
-}
-
-function truncated(where: string): CorruptTarError {
-  return new CorruptTarError(`the tar is truncated (it ends ${where})`);
-}
-
-/** The entries of a tar stream, in archive order. */
+/**
+ * The entries of a tar stream, in archive order, pulled one at a time. The parser runs a chunk ahead at
+ * most: the next chunk is read only when everything parsed from the last one has been taken.
+ */
 export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry, void, undefined> {
-  const input = new ChunkReader(source[Symbol.asyncIterator]());
-  const ext = new Extensions();
-  let lastName = '';
-  for (;;) {
-    const at = input.position;
-    const block = await input.read(BLOCK);
-    if (!block) {
-      throw truncated(at === 0 ? 'before its first header: it is empty' : `after ${lastName || 'its last entry'}`);
+  const events: ParsedEvent[] = [];
+  let head = 0;
+  const parser = new TarParser({
+    entry: (header) => {
+      events.push({ kind: 'entry', header });
+      return { data: (chunk) => events.push({ kind: 'data', chunk }), end: () => events.push({ kind: 'end' }) };
+    },
+  });
+  const input = source[Symbol.asyncIterator]();
+  let ended = false;
+  const next = async (): Promise<ParsedEvent | undefined> => {
+    while (head === events.length) {
+      events.length = 0;
+      head = 0;
+      if (ended) return undefined;
+      const r = await input.next();
+      if (r.done) {
+        ended = true;
+        parser.end();
+      } else parser.write(asBuffer(r.value));
     }
-    if (isZeroBlock(block)) {
-      // The end-of-archive marker is two zero blocks; a lone one followed by the end of input is accepted too.
-      const second = await input.read(BLOCK);
-      if (second && !isZeroBlock(second)) {
-        throw new CorruptTarError(`a zero block in the middle of the tar at byte ${at}`);
-      }
-      await input.drain();
-      return;
-    }
-    const raw = decodeHeader(block, at);
-    const pad = padding(raw.size);
-    if (isExtension(raw.flag)) {
-      if (raw.size > MAX_EXTENSION_SIZE) {
-        throw new CorruptTarError(`a ${raw.flag} extension header of ${raw.size} bytes at byte ${at} is too large`);
-      }
-      const body = await input.read(raw.size + pad);
-      if (!body) throw truncated(`inside an extension header at byte ${at}`);
-      ext.absorb(raw, body.subarray(0, raw.size), at);
-      continue;
-    }
-    const header = ext.apply(raw, at);
-    lastName = header.name;
-    const short = () => truncated(`inside ${header.name}`);
-    const span = { left: header.size, closed: false };
-    let consumed = false;
-    yield {
-      header,
-      body: {
-        [Symbol.asyncIterator]() {
-          if (consumed) throw new Error(`the body of ${header.name} was already read`);
-          consumed = true;
-          return input.stream(span, short);
-        },
+    return events[head++];
+  };
+  for (let e = await next(); e; e = await next()) {
+    if (e.kind !== 'entry') continue;
+    let finished = false;
+    let claimed = false;
+    const body: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => {
+        if (claimed) throw new Error(`the body of ${e.header.name} was already read`);
+        claimed = true;
+        return (async function* () {
+          while (!finished) {
+            const d = await next();
+            if (!d || d.kind === 'end') finished = true;
+            else if (d.kind === 'data') yield d.chunk;
+          }
+        })();
       },
     };
-    // The consumer has moved on: its body iterator must not take the next entry's bytes.
-    span.closed = true;
-    await input.skip(span.left + pad, short);
+    yield { header: e.header, body };
+    // Whatever the consumer left of the body.
+    while (!finished) {
+      const d = await next();
+      if (!d || d.kind === 'end') finished = true;
+    }
   }
 }
 

@@ -28,7 +28,7 @@ import { UserError } from '../errors.ts';
 import { lsetxattr, mknod, S_IFCHR, S_IFIFO } from './native.ts';
 import { cleanEntryName, hostPath, lstatOrUndefined, printable, resolveInRoot, type TreeView } from './scoped-path.ts';
 import type { TarHeader } from './tar-header.ts';
-import type { TarEntry } from './tar-reader.ts';
+import { parseTar, type TarHandler, type TarSink } from './tar-reader.ts';
 import { classifyName, OPAQUE_XATTR, OVERLAY_XATTR_PREFIX } from './whiteout.ts';
 
 export interface UnpackOptions {
@@ -85,7 +85,7 @@ function under(p: string, prefix: string): boolean {
 }
 
 /** Writes one layer's entries into an empty directory, keeping everything inside it. */
-class LayerWriter {
+class LayerWriter implements TarHandler {
   /** Real (symlink-free) directories made or checked during this unpack: parents found here need no lstat. */
   private readonly dirs = new Set<string>(['']);
   /** Whiteout devices this unpack made (an entry of the same name replaces them). */
@@ -93,6 +93,9 @@ class LayerWriter {
   private readonly opaque = new Set<string>();
   private readonly dirMeta = new Map<string, DirMeta>();
   private readonly view: TreeView;
+  /** Who new entries belong to before any chown, and which mode bits open/mkdir drop: to skip needless calls. */
+  private readonly creator = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+  private readonly umask = currentUmask();
   readonly stats: UnpackStats = {
     entries: 0,
     files: 0,
@@ -108,6 +111,9 @@ class LayerWriter {
     private readonly root: string,
     private readonly owners: boolean,
   ) {
+    // New entries take the creator's group only if the root is not setgid (directories made here never are
+    // until the end: their modes are set last).
+    if (fs.statSync(root).mode & 0o2000) this.creator.gid = -1;
     // A whiteout this layer made is, to the path resolver, nothing: a later entry below it recreates the name.
     this.view = {
       lstat: (rel) => (this.whiteouts.has(rel) ? undefined : lstatOrUndefined(this.host(rel))),
@@ -120,37 +126,56 @@ class LayerWriter {
     return hostPath(this.root, rel);
   }
 
-  async add(entry: TarEntry): Promise<void> {
-    const h = entry.header;
+  /** The file being written, if any: closed if the unpack stops half way. */
+  private openFile: number | undefined;
+
+  /** Apply one entry; a file's bytes then go to the sink returned. Errors name the entry. */
+  entry(h: TarHeader): TarSink | undefined {
+    try {
+      return this.place(h);
+    } catch (e) {
+      throw entryError(e, h.name);
+    }
+  }
+
+  private place(h: TarHeader): TarSink | undefined {
     this.stats.entries++;
     if (h.name.includes('\0') || h.linkname.includes('\0')) {
       throw new UserError(`entry "${printable(h.name)}" has a NUL byte in its name`);
     }
     const name = cleanEntryName(h.name);
-    if (name === '') return this.rootEntry(h);
+    if (name === '') {
+      this.rootEntry(h);
+      return undefined;
+    }
     const [parentName, base] = parentOf(name);
     const marker = classifyName(base);
     if (marker.kind === 'meta' || isInMetaDir(parentName)) {
       this.stats.skipped++;
-      return;
+      return undefined;
     }
     const parent = this.parentDir(parentName);
     if (marker.kind === 'opaque') {
       this.opaque.add(parent);
-      return;
+      return undefined;
     }
     if (marker.kind === 'whiteout') {
       if (marker.target === '' || marker.target === '.' || marker.target === '..') {
         throw new UserError(`entry "${printable(h.name)}" is not a valid whiteout`);
       }
-      return this.whiteout(join(parent, marker.target));
+      this.whiteout(join(parent, marker.target));
+      return undefined;
     }
     const rel = join(parent, base);
+    if (h.type === 'file') return this.file(rel, h);
+    this.nonFile(rel, h);
+    return undefined;
+  }
+
+  private nonFile(rel: string, h: TarHeader): void {
     switch (h.type) {
       case 'dir':
         return this.dir(rel, h);
-      case 'file':
-        return this.file(rel, h, entry.body);
       case 'symlink':
         return this.symlink(rel, h);
       case 'hardlink':
@@ -163,6 +188,8 @@ class LayerWriter {
         throw new UserError(
           `entry "${printable(h.name)}" is a device node (${h.type} ${h.devmajor}:${h.devminor}): images may not carry devices, a container gets its own /dev`,
         );
+      case 'file':
+        throw new Error('files have their own path');
     }
   }
 
@@ -246,30 +273,40 @@ class LayerWriter {
     this.dirMeta.set(rel, { mode: h.mode, mtime: h.mtime });
   }
 
-  private async file(rel: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+  /** A regular file: created now, filled as its bytes arrive, finished (owner, mode, time) at its end. */
+  private file(rel: string, h: TarHeader): TarSink {
     const file = this.host(rel);
+    // Created with its permissions already, so that (for most files) no chmod is needed afterwards.
+    const perm = h.mode & 0o777;
     let fd: number;
     try {
-      fd = fs.openSync(file, O_CREATE_FILE, 0o600);
+      fd = fs.openSync(file, O_CREATE_FILE, perm);
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
       this.clear(rel);
-      fd = fs.openSync(file, O_CREATE_FILE, 0o600);
+      fd = fs.openSync(file, O_CREATE_FILE, perm);
     }
-    try {
-      for await (const chunk of body) {
-        let off = 0;
-        while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-        this.stats.bytes += chunk.length;
-      }
-      if (this.owners) fs.fchownSync(fd, h.uid, h.gid);
-      fs.fchmodSync(fd, h.mode);
-      this.setXattrs(rel, h);
-      fs.futimesSync(fd, h.mtime, h.mtime);
-    } finally {
-      fs.closeSync(fd);
-    }
+    this.openFile = fd;
+    return new FileSink(this, fd, rel, h);
+  }
+
+  /** A file's bytes are all written: owner, then mode (chown clears setuid), attributes, time. */
+  finishFile(fd: number, rel: string, h: TarHeader): void {
+    if (this.needsChown(h)) fs.fchownSync(fd, h.uid, h.gid);
+    // setuid/setgid/sticky bits, and bits the umask took, need a chmod.
+    if (h.mode !== (h.mode & 0o777 & ~this.umask)) fs.fchmodSync(fd, h.mode);
+    this.setXattrs(rel, h);
+    fs.futimesSync(fd, h.mtime, h.mtime);
+    this.closeFile();
     this.stats.files++;
+  }
+
+  /** Close the file being written (at its end, or when the unpack fails half way through it). */
+  closeFile(): void {
+    if (this.openFile === undefined) return;
+    const fd = this.openFile;
+    this.openFile = undefined;
+    fs.closeSync(fd);
   }
 
   private symlink(rel: string, h: TarHeader): void {
@@ -315,8 +352,12 @@ class LayerWriter {
     fs.utimesSync(this.host(rel), h.mtime, h.mtime);
   }
 
+  private needsChown(h: TarHeader): boolean {
+    return this.owners && (h.uid !== this.creator.uid || h.gid !== this.creator.gid);
+  }
+
   private chown(rel: string, h: TarHeader): void {
-    if (this.owners) fs.lchownSync(this.host(rel), h.uid, h.gid);
+    if (this.needsChown(h)) fs.lchownSync(this.host(rel), h.uid, h.gid);
   }
 
   private setXattrs(rel: string, h: TarHeader): void {
@@ -359,6 +400,17 @@ class LayerWriter {
   }
 }
 
+/** This process's umask, read where reading it changes nothing (process.umask() would have to set it). */
+function currentUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m?.[1]) return parseInt(m[1], 8);
+  } catch {
+    // not Linux: assume the worst, and chmod every file
+  }
+  return 0o777;
+}
+
 /** Say which entry failed, in one line; a full disk gets its own fix. */
 function entryError(e: unknown, name: string): unknown {
   if (e instanceof UserError) return e;
@@ -369,23 +421,48 @@ function entryError(e: unknown, name: string): unknown {
   return e;
 }
 
+/** Where a regular file's bytes go (a class, not closures: one of these per file of a large layer). */
+class FileSink implements TarSink {
+  constructor(
+    private readonly writer: LayerWriter,
+    private readonly fd: number,
+    private readonly rel: string,
+    private readonly h: TarHeader,
+  ) {}
+
+  data(chunk: Buffer): void {
+    try {
+      for (let off = 0; off < chunk.length;) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    } catch (e) {
+      throw entryError(e, this.h.name);
+    }
+    this.writer.stats.bytes += chunk.length;
+  }
+
+  end(): void {
+    try {
+      this.writer.finishFile(this.fd, this.rel, this.h);
+    } catch (e) {
+      throw entryError(e, this.h.name);
+    }
+  }
+}
+
 /**
- * Unpack tar entries into `dest`, an empty directory, as an overlayfs lower layer. Throws a UserError naming
+ * Unpack a tar stream into `dest`, an empty directory, as an overlayfs lower layer. Throws a UserError naming
  * the entry for anything it refuses. `dest` may then hold part of the layer: the caller (store.ts) unpacks into
  * a temporary directory and removes it on failure.
  */
 export async function unpackLayer(
-  entries: AsyncIterable<TarEntry>,
+  tar: AsyncIterable<Uint8Array>,
   dest: string,
   opts: UnpackOptions = {},
 ): Promise<UnpackStats> {
   const writer = new LayerWriter(dest, opts.owners ?? process.getuid?.() === 0);
-  for await (const entry of entries) {
-    try {
-      await writer.add(entry);
-    } catch (e) {
-      throw entryError(e, entry.header.name);
-    }
+  try {
+    await parseTar(tar, writer);
+  } finally {
+    writer.closeFile();
   }
   writer.finish();
   return writer.stats;

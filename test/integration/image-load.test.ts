@@ -261,6 +261,7 @@ describe.skipIf(!canRunIntegration)('a broken or hostile archive is one clear er
       import { ImageStore } from ${JSON.stringify(path.resolve('lib/image/store.ts'))};
       import { writeTar } from ${JSON.stringify(path.resolve('lib/image/tar-writer.ts'))};
       const store = new ImageStore(${JSON.stringify(root)});
+      setInterval(() => {}, 1 << 30); // stay alive, stuck half way, until killed
       async function* forever() {
         const it = writeTar([{ name: 'a', type: 'file', body: Buffer.alloc(1 << 20) }, { name: 'b', type: 'file', size: 1 << 20, body: async function* () { yield Buffer.alloc(1000); await new Promise(() => {}); } }]);
         for await (const c of it) yield c;
@@ -269,13 +270,14 @@ describe.skipIf(!canRunIntegration)('a broken or hostile archive is one clear er
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: 'ignore',
     });
+    const exited = new Promise((r) => child.once('exit', r));
     const tmp = path.join(root, 'tmp');
     const deadline = Date.now() + 20_000;
     while (!(fs.existsSync(tmp) && fs.readdirSync(tmp).some((n) => fs.existsSync(path.join(tmp, n, 'a'))))) {
       if (Date.now() > deadline) throw new Error('the unpack never started');
       await new Promise((r) => setTimeout(r, 20));
     }
-    const exited = new Promise((r) => child.once('exit', r));
+    expect(child.exitCode).toBeNull();
     child.kill('SIGKILL');
     await exited;
     const s = new ImageStore(root);

@@ -11,7 +11,6 @@ import { flattenLayers } from '../../lib/image/flatten.ts';
 import { directoryEntries, tarDirectory } from '../../lib/image/layer-tar.ts';
 import { lookupInLayers } from '../../lib/image/layer-view.ts';
 import { lgetxattr, lsetxattr, mknod, S_IFCHR } from '../../lib/image/native.ts';
-import { readTar } from '../../lib/image/tar-reader.ts';
 import { unpackLayer } from '../../lib/image/unpack.ts';
 import { collect, isRootOnLinux, snapshot, tempDir } from '../helpers/image.ts';
 
@@ -57,7 +56,7 @@ describe('a directory as a layer tar', () => {
     }
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
-    await unpackLayer(readTar(tarDirectory(src, { kind: 'rootfs', xattrs: false })), out);
+    await unpackLayer(tarDirectory(src, { kind: 'rootfs', xattrs: false }), out);
     expect(snapshot(out)).toEqual(snapshot(src));
     expect(fs.statSync(path.join(out, 'bin/ls')).ino).toBe(fs.statSync(path.join(out, 'bin/busybox')).ino);
   });
@@ -109,7 +108,7 @@ describe.skipIf(!isRootOnLinux)('overlay upper dirs: whiteouts both ways, diff, 
     ]);
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
-    await unpackLayer(readTar(tarDirectory(upper, { kind: 'upper' })), out);
+    await unpackLayer(tarDirectory(upper, { kind: 'upper' }), out);
     expect(fs.lstatSync(path.join(out, 'etc/gone')).rdev).toBe(0);
     expect(fs.lstatSync(path.join(out, 'etc/gone')).isCharacterDevice()).toBe(true);
     expect(lgetxattr(path.join(out, 'srv/app'), 'trusted.overlay.opaque')?.toString()).toBe('y');
