@@ -38,7 +38,7 @@ export interface TarHeader {
   devmajor: number;
   devminor: number;
   /** Extended attributes from PAX `SCHILY.xattr.NAME` records (values are raw bytes: capabilities are binary). */
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
 }
 
 /** A header block as written, before extensions are applied. `flag` is the raw type character. */
@@ -92,13 +92,25 @@ function numeric(block: Buffer, field: Field, at: number): number {
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new CorruptTarError(`${field} too large at byte ${at}`);
     return Number(value);
   }
-  const s = block
-    .toString('latin1', start, start + len)
-    .replace(/[\0 ]+$/, '')
-    .replace(/^[ \0]+/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new CorruptTarError(`the tar header at byte ${at} has a bad ${field} field`);
-  return parseInt(s, 8);
+  // Hot (seven fields per entry): a loop over the bytes rather than string and regex work.
+  let i = start;
+  const end = start + len;
+  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
+  let value = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = block[i] as number;
+    if (c >= 0x30 && c <= 0x37) {
+      value = value * 8 + (c - 0x30);
+      digits++;
+    } else break;
+  }
+  for (; i < end; i++) {
+    if (block[i] !== 0x20 && block[i] !== 0) {
+      throw new CorruptTarError(`the tar header at byte ${at} has a bad ${field} field`);
+    }
+  }
+  return digits === 0 ? 0 : value;
 }
 
 export function isZeroBlock(block: Buffer): boolean {
@@ -180,6 +192,8 @@ const TYPES: Record<string, TarEntryType> = {
 };
 
 const EXTENSION_FLAGS = new Set(['x', 'g', 'L', 'K']);
+/** Most entries have no extended attributes: they share this empty map. */
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 export function isExtension(flag: string): boolean {
   return EXTENSION_FLAGS.has(flag);
@@ -211,7 +225,7 @@ export class Extensions {
   }
 
   apply(raw: RawHeader, at: number): TarHeader {
-    const pax = new Map([...this.global, ...this.pax]);
+    const pax = this.global.size === 0 ? this.pax : new Map([...this.global, ...this.pax]);
     const longName = this.longName;
     const longLink = this.longLink;
     this.pax = new Map();
@@ -220,8 +234,9 @@ export class Extensions {
 
     let type = TYPES[raw.flag];
     if (!type) throw new CorruptTarError(`unsupported tar entry type ${nameOfFlag(raw.flag)} at byte ${at}`);
-    if ([...pax.keys()].some((k) => k.startsWith('GNU.sparse.'))) {
-      throw new CorruptTarError(`unsupported tar entry type (PAX sparse file) at byte ${at}`);
+    for (const k of pax.keys()) {
+      if (k.startsWith('GNU.sparse.'))
+        throw new CorruptTarError(`unsupported tar entry type (PAX sparse file) at byte ${at}`);
     }
     const str = (key: string) => pax.get(key)?.toString('utf8');
     const num = (key: string, fallback: number) => {
@@ -234,8 +249,12 @@ export class Extensions {
     const name = str('path') ?? longName ?? raw.name;
     // Old (v7) archives mark directories only by a trailing slash on a plain file entry.
     if (type === 'file' && raw.flag !== '7' && name.endsWith('/')) type = 'dir';
-    const xattrs = new Map<string, Buffer>();
-    for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+    let xattrs = NO_XATTRS;
+    if (pax.size > 0) {
+      const found = new Map<string, Buffer>();
+      for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) found.set(k.slice('SCHILY.xattr.'.length), v);
+      xattrs = found;
+    }
     const size = num('size', raw.size);
     if (!Number.isSafeInteger(size)) throw new CorruptTarError(`entry size ${size} is not an integer (byte ${at})`);
     return {
