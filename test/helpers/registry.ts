@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { mirrorConfig } from '../../lib/image/mirror.ts';
 import { isLoopbackRegistry } from '../../lib/image/reference.ts';
 import type { Fetch } from '../../lib/image/registry.ts';
 
@@ -68,21 +69,19 @@ async function waitUntilUp(url: string, child: ChildProcess, log: () => string):
 export async function startRegistry(dir: string, opts: { proxyOf?: string } = {}): Promise<TestRegistry> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${path.join(dir, 'data')}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    ...(opts.proxyOf ? ['proxy:', `  remoteurl: ${opts.proxyOf}`] : []),
-  ].join('\n');
+  // A mirror runs with exactly the config an instructor's classroom mirror gets.
+  const config = opts.proxyOf
+    ? mirrorConfig({ listen: `127.0.0.1:${port}`, storage: path.join(dir, 'data'), upstream: opts.proxyOf })
+    : [
+        'version: 0.1',
+        'log:',
+        '  level: error',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${path.join(dir, 'data')}`,
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+      ].join('\n');
   fs.writeFileSync(path.join(dir, 'config.yml'), `${config}\n`);
   const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], {
     stdio: ['ignore', 'ignore', 'pipe'],
