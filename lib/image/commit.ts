@@ -96,9 +96,12 @@ export async function commitContainer(opts: CommitOptions): Promise<CommitResult
     const layer = await store.addLayer(tarDirectory(opts.upperDir, { kind: 'upper', onSkip: opts.onSkip }), {
       label: `the changes in ${opts.upperDir}`,
     });
+    // Its digest is known only now: an rmi in the moment between store and lease could collect it, and the
+    // putImage below would then refuse to record an image without its layer (an error, never a broken image).
     releases.push(store.lease([layer.diffId]));
     const config = childConfig(baseConfig, layer.diffId, { ...opts, created });
     const id = store.writeBlob(Buffer.from(JSON.stringify(config)));
+    releases.push(store.lease([id]));
     const record = store.putImage({
       name: opts.name,
       id,

@@ -293,6 +293,11 @@ export class ImageStore {
     return r;
   }
 
+  /** Bytes of the image's layers (uncompressed tars), as `docker images` shows SIZE. */
+  size(record: ImageRecord): number {
+    return record.layers.reduce((sum, d) => sum + (this.layerInfo(d)?.size ?? 0), 0);
+  }
+
   /** The image's layer directories as overlayfs `lowerdir` wants them: top layer first. */
   lowerDirs(record: ImageRecord): string[] {
     return [...record.layers].reverse().map((d) => this.layerDir(d));

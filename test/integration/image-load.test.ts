@@ -7,9 +7,20 @@ import { UserError } from '../../lib/errors.ts';
 import { flattenLayers } from '../../lib/image/flatten.ts';
 import { loadImages, type ArchiveFormat } from '../../lib/image/load.ts';
 import { lgetxattr } from '../../lib/image/native.ts';
-import { ImageStore } from '../../lib/image/store.ts';
+import { hostPlatform } from '../../lib/image/platform.ts';
+import { saveImages } from '../../lib/image/save.ts';
+import { ImageStore, type ImageRecord } from '../../lib/image/store.ts';
+import { writeTar } from '../../lib/image/tar-writer.ts';
+import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { resolveImageUser } from '../../lib/image/user.ts';
-import { buildImages, LAYERED, NOSHELL, type BuiltImages, type ImageFormatFile } from '../../rootfs-scripts/images.ts';
+import {
+  buildImages,
+  LAYERED,
+  NOSHELL,
+  workshopImages,
+  type BuiltImages,
+  type ImageFormatFile,
+} from '../../rootfs-scripts/images.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { snapshot, tempDir } from '../helpers/image.ts';
 import { inOverlay } from '../helpers/overlay.ts';
@@ -79,6 +90,25 @@ describe.skipIf(!canRunIntegration)('loading the workshop images into a store', 
       `ls: ${LAYERED.deleted}: No such file or directory`,
       'uid=1000(learner) gid=1000(learner) groups=1000(learner),50(staff)',
     ]);
+  });
+
+  it("picks this machine's image from a multi-platform OCI layout whose index.json points at a nested index", async () => {
+    const real = workshopImages(DEFAULT_ROOTFS).layers;
+    const arch = hostPlatform().architecture === 'amd64' ? 'arm64' : 'amd64';
+    const foreign = {
+      names: [LAYERED.name],
+      config: { ...real.config, architecture: arch, variant: undefined },
+      layers: [() => writeTar([{ name: 'arch', type: 'file' as const, body: arch }])],
+    };
+    const layout = path.join(dir, 'multi.oci');
+    await saveImages([foreign, real], layout, { format: 'oci-layout', nestIndex: true });
+    const s = fresh('multi');
+    const r = await loadImages(layout, { store: s });
+    expect(r.images[0]?.layers).toHaveLength(3);
+    expect(s.config(r.images[0] as ImageRecord).architecture).toBe(hostPlatform().architecture);
+    const other = fresh('multi-other');
+    const o = await loadImages(layout, { store: other, platform: { os: 'linux', architecture: arch } });
+    expect(fs.readdirSync(other.layerDir(o.images[0]?.layers[0] as `sha256:${string}`))).toEqual(['arch']);
   });
 
   it('loads a gzip-compressed docker save (docker save | gzip)', async () => {

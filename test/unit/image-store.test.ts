@@ -105,6 +105,7 @@ describe('the image records', () => {
   it('lists the layers for overlayfs top first', async () => {
     const layers = await addImage('app', ['1', '2', '3']);
     expect(store.lowerDirs(store.require('app'))).toEqual([...layers].reverse().map((d) => store.layerDir(d)));
+    expect(store.size(store.require('app'))).toBe(3 * (await layerTar('1')).length);
   });
 
   it('removing one name keeps the layers another image still uses', async () => {
