@@ -36,6 +36,13 @@ export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `scr${testId('07')}-${label}-`));
 }
 
+/** The run id in a tempDir's name (`07ab12`), for leftoversOf. */
+export function runIdOf(dir: string): string {
+  const m = /scr(07[0-9a-f]{4})-/.exec(path.basename(dir));
+  if (!m?.[1]) throw new Error(`${dir} was not made by tempDir`);
+  return m[1];
+}
+
 /** Every path under `dir` with its type and size: compared before and after, it shows any change. */
 export function snapshot(dir: string): string[] {
   const out: string[] = [];

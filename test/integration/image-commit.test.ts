@@ -9,7 +9,8 @@ import { ImageStore } from '../../lib/image/store.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { buildImages, LAYERED, type BuiltImages } from '../../rootfs-scripts/images.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { snapshot, tempDir } from '../helpers/image.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
+import { runIdOf, snapshot, tempDir } from '../helpers/image.ts';
 import { inOverlay } from '../helpers/overlay.ts';
 
 /** What the "container" does: one change of each kind. */
@@ -38,7 +39,11 @@ describe.skipIf(!canRunIntegration)('diff and commit of a container on overlayfs
     const r = await inOverlay(lowers, CHANGES, { upper, scratch: dir });
     expect(r.exitCode).toBe(0);
   }, 60_000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    // The overlays were mounted in private mount namespaces, gone with them: nothing of this run is left.
+    expect(await leftoversOf(runIdOf(dir))).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('lists what the container changed, as docker diff does (A/C/D, the opaque directory included)', () => {
     expect(formatChanges(diffUpper(upper, lowers))).toEqual([

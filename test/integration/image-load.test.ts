@@ -22,7 +22,8 @@ import {
   type ImageFormatFile,
 } from '../../rootfs-scripts/images.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { snapshot, tempDir } from '../helpers/image.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
+import { runIdOf, snapshot, tempDir } from '../helpers/image.ts';
 import { inOverlay } from '../helpers/overlay.ts';
 
 const FORMATS: Array<[ImageFormatFile, ArchiveFormat]> = [
@@ -42,7 +43,10 @@ describe.skipIf(!canRunIntegration)('loading the workshop images into a store', 
     dir = tempDir('load');
     images = await buildImages({ outDir: path.join(dir, 'images'), log: () => {} });
   }, 60_000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    expect(await leftoversOf(runIdOf(dir))).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   for (const [file, format] of FORMATS) {
     it(`loads the ${format} ${file === 'ociDir' ? 'directory' : 'file'}: each layer holds what it should`, async () => {

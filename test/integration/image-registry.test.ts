@@ -67,6 +67,8 @@ describe.skipIf(skipReason !== undefined)('pulling from a real registry on 127.0
 
   afterAll(async () => {
     for (const r of started) await r.stop();
+    // Every registry this file started is gone (checked by its PID, the only processes it may end).
+    for (const r of started) expect(() => process.kill(r.pid, 0)).toThrow();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
