@@ -185,6 +185,9 @@ export async function runImageBenchmarks(
       `unpack ${u.layerMB.toFixed(0)} MB layer (${u.entries} entries), digest verified: ${u.oursMs.toFixed(0)} ms; ` +
         `tar -x: ${u.tarMs.toFixed(0)} ms; speed ${u.speedVsTar.toFixed(2)}× tar's (goal ≥ 0.8)`,
     );
+    // The spread matters: on a disk that throttles sustained writes (cloud VMs) later runs are I/O-bound.
+    const ms = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    console.log(`  runs in order — ours: ${ms(u.samples.ours)}; tar: ${ms(u.samples.tar)}`);
     fs.rmSync(layer.file);
     const big = await makeBenchLayer(path.join(work, 'big.tar'), opts.memoryMB ?? 1024);
     const rss = await benchUnpackMemory(big, work);
