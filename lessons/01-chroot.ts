@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chrootArgv, mountProcInRootfs, procMountArgv } from '../lib/chroot.ts';
+import { argvShape } from '../lib/exercise.ts';
 import { defineLesson, step } from '../lib/lesson.ts';
 import { columns } from '../lib/output.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
@@ -83,7 +84,7 @@ export default defineLesson<State>({
         '`ls /` lists the rootfs: a single static busybox binary, a link for each command it provides, and ' +
         'empty mount points. Compare it with the host.',
       docker: 'docker run --rm busybox ls /',
-      commands: (ctx) => ({ host: ['ls', '/'], container: chrootArgv(ctx.rootfs, ['/bin/ls', '/']) }),
+      commands: (ctx) => ({ host: ['ls', '/'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/']) }),
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
         const inside = await ctx.runner.run(cmd.container);
@@ -101,7 +102,7 @@ export default defineLesson<State>({
         'it is, and gets the same answer inside and outside. (This is why a container cannot run a different ' +
         "operating system, and why a kernel bug is everyone's bug.)",
       docker: 'docker run --rm busybox uname -r',
-      commands: (ctx) => ({ host: ['uname', '-r'], container: chrootArgv(ctx.rootfs, ['/bin/uname', '-r']) }),
+      commands: (ctx) => ({ host: ['uname', '-r'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/uname', '-r']) }),
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
         const inside = await ctx.runner.run(cmd.container);
@@ -120,7 +121,7 @@ export default defineLesson<State>({
       docker: "docker run --rm busybox ps   (shows only the container's own processes)",
       commands: (ctx) => ({
         mount: procMountArgv(ctx.rootfs),
-        ls: chrootArgv(ctx.rootfs, ['/bin/ls', '/proc']),
+        ls: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/proc']),
         hostMounts: ['grep', path.join(ctx.rootfs, 'proc'), '/proc/self/mounts'],
       }),
       async run(ctx, cmd) {
@@ -156,8 +157,8 @@ export default defineLesson<State>({
         // Decided before anything runs, by looking (not doing): which root link this host lets us follow.
         const via = escapeVia();
         return {
-          escape: chrootArgv(ctx.rootfs, ['/bin/cat', `${via}${stateDir(ctx.id)}/host-only.txt`]),
-          look: chrootArgv(ctx.rootfs, ['/bin/ls', `${via}/`]),
+          escape: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/cat', `${via}${stateDir(ctx.id)}/host-only.txt`]),
+          look: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', `${via}/`]),
         };
       },
       async run(ctx, cmd) {
@@ -193,7 +194,7 @@ export default defineLesson<State>({
       'You are in a shell chrooted into the rootfs, with /proc mounted. Try: `ls /`, `ls /proc`, ' +
       '`hostname`, `ls /proc/1/root/`, `cat /proc/mounts`. Type `exit` (or Ctrl-D) to leave; /proc is then ' +
       'unmounted for you, and so is anything you mount under the rootfs here.',
-    argv: chrootArgv(ctx.rootfs, ['/bin/sh', '-l']),
+    argv: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/sh', '-l']),
   }),
 
   checks: (s) => [
@@ -222,6 +223,20 @@ export default defineLesson<State>({
       detail: s.escapedVia,
     },
   ],
+
+  exercise: {
+    file: '01-chroot.ts',
+    functions: { chrootArgv },
+    solutionIn: ['lib/chroot.ts'],
+    contract: 'write chrootArgv(rootfs, command): the argv that runs command with rootfs as its root directory.',
+    hints: [
+      'It is one command a learner can type: the chroot(8) tool takes the new root, then the command and its arguments.',
+      'The argv starts with the program: ["chroot", …]. What follows is the rootfs, then every word of the command.',
+      'return ["chroot", rootfs, ...command];',
+    ],
+    minutes: 5,
+    shape: { chrootArgv: argvShape('chrootArgv') },
+  },
 
   recap: {
     saw: [

@@ -9,8 +9,10 @@
  */
 import { defineLesson, step } from '../lib/lesson.ts';
 import { containerCommands, interactiveShell } from '../lib/container/shown.ts';
+import { specShape } from '../lib/exercise.ts';
 import { startContainer } from '../lib/container/start.ts';
-import { build, chrootSpec, withUtsIpc } from '../lib/kit.ts';
+import { addUtsIpc, chrootSpec } from '../lib/kit.ts';
+import type { LessonContext } from '../lib/lesson.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
 import {
   differingNamespaces,
@@ -26,6 +28,8 @@ import {
 } from '../lib/namespaces.ts';
 import { NAMESPACE_KINDS } from '../lib/proc.ts';
 import type { NamespaceKind } from '../lib/proc.ts';
+
+type Use = LessonContext<unknown>['use'];
 
 interface State {
   containerHostname?: string;
@@ -44,8 +48,9 @@ interface State {
 }
 
 /** The container of this lesson: lesson 01's chroot, plus a UTS and an IPC namespace and a hostname. */
-function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
-  return build(chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }), withUtsIpc(`scr${ctx.id}`));
+function containerSpec(ctx: { id: string; rootfs: string; use?: Use }): ContainerSpec {
+  const add = ctx.use ? ctx.use(addUtsIpc) : addUtsIpc;
+  return add(chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }), `scr${ctx.id}`);
 }
 
 const REQUESTED: NamespaceKind[] = procKinds(containerSpec({ id: '', rootfs: '' }).linux.namespaces.map((n) => n.type));
@@ -239,6 +244,21 @@ export default defineLesson<State>({
         ok: !!s.hostQueueKey && !!s.containerSees && !s.containerSees.includes(s.hostQueueKey),
       },
     ];
+  },
+
+  exercise: {
+    file: '02-uts-ipc.ts',
+    functions: { addUtsIpc },
+    solutionIn: ['lib/kit.ts'],
+    contract:
+      'write addUtsIpc(spec, hostname): the spec with new uts and ipc namespaces, that hostname, and HOSTNAME in its env.',
+    hints: [
+      'Three fields change: spec.linux.namespaces (two more entries), spec.hostname, and spec.process.env.',
+      'Spread to copy: { ...spec, hostname, linux: { ...spec.linux, namespaces: [...spec.linux.namespaces, { type: "uts" }, …] } }.',
+      'process: { ...spec.process, env: [...spec.process.env.filter((e) => !e.startsWith("HOSTNAME=")), `HOSTNAME=${hostname}`] }',
+    ],
+    minutes: 10,
+    shape: { addUtsIpc: specShape('addUtsIpc') },
   },
 
   recap: {

@@ -10,17 +10,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { defineLesson, showArgv, step, writeFile } from '../lib/lesson.ts';
+import { defineLesson, showArgv, step, writeFile, type LessonContext } from '../lib/lesson.ts';
 import { nsenterExecArgv } from '../lib/container/launch.ts';
 import { containerCommands, interactiveShell } from '../lib/container/shown.ts';
 import { startContainer, type Container, type ContainerResult } from '../lib/container/start.ts';
-import { build, chrootSpec, withPid, withUtsIpc } from '../lib/kit.ts';
+import { addPidNamespace, build, chrootSpec, withUtsIpc } from '../lib/kit.ts';
+import { unshareArgvFor } from '../lib/container/launch.ts';
+import { argvShape, specShape } from '../lib/exercise.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
 import { waitFor } from '../lib/wait.ts';
 import { childrenOf, processesInPidNamespace, readNsPid, readProcessState } from '../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../lib/proc.ts';
 import { parsePsScript, PS_SCRIPT, type PsRow } from '../lib/rootfs-tools.ts';
+
+type Use = LessonContext<unknown>['use'];
 
 interface State {
   /** The running container, which later steps exec into. */
@@ -45,13 +49,15 @@ interface State {
 }
 
 /** The container of this lesson: lesson 02's, plus a PID namespace, and a mount namespace for its /proc. */
-function containerSpec(ctx: { id: string; rootfs: string }): ContainerSpec {
-  return build(
-    chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }),
-    withUtsIpc(`scr${ctx.id}`),
-    withPid,
+function containerSpec(ctx: { id: string; rootfs: string; use?: Use }): ContainerSpec {
+  const add = ctx.use ? ctx.use(addPidNamespace) : addPidNamespace;
+  return add(
+    build(chrootSpec({ id: ctx.id, rootfs: ctx.rootfs, args: ['sleep', '3600'] }), withUtsIpc(`scr${ctx.id}`)),
   );
 }
+
+/** How this lesson starts its container: the sh init, the namespaces made by (the learner's) unshare argv. */
+const launch = (ctx: { use: Use }) => ({ executor: 'sh' as const, unshareArgv: ctx.use(unshareArgvFor) });
 
 /**
  * `ps`, as the container runs it: a few lines of sh over /proc (see lib/rootfs-tools.ts), written to ps.sh once,
@@ -118,12 +124,12 @@ export default defineLesson<State>({
         'filesystem at <rootfs>/proc, after making the mount namespace private (see why in the next steps).',
       docker: 'docker run -d busybox sleep 3600',
       commands: (ctx) => ({
-        ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
+        ...containerCommands(containerSpec(ctx), { ...launch(ctx), background: true }),
         ps: [...PS_HOST, '$LAUNCHER,$PID'],
       }),
       async run(ctx) {
         ctx.state.procMountsBefore = mountIdsAt(procPoint(ctx.rootfs));
-        const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), { executor: 'sh' });
+        const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), launch(ctx));
         ctx.state.container = container;
         ctx.state.hostPid = container.hostPid;
         const ps = await ctx.runner.run([...PS_HOST, `${container.launcherPid},${container.hostPid}`]);
@@ -280,7 +286,7 @@ export default defineLesson<State>({
         "container itself… but the host's files are still in this mount tree: on the busybox rootfs, " +
         `\`${showArgv(SECOND_CHROOT)}\` (a second chroot that leaves its working directory outside) lists ` +
         "the host's /. Lesson 04 fixes that. `exit` ends PID 1 and the namespace with it.",
-      { executor: 'sh', runner: ctx.runner, cleanup: ctx.cleanup },
+      { ...launch(ctx), runner: ctx.runner, cleanup: ctx.cleanup },
     ),
 
   checks: (s) => {
@@ -309,6 +315,22 @@ export default defineLesson<State>({
         detail: `${s.namespaceProcesses?.length ?? 0} processes before, ${s.survivors?.length ?? '?'} after`,
       },
     ];
+  },
+
+  exercise: {
+    file: '03-pid-namespace.ts',
+    functions: { addPidNamespace, unshareArgvFor },
+    solutionIn: ['lib/kit.ts', 'lib/container/launch.ts'],
+    contract:
+      'write addPidNamespace(spec) (a pid and a mount namespace, /proc mounted) and unshareArgvFor(spec, executor) ' +
+      '(the unshare flags, with --fork for a PID namespace).',
+    hints: [
+      'addPidNamespace: two entries in spec.linux.namespaces, one in spec.mounts. unshareArgvFor: one flag per namespace without a path.',
+      'The flags: mount → --mount, uts → --uts, ipc → --ipc, pid → --pid, network → --net, user → --user, cgroup → --cgroup. Then --fork --kill-child when pid is among them, and "--" last.',
+      'lib/namespaces.ts has NAMESPACES[type].flag, and lib/container/launch.ts’s cgroupnsByInit says when the cgroup namespace is left to the TypeScript init.',
+    ],
+    minutes: 15,
+    shape: { addPidNamespace: specShape('addPidNamespace'), unshareArgvFor: argvShape('unshareArgvFor') },
   },
 
   recap: {

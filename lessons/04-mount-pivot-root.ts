@@ -15,7 +15,9 @@ import { nsenterExecArgv } from '../lib/container/launch.ts';
 import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
 import { runContainer, startContainer, type Container, type ContainerResult } from '../lib/container/start.ts';
 import { isolatedSpec } from '../lib/kit.ts';
-import { defineLesson, step } from '../lib/lesson.ts';
+import { defineLesson, step, type LessonContext } from '../lib/lesson.ts';
+import { listOf } from '../lib/exercise.ts';
+import { pivotRootOps, rootMountOps } from '../lib/init/plan.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { makeSharedArgv, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
@@ -55,6 +57,12 @@ interface State {
 function containerSpec(ctx: { id: string; rootfs: string }, args = ['sleep', '3600']): ContainerSpec {
   return isolatedSpec({ id: ctx.id, rootfs: ctx.rootfs, args });
 }
+
+/** How this lesson starts its containers: the sh init, with (the learner's) pivot_root part of the plan. */
+const launch = (ctx: { use: LessonContext<unknown>['use'] }) => ({
+  executor: 'sh' as const,
+  parts: { rootMountOps: ctx.use(rootMountOps), pivotRootOps: ctx.use(pivotRootOps) },
+});
 
 function running(state: State): Container {
   if (!state.container) throw new Error('the container of step 2 is not running');
@@ -181,13 +189,13 @@ export default defineLesson<State>({
         'leads to the host’s files. Only then is the command exec’d. Its mount table is a handful of lines.',
       docker: 'docker run -d busybox sleep 3600',
       commands: (ctx) => ({
-        ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
+        ...containerCommands(containerSpec(ctx), { ...launch(ctx), background: true }),
         mounts: inside(ctx, ['cat', '/proc/self/mounts']),
         ls: inside(ctx, ['ls', '-a', '/']),
       }),
       async run(ctx) {
         ctx.state.rootfsBefore = fs.readdirSync(ctx.rootfs).sort();
-        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), { executor: 'sh' });
+        const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), launch(ctx));
         ctx.state.container = c;
         ctx.state.hostPid = c.hostPid;
         const mounts = await c.exec(['cat', '/proc/self/mounts']);
@@ -318,12 +326,12 @@ export default defineLesson<State>({
         'the rootfs fails as a shell says it: exit 127, with its name.',
       docker: "docker run --rm busybox sh -c 'exit 7'; echo $?",
       commands: (ctx) => ({
-        exit7: launchOf(containerSpec(ctx, ['sh', '-c', 'exit 7']), { executor: 'sh' }).argv,
-        missing: launchOf(containerSpec(ctx, ['no-such-command']), { executor: 'sh' }).argv,
+        exit7: launchOf(containerSpec(ctx, ['sh', '-c', 'exit 7']), launch(ctx)).argv,
+        missing: launchOf(containerSpec(ctx, ['no-such-command']), launch(ctx)).argv,
         status: { shell: 'echo $?   # after each' },
       }),
       async run(ctx) {
-        const sh = { executor: 'sh' } as const;
+        const sh = launch(ctx);
         ctx.state.exit7 = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', 'exit 7']), sh);
         ctx.state.missing = await runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['no-such-command']), sh);
         ctx.out.evidence("sh -c 'exit 7':", `exit ${ctx.state.exit7.exitCode}`);
@@ -339,7 +347,7 @@ export default defineLesson<State>({
         'rootfs. Try `cat /proc/self/mounts`, `ls /dev`, `ls /proc/1/root/`, `cd /../..; ls`, ' +
         '`touch /sys/x`, and on the busybox rootfs lesson 03’s second chroot, ' +
         "`nsenter -r/bin /busybox sh -c 'cd ../../../../../../../..; /busybox ls'`: it stays inside. Type `exit` to leave.",
-      { executor: 'sh', runner: ctx.runner, cleanup: ctx.cleanup },
+      { ...launch(ctx), runner: ctx.runner, cleanup: ctx.cleanup },
     ),
 
   checks: (s) => [
@@ -398,6 +406,25 @@ export default defineLesson<State>({
       ok: s.missing?.exitCode === 127 && !!s.missing.stderr.includes('no-such-command'),
     },
   ],
+
+  exercise: {
+    file: '04-mount-pivot-root.ts',
+    functions: { rootMountOps, pivotRootOps },
+    solutionIn: ['lib/init/plan.ts'],
+    contract:
+      'write the pivot_root part of the init plan: rootMountOps(root) (private propagation, the rootfs bound onto ' +
+      'itself) and pivotRootOps(root) (into it, pivot_root(".", "."), detach the old root, cd /).',
+    hints: [
+      'Each function returns a short list of operations; lib/init/ops.ts lists them all with the system call each makes.',
+      'rootMountOps: [{ op: "makePrivate" }, a mount of root onto root with flags ["MS_BIND", "MS_REC"]] — in that order, or the bind itself would propagate.',
+      'pivotRootOps: [{ op: "chdir", path: root }, { op: "pivotRoot" }, { op: "detachOldRoot" }, { op: "chdir", path: "/" }].',
+    ],
+    minutes: 15,
+    shape: {
+      rootMountOps: listOf('rootMountOps', 'op', 'init plan operations ({ op: … })'),
+      pivotRootOps: listOf('pivotRootOps', 'op', 'init plan operations ({ op: … })'),
+    },
+  },
 
   recap: {
     saw: [

@@ -30,7 +30,10 @@ import {
   type MemoryStats,
   type PidsStats,
 } from '../lib/cgroups/index.ts';
+import { v1LimitWrites } from '../lib/cgroups/v1.ts';
+import { v2LimitWrites } from '../lib/cgroups/v2.ts';
 import { nsenterExecArgv } from '../lib/container/launch.ts';
+import { listOf } from '../lib/exercise.ts';
 import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
 import { runContainer, startContainer, type Container } from '../lib/container/start.ts';
 import { build, isolatedSpec, withCgroup } from '../lib/kit.ts';
@@ -103,8 +106,13 @@ function launch(ctx: LessonContext<State>, procsFiles?: readonly string[]) {
 }
 
 /** The cgroup this run makes (or, before step 2 and in --explain, would make). */
+/** The functions that turn the limits into file writes: lib's, or the learner's with --mine (the exercise). */
+function writers(ctx: LessonContext<State>) {
+  return { v1: ctx.use(v1LimitWrites), v2: ctx.use(v2LimitWrites) };
+}
+
 function planFor(ctx: LessonContext<State>, id = ctx.id) {
-  const plan = planCgroup(id, createLimits, { layout: layoutToShow() });
+  const plan = planCgroup(id, createLimits, { layout: layoutToShow(), limitWrites: writers(ctx) });
   return { plan, procsFiles: plan.drivers.flatMap((d) => d.procsFiles) };
 }
 
@@ -208,7 +216,7 @@ export default defineLesson<State>({
         return cmds;
       },
       async run(ctx, cmd) {
-        const cg = createCgroup(ctx.cleanup, ctx.id, createLimits, { runner: ctx.runner });
+        const cg = createCgroup(ctx.cleanup, ctx.id, createLimits, { runner: ctx.runner, limitWrites: writers(ctx) });
         ctx.state.cgroup = cg;
         ctx.state.dirs = cg.dirs;
         ctx.state.notes = cg.notes;
@@ -475,7 +483,7 @@ export default defineLesson<State>({
     const procsFiles =
       ctx.mode === 'explain' || ctx.runner.dryRun
         ? planFor(ctx, id).procsFiles
-        : createCgroup(ctx.cleanup, id, limits, { runner: ctx.runner }).procsFiles;
+        : createCgroup(ctx.cleanup, id, limits, { runner: ctx.runner, limitWrites: writers(ctx) }).procsFiles;
     return interactiveShell(
       containerSpec(ctx, ['sh']),
       `A busybox shell in a container with the same limits, in a fresh cgroup (scratch/${id}). Try ` +
@@ -541,6 +549,25 @@ export default defineLesson<State>({
         ok: !!s.removed && s.removed.dirsLeft.length === 0,
       },
     ];
+  },
+
+  exercise: {
+    file: '05-cgroups.ts',
+    functions: { v1LimitWrites, v2LimitWrites },
+    solutionIn: ['lib/cgroups/v1.ts', 'lib/cgroups/v2.ts'],
+    contract:
+      'write v2LimitWrites(leaf, limits) and v1LimitWrites(dirs, limits): the cgroup file writes that set a ' +
+      'memory (and memory+swap), pids and CPU limit, on each cgroup version.',
+    hints: [
+      'One write per limit given ({ kind: "write", path, value }); skip a limit that is not set. The files are named in the doc comment.',
+      'Values are strings: String(limits.pids); cpu.max is `${quotaUs} ${periodUs}`; v1 memory+swap is maxBytes + swapBytes.',
+      'Swap files are optional: add optional: { shown: "if present", note: "…" } so a kernel without swap accounting skips them. Order on v1: memory before memsw, period before quota.',
+    ],
+    minutes: 20,
+    shape: {
+      v1LimitWrites: listOf('v1LimitWrites', 'kind', 'cgroup writes ({ kind: "write", path, value })'),
+      v2LimitWrites: listOf('v2LimitWrites', 'kind', 'cgroup writes ({ kind: "write", path, value })'),
+    },
   },
 
   recap: {

@@ -70,6 +70,22 @@ export interface LoadOptions {
 }
 
 /**
+ * The worker's first lines: register tsx's loader in that thread (a worker does not inherit the one the lesson
+ * runner was started with), then load exercise-worker.ts, which loads the learner's file.
+ */
+function bootCode(): string {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./exercise-worker.ts', import.meta.url).href;
+  return [
+    '(async () => {',
+    `  const { register } = await import(${JSON.stringify(tsx)});`,
+    '  register();',
+    `  await import(${JSON.stringify(entry)});`,
+    "})().catch((e) => require('node:worker_threads').parentPort.postMessage({ error: { message: String(e) } }));",
+  ].join('\n');
+}
+
+/**
  * Type-check the learner's file, load it in a worker, and check it exports each function by name. Every failure
  * is an ExerciseError; nothing of the lesson has run yet.
  */
@@ -80,12 +96,7 @@ export async function loadExercise(file: string, names: string[], opts: LoadOpti
   if (problems.length > 0) {
     throw new ExerciseError(`${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, fix);
   }
-  const worker = new Worker(new URL('./exercise-worker.ts', import.meta.url), {
-    execArgv: ['--import', 'tsx'],
-    workerData: { file },
-    stdout: false,
-    stderr: false,
-  });
+  const worker = new Worker(bootCode(), { eval: true, workerData: { file }, stdout: false, stderr: false });
   worker.unref();
   const exported = await new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: { exported?: string[]; error?: { message: string; stack?: string } }) =>

@@ -116,3 +116,28 @@ export const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.ever
 export function argvShape(name: string) {
   return (v: unknown) => (isStringArray(v) ? undefined : `${name} must return an array of strings (an argv)`);
 }
+
+/** Shape check: a container spec (the fields every lesson reads). */
+export function specShape(name: string) {
+  return (v: unknown) => {
+    const s = v as { process?: { args?: unknown; env?: unknown }; linux?: { namespaces?: unknown }; mounts?: unknown };
+    const ok =
+      typeof v === 'object' &&
+      v !== null &&
+      isStringArray(s.process?.args) &&
+      isStringArray(s.process?.env) &&
+      Array.isArray(s.linux?.namespaces) &&
+      Array.isArray(s.mounts);
+    return ok
+      ? undefined
+      : `${name} must return a container spec (process.args, process.env, linux.namespaces, mounts)`;
+  };
+}
+
+/** Shape check: a list of objects with the given key (init plan operations `op`, cgroup writes `kind`). */
+export function listOf(name: string, key: string, what: string) {
+  return (v: unknown) =>
+    Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && key in x)
+      ? undefined
+      : `${name} must return a list of ${what}`;
+}

@@ -19,6 +19,7 @@
  */
 import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
+import { shownPath, type Exercise } from './exercise.ts';
 import { showHostOp, type HostOp } from './hostops.ts';
 import { mountsUnder } from './mountinfo.ts';
 import { heredocFile, wrap, type Printer } from './output.ts';
@@ -111,6 +112,8 @@ export interface Lesson<S = unknown> {
   shell?: (ctx: LessonContext<S>) => InteractiveShell;
   checks: (state: S) => Check[];
   recap: { saw: string[]; next: string };
+  /** The lesson's key step, for the learner to write (lib/exercise.ts; `npm run exercise NN`). */
+  exercise?: Exercise;
 }
 
 export function defineLesson<S>(lesson: Lesson<S>): Lesson<S> {
@@ -356,6 +359,11 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
 
   out.lessonHeader(lesson.number, lesson.title, lesson.summary);
   out.docker(lesson.docker);
+  if (lesson.exercise && (explainOnly || opts.impl)) {
+    const ex = lesson.exercise;
+    const whose = opts.impl ? `yours, from ${shownPath(ex)}` : `write it in ${shownPath(ex)}`;
+    out.note(`Exercise (${whose}): ${ex.contract}`);
+  }
   let completed = true;
   let pending: Promise<unknown> | undefined;
   try {

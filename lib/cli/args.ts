@@ -22,20 +22,33 @@ export interface LessonArgs {
   /** Echo every command as it runs, including cleanup. */
   verbose: boolean;
   help: boolean;
+  /** Run the lesson with the learner's exercise functions (exercises/NN-name.ts) in place of lib's. */
+  mine: boolean;
   /** Flags npm took for itself (written before `--`) that were honoured anyway, as the learner typed them. */
   fromNpm: string[];
 }
 
-export const OPTIONS = '--step, --explain (or --dry-run), --no-shell, --rootfs DIR, --verbose';
+export const OPTIONS = '--step, --explain (or --dry-run), --mine, --no-shell, --rootfs DIR, --verbose';
 
 export const USAGE = `usage: npm run lesson [NN] [-- options]     (lesson options go after --)
   --step              pause before each step (Enter runs it, q stops)
   --explain, --dry-run  print every step and command, run nothing (works on any OS)
+  --mine              run it with your exercise (exercises/NN-*.ts) in place of lib's key step
   --no-shell          skip the interactive shell at the end (default when input is not a terminal)
   --rootfs DIR        run the container on another root filesystem (default: the busybox rootfs)
   --verbose           echo every command as it runs, cleanup included`;
 
-const KNOWN = ['--step', '--explain', '--dry-run', '--no-shell', '--shell', '--rootfs', '--verbose', '--help'];
+const KNOWN = [
+  '--step',
+  '--explain',
+  '--dry-run',
+  '--mine',
+  '--no-shell',
+  '--shell',
+  '--rootfs',
+  '--verbose',
+  '--help',
+];
 
 /** The known option nearest to a mistyped one (`--stpe` → `--step`), if one is close. */
 export function nearestOption(typed: string): string | undefined {
@@ -77,6 +90,7 @@ function npmFlags(env: NodeJS.ProcessEnv): {
   explain: boolean;
   noShell: boolean;
   verbose: boolean;
+  mine: boolean;
   rootfs: string | undefined;
   typed: string[];
 } {
@@ -85,6 +99,7 @@ function npmFlags(env: NodeJS.ProcessEnv): {
     explain: false,
     noShell: false,
     verbose: false,
+    mine: false,
     rootfs: undefined as string | undefined,
   };
   if (env.npm_lifecycle_event !== 'lesson') return { ...flags, typed: [] };
@@ -98,6 +113,7 @@ function npmFlags(env: NodeJS.ProcessEnv): {
   flags.explain = take(env.npm_config_dry_run === 'true', '--dry-run') || flags.explain;
   flags.noShell = take(env.npm_config_shell === 'false', '--no-shell');
   flags.verbose = take(env.npm_config_loglevel === 'verbose', '--verbose');
+  flags.mine = take(env.npm_config_mine === 'true', '--mine');
   if (env.npm_config_rootfs !== undefined && env.npm_config_rootfs !== '') {
     flags.rootfs = env.npm_config_rootfs;
     typed.push('--rootfs');
@@ -120,6 +136,7 @@ export function parseLessonArgs(argv: string[], stdinIsTTY: boolean, env: NodeJS
         rootfs: { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        mine: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -147,6 +164,7 @@ export function parseLessonArgs(argv: string[], stdinIsTTY: boolean, env: NodeJS
     rootfs,
     verbose: values.verbose || npm.verbose,
     help: values.help,
+    mine: values.mine || npm.mine,
     fromNpm: npm.typed,
   };
 }
@@ -163,5 +181,6 @@ export function lessonArgv(a: LessonArgs, lesson: string): string[] {
     ...(a.shell ? ['--shell'] : ['--no-shell']),
     ...(a.rootfs !== undefined ? ['--rootfs', a.rootfs] : []),
     ...(a.verbose ? ['--verbose'] : []),
+    ...(a.mine ? ['--mine'] : []),
   ];
 }

@@ -15,7 +15,9 @@ import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
 import { Printer, promptTheme, terminalWidth, wantsColor } from '../output.ts';
 import { evaluate, gatherFacts } from '../preflight.ts';
-import { markCompleted, readProgress } from '../progress.ts';
+import { ensureWorkingCopy, shownPath, workingCopy } from '../exercise.ts';
+import { loadExercise, type LoadedExercise } from '../exercise-sandbox.ts';
+import { invokingOwner, markCompleted, markSolved, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
 import { createRunner, toolPath } from '../runner.ts';
 import { lessonArgv, parseLessonArgs, USAGE, type LessonArgs } from './args.ts';
@@ -108,6 +110,19 @@ function preflight(lesson: Lesson<unknown>): void {
   if (first) throw new UserError(`lesson ${lesson.number} cannot run here: ${first.name} — ${first.detail}`, first.fix);
 }
 
+/** The learner's exercise for this lesson, made from its template on first use, type-checked and loaded. */
+async function loadMine(lesson: Lesson<unknown>, out: Printer): Promise<LoadedExercise> {
+  const ex = lesson.exercise;
+  if (!ex) throw new UserError(`lesson ${lesson.number} has no exercise`, 'npm run exercise   (lists them)');
+  if (ensureWorkingCopy(ex, invokingOwner())) {
+    out.note(`Made ${shownPath(ex)} from its template: write your code there (the TODOs), then run this again.`);
+  }
+  return loadExercise(workingCopy(ex), Object.keys(ex.functions), {
+    hintCommand: `npm run exercise ${lesson.number} -- --hint`,
+    shape: ex.shape,
+  });
+}
+
 /**
  * SCRATCH_RUN_ID fixes the run's id (tests and scripts that must find exactly this run's resources); it must
  * look like one the runner would make, since it names cgroups, state dirs and links.
@@ -188,6 +203,9 @@ await main(async () => {
     if (lesson.needsRootfs) await ensureRootfs(rootfs, out);
   }
 
+  // --mine: the learner's exercise file, type-checked and loaded before anything is made.
+  const mine = args.mine ? await loadMine(lesson, out) : undefined;
+
   const echo = mode === 'step' || mode === 'explain' || args.verbose;
   const runner = createRunner({ dryRun: mode === 'explain', echo: echo ? (l) => out.echo(l) : undefined });
   const cleanup = new CleanupStack();
@@ -218,7 +236,8 @@ await main(async () => {
     shell: args.shell && mode !== 'explain',
     pause: mode === 'step' ? (await import('./pause.ts')).createPause() : undefined,
     signal: stop.signal,
-  });
+    impl: mine?.impl,
+  }).finally(() => mine?.close());
   inLesson = false;
   const signalled = result.interrupted ?? caught;
   if (signalled) return SIGNAL_EXIT[signalled] ?? 1;
@@ -234,11 +253,21 @@ await main(async () => {
   }
   if (mode === 'explain' || !result.completed) return 0;
   if (!result.ok) {
-    out.error('Some checks failed: the lesson did not show what it should. `npm run doctor` may say why.');
+    if (mine) {
+      out.error(
+        `Not yet: with your ${lesson.exercise?.file}, the checks above failed. Read what each expected and saw; ` +
+          `stuck? npm run exercise ${lesson.number} -- --hint`,
+      );
+    } else {
+      out.error('Some checks failed: the lesson did not show what it should. `npm run doctor` may say why.');
+    }
     return 1;
   }
   try {
-    markCompleted(lesson.number);
+    if (mine) {
+      markSolved(lesson.number);
+      out.check(`Solved: your ${lesson.exercise?.file} passes every check of lesson ${lesson.number}`, true);
+    } else markCompleted(lesson.number);
   } catch (error) {
     out.warn(`could not save your progress: ${error instanceof Error ? error.message : String(error)}`);
   }

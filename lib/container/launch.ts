@@ -55,7 +55,11 @@ export function cgroupnsByInit(spec: ContainerSpec, executor: Executor): boolean
   return executor === 'ts' && hasNamespace(spec, 'cgroup') && !!spec.linux.cgroupsPath;
 }
 
-/** `unshare <new namespaces> [--fork --kill-child] --`. */
+/**
+ * `unshare <new namespaces> [--fork --kill-child] --` (lesson 03's exercise): the flag of each new namespace, in
+ * NAMESPACE_ORDER; with a PID namespace, --fork (unshare(2) moves only the children it starts afterwards into a
+ * new PID namespace, so the init must be a child) and --kill-child (the container dies with its launcher).
+ */
 export function unshareArgvFor(spec: ContainerSpec, executor: Executor): string[] {
   const types = newNamespaces(spec).filter((t) => !(t === 'cgroup' && cgroupnsByInit(spec, executor)));
   const ordered = orderedNamespaces(types);
@@ -78,14 +82,22 @@ export interface TsInit {
 
 export type InitProgram = { executor: 'sh'; script: ShScript } | { executor: 'ts'; init: TsInit };
 
+/** How the namespaces are made (lesson 03's exercise replaces it with the learner's). */
+export type UnshareArgv = (spec: ContainerSpec, executor: Executor) => string[];
+
 /** The whole argv that starts the container. Pure. */
-export function runArgv(spec: ContainerSpec, program: InitProgram, procsFiles: readonly string[] = []): string[] {
+export function runArgv(
+  spec: ContainerSpec,
+  program: InitProgram,
+  procsFiles: readonly string[] = [],
+  unshare: UnshareArgv = unshareArgvFor,
+): string[] {
   if (program.executor === 'sh') {
     return [
       ...envArgv(spec.process.env),
       ...cgroupPrologueArgv(procsFiles),
       ...joinArgv(spec),
-      ...unshareArgvFor(spec, 'sh'),
+      ...unshare(spec, 'sh'),
       'sh',
       '-c',
       program.script.text,
@@ -95,7 +107,7 @@ export function runArgv(spec: ContainerSpec, program: InitProgram, procsFiles: r
     ];
   }
   // The TypeScript init gets its environment from the plan (execve's envp): node itself starts with none.
-  return [...envArgv([]), ...joinArgv(spec), ...unshareArgvFor(spec, 'ts'), program.init.node, program.init.bundle];
+  return [...envArgv([]), ...joinArgv(spec), ...unshare(spec, 'ts'), program.init.node, program.init.bundle];
 }
 
 /**

@@ -16,7 +16,7 @@ import type { CleanupStack } from '../cleanup.ts';
 import { writeFile, type InteractiveShell, type Shown } from '../lesson.ts';
 import type { Runner } from '../runner.ts';
 import { hasNamespace, withEnv, type ContainerSpec } from '../spec.ts';
-import { runArgv, type TsInit } from './launch.ts';
+import { runArgv, type TsInit, type UnshareArgv } from './launch.ts';
 import { runContainer } from './start.ts';
 
 /** Where the TypeScript init is, as the launcher names it (built on first start). */
@@ -30,6 +30,8 @@ export interface LaunchOptions {
   procsFiles?: readonly string[];
   /** Parts of the init plan the learner wrote (`--mine`); lib's otherwise. */
   parts?: Partial<PlanParts>;
+  /** How the namespaces are made, when the learner wrote it (lesson 03's exercise). */
+  unshareArgv?: UnshareArgv;
 }
 
 /** The argv that starts the container, and the script or plan it runs: one value for showing and running. */
@@ -37,9 +39,10 @@ export function launchOf(spec: ContainerSpec, opts: LaunchOptions) {
   const plan = initPlan(spec, { mode: 'run', executor: opts.executor, parts: opts.parts });
   if (opts.executor === 'sh') {
     const script = renderSh(plan);
-    return { plan, script, argv: runArgv(spec, { executor: 'sh', script }, opts.procsFiles) };
+    return { plan, script, argv: runArgv(spec, { executor: 'sh', script }, opts.procsFiles, opts.unshareArgv) };
   }
-  return { plan, script: undefined, argv: runArgv(spec, { executor: 'ts', init: tsInitPaths() }) };
+  const argv = runArgv(spec, { executor: 'ts', init: tsInitPaths() }, [], opts.unshareArgv);
+  return { plan, script: undefined, argv };
 }
 
 /**
@@ -94,6 +97,7 @@ export function interactiveShell(
         init: await initBundle(),
         procsFiles: opts.procsFiles,
         parts: opts.parts,
+        unshareArgv: opts.unshareArgv,
         stdio: 'inherit',
       }),
   };

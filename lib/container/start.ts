@@ -21,7 +21,7 @@ import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
 import type { ContainerSpec } from '../spec.ts';
-import { nsenterExecArgv, runArgv, type InitProgram, type TsInit } from './launch.ts';
+import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -70,6 +70,8 @@ export interface StartOptions {
   init?: TsInit;
   /** Parts of the init plan the learner wrote (`--mine`); lib's otherwise. */
   parts?: Partial<PlanParts>;
+  /** How the namespaces are made, when the learner wrote it (lesson 03's exercise). */
+  unshareArgv?: UnshareArgv;
   /** The cgroup.procs files of the container's cgroup: the sh init joins through the launcher, the TS init at sync. */
   procsFiles?: readonly string[];
   /** More host work at the sync point, after the cgroup join (network, uid maps). */
@@ -245,7 +247,7 @@ export async function startContainer(
   const plan = initPlan(spec, { mode: 'run', executor, parts: opts.parts });
   const program = initProgram(plan, executor, opts.init);
   const procsFiles = opts.procsFiles ?? [];
-  const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : []);
+  const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv);
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
   const launcherPid = proc.pid;

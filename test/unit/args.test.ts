@@ -11,8 +11,16 @@ describe('lesson runner flags', () => {
       rootfs: undefined,
       verbose: false,
       help: false,
+      mine: false,
       fromNpm: [],
     });
+  });
+
+  it('--mine runs the lesson with the learner’s exercise, and is passed on to the sudo re-run', () => {
+    const a = parseLessonArgs(['03', '--mine'], false);
+    expect(a.mine).toBe(true);
+    expect(lessonArgv(a, '03')).toContain('--mine');
+    expect(parseLessonArgs(['03'], false, { npm_lifecycle_event: 'lesson', npm_config_mine: 'true' }).mine).toBe(true);
   });
 
   it('skips the shell when input is not a terminal, or with --no-shell', () => {

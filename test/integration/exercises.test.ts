@@ -1,0 +1,70 @@
+/**
+ * Honest checks: for every lesson with an exercise, the untouched template fails the lesson (cleanly: one line,
+ * nothing left on the host), and lib's own functions, loaded the way a learner's file is, pass every check.
+ * A check that passes on the template would be a bug in the check.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listLessonFiles, loadLesson } from '../../lib/discovery.ts';
+import { EXERCISES_DIR, template } from '../../lib/exercise.ts';
+import { ExerciseError, loadExercise } from '../../lib/exercise-sandbox.ts';
+import { leftoversOf } from '../../lib/leftovers.ts';
+import { canRunIntegration } from '../helpers/env.ts';
+import { runLessonForTest, testId } from '../helpers/lesson.ts';
+
+/** A file that exports lib's own functions under the exercise's names: the solution, as a learner's file. */
+function solutionFile(number: string, solutionIn: string[], names: string[]): string {
+  const file = path.join(EXERCISES_DIR, `.solution-${number}-${process.pid}.ts`);
+  const lines = names.map((name) => {
+    const from = solutionIn.find((rel) =>
+      new RegExp(`^export (?:async )?function ${name}\\b`, 'm').test(
+        fs.readFileSync(path.join(EXERCISES_DIR, '..', rel), 'utf8'),
+      ),
+    );
+    return `export { ${name} } from '../${from}';`;
+  });
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe.skipIf(!canRunIntegration)('exercises: the template fails its lesson, the solution passes it', () => {
+  for (const file of listLessonFiles()) {
+    it(`lesson ${file.number}`, async (t) => {
+      const lesson = await loadLesson(file);
+      const ex = lesson.exercise;
+      if (!ex) return t.skip();
+      const names = Object.keys(ex.functions);
+      const opts = { hintCommand: `npm run exercise ${file.number} -- --hint`, shape: ex.shape };
+
+      const untouched = await loadExercise(template(ex), names, opts);
+      const id = testId(file.number);
+      try {
+        const r = await runLessonForTest(lesson, { id, impl: untouched.impl }).catch((e: unknown) => e);
+        if (r instanceof Error) {
+          expect(r).toBeInstanceOf(ExerciseError);
+          expect(r.message).toMatch(new RegExp(`^exercises/templates/${ex.file}:\\d+: TODO`));
+          expect(r.message.split('\n')).toHaveLength(1);
+        } else {
+          expect((r as { ok: boolean }).ok).toBe(false);
+        }
+      } finally {
+        await untouched.close();
+      }
+      expect(await leftoversOf(id)).toEqual([]);
+
+      const solution = solutionFile(file.number, ex.solutionIn, names);
+      const lib = await loadExercise(solution, names, opts);
+      try {
+        const id2 = testId(file.number);
+        const r = await runLessonForTest(lesson, { id: id2, impl: lib.impl });
+        expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+        expect(r.unshown).toEqual([]);
+        expect(await leftoversOf(id2)).toEqual([]);
+      } finally {
+        await lib.close();
+        fs.rmSync(solution, { force: true });
+      }
+    });
+  }
+});
