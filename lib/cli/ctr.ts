@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { initBundle } from '../bundle.ts';
 import type { Command, CtrContext } from '../ctr/command.ts';
 import { exec } from '../ctr/commands/exec.ts';
+import { exportBundleCommand } from '../ctr/commands/export-bundle.ts';
 import { logs } from '../ctr/commands/logs.ts';
 import { inspect, kill, rm, stop } from '../ctr/commands/manage.ts';
 import { ps } from '../ctr/commands/ps.ts';
@@ -20,7 +21,7 @@ import { UserError } from '../errors.ts';
 import { createRunner } from '../runner.ts';
 import { main } from './main.ts';
 
-const COMMANDS: Command[] = [run, ps, exec, logs, stop, kill, rm, inspect, shim];
+const COMMANDS: Command[] = [run, ps, exec, logs, stop, kill, rm, inspect, exportBundleCommand, shim];
 
 function overview(): string {
   const shown = COMMANDS.filter((c) => !c.hidden);
