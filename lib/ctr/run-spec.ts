@@ -42,6 +42,7 @@ export const RUN_FLAGS: FlagSpec[] = [
     arg: 'K=V',
     help: 'set an environment variable (K alone: copy it)',
   },
+  { name: 'env-file', value: true, multiple: true, arg: 'FILE', help: 'read K=V lines from a file (# comments)' },
   { name: 'workdir', short: 'w', value: true, arg: 'DIR', help: 'working directory inside the container' },
   { name: 'memory', short: 'm', value: true, arg: 'SIZE', help: 'memory limit (64m, 1g)' },
   { name: 'memory-swap', value: true, arg: 'SIZE', help: 'memory + swap limit (default: no swap)' },
@@ -134,6 +135,27 @@ export function hostCpus(): number[] {
   }
 }
 
+/**
+ * docker's --env-file: one `K=V` (or `K`, copied from ctr's own environment) per line; blank lines and lines
+ * starting with # are skipped; the value is taken as it is, quotes included.
+ */
+export function envFileLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+}
+
+function readEnvFiles(files: readonly string[]): string[] {
+  return files.flatMap((f) => {
+    try {
+      return envFileLines(fs.readFileSync(f, 'utf8'));
+    } catch {
+      throw new UserError(`cannot read --env-file ${f}`, `ls -l ${f}`);
+    }
+  });
+}
+
 export interface RunRequest {
   spec: ContainerSpec;
   network: 'bridge' | 'none';
@@ -194,7 +216,8 @@ export function runRequest(
   );
   let env = spec.process.env;
   if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
-  env = applyEnvFlags(env, list(flags.env), opts.hostEnv ?? process.env);
+  // Files first, then -e: as docker does, a flag on the command line wins over a file.
+  env = applyEnvFlags(env, [...readEnvFiles(list(flags['env-file'])), ...list(flags.env)], opts.hostEnv ?? process.env);
   spec = { ...spec, name, process: { ...spec.process, env, terminal: bool(flags.tty) } };
   const network = str(flags.network) ?? 'bridge';
   if (network !== 'bridge' && network !== 'none') {
