@@ -131,6 +131,29 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
     expect(await leftoversOf(lastId)).toEqual([]);
   });
 
+  it('four lessons 04 at once (two instructors, two terminals each) all pass and leave nothing', async () => {
+    // Each container's root is a mount of its own and pivot_root(".", ".") needs no directory in the
+    // shared rootfs: before that, runs like these collided on <rootfs>/.oldroot.
+    const ids = [0, 1, 2, 3].map(() => testId('04'));
+    const runs = await Promise.all(
+      ids.map((id) =>
+        execa(process.execPath, [...LESSON, '04', '--no-shell'], {
+          reject: false,
+          input: '',
+          env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: id },
+        }),
+      ),
+    );
+    for (const [i, r] of runs.entries()) {
+      expect(r.stderr, `run ${i}`).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+      expect(r.exitCode, `run ${i}: ${r.stdout.slice(-400)}`).toBe(0);
+      expect(r.stdout).toContain('Did it work?');
+      expect(r.stdout).not.toContain('✘');
+    }
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) expect(await leftoversOf(id)).toEqual([]);
+  });
+
   it('--explain prints the commands and runs none of them', async () => {
     const r = await run(['01', '--explain']);
     expect(r.exitCode).toBe(0);
