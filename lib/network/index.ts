@@ -51,7 +51,7 @@ export { DEFAULT_SUBNET, KNOWN_NETWORKS } from './addresses.ts';
 export { SUBNET_ENV, subnetFromEnv } from './routes.ts';
 export { inContainerNetns, onHost, netnsName, netnsPath } from './host.ts';
 export { detectArgvs, detectBackend, listOurRules, type IptablesBackend, type ListedRule } from './iptables.ts';
-export { hostResolver, type ResolverChoice } from './dns.ts';
+export { hostResolver, nameFiles, type ResolverChoice } from './dns.ts';
 export type { HostChange } from './changes.ts';
 
 // ---- the container's own stages --------------------------------------------------------------------------------
