@@ -48,8 +48,11 @@ import type { ContainerSpec } from '../lib/spec.ts';
 /** docker run -p 8080:80: the web container's port 80 as the host's port 8080. */
 const PUBLISH = '8080:80';
 const PORT = parsePublish(PUBLISH);
-/** The web container: its page says its hostname, so an answer shows which container gave it. */
-const WEB = ['sh', '-c', 'mkdir /www; hostname >/www/index.html; exec httpd -f -p 80 -h /www'];
+/**
+ * The web container: its page says its hostname, so an answer shows which container gave it. busybox's httpd,
+ * by that name: no Debian package installs a plain `httpd`, and any rootfs can get busybox.
+ */
+const WEB = ['sh', '-c', 'hostname >/tmp/index.html; exec busybox httpd -f -p 80 -h /tmp'];
 const SLEEPER = ['sleep', '3600'];
 const BRIDGE_NETFILTER = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 
@@ -216,7 +219,7 @@ export default defineLesson<State>({
   needsRootfs: true,
   changesHostNetwork: true,
   // What the two containers run, and what the lesson runs inside them as evidence.
-  rootfsCommands: ['sh', 'mkdir', 'hostname', 'httpd', 'sleep', 'ip', 'ping', 'nc', 'printf', 'cat'],
+  rootfsCommands: ['sh', 'hostname', 'busybox', 'sleep', 'ip', 'ping', 'nc', 'printf', 'cat'],
   initialState: () => ({ a: {}, b: {} }),
 
   steps: [

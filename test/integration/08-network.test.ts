@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import lesson from '../../lessons/08-network-namespace.ts';
 import type { LessonResult } from '../../lib/lesson.ts';
@@ -227,4 +228,40 @@ describe.skipIf(!canRunIntegration)('lesson 08 with the learner’s vethStage (-
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe.skipIf(!canRunIntegration)('lesson 08 on a rootfs without its tools', () => {
+  it('says in one line what is missing and how to get it, before anything is made', async () => {
+    // A static busybox as sh and nothing else: no ip, ping, nc (a Debian minbase lacks the same).
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-tiny-'));
+    const host = await createOwnHostNetns();
+    const id = testId('08');
+    try {
+      fs.mkdirSync(path.join(root, 'bin'));
+      fs.copyFileSync('/bin/busybox', path.join(root, 'bin', 'busybox'));
+      fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
+      fs.symlinkSync('busybox', path.join(root, 'bin', 'sh'));
+      const r = await execa(
+        'nsenter',
+        [`--net=/run/netns/${host.name}`, '--', process.execPath, '--import', 'tsx', 'lib/cli/lesson.ts', '08'],
+        {
+          cwd: path.resolve(import.meta.dirname, '../..'),
+          reject: false,
+          input: '',
+          env: { FORCE_COLOR: '0', SCRATCH_RUN_ID: id, SCRATCH_ROOTFS: root },
+        },
+      );
+      expect(r.exitCode).toBe(1);
+      const said = r.stderr.trim() || r.stdout.trim().split('\n').at(-1) || '';
+      expect(said).toMatch(
+        /has no hostname, sleep, ip, ping, nc, printf, cat, which lesson 08 runs inside the container/,
+      );
+      expect(r.stdout).not.toContain('Step 1/');
+      expect(await host.leftovers()).toEqual([]);
+      expect(await leftoversOf(id)).toEqual([]);
+    } finally {
+      await host.remove();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
