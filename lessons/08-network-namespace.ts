@@ -208,7 +208,7 @@ const inodeOf = (file: string) => {
 
 export default defineLesson<State>({
   number: '08',
-  title: 'The network namespace: veth, bridge, NAT, -p',
+  title: 'Network namespace: veth, bridge, NAT and a published port',
   summary:
     'A container gets a network stack of its own, and the host wires it up as docker does: a namespace made ' +
     'first and joined by path, a bridge scr0 as the switch and gateway, a veth pair as the cable, an address ' +
