@@ -21,6 +21,7 @@ import { build, isolatedSpec, withNetwork, withOverlay } from '../lib/kit.ts';
 import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
 import { containerAddresses, containerSubnet, DEFAULT_SUBNET, formatIp } from '../lib/network/addresses.ts';
 import { applyChanges } from '../lib/network/changes.ts';
+import { claims, LEASES } from '../lib/network/ipam.ts';
 import {
   addressStage,
   checkArgvs,
@@ -189,15 +190,9 @@ const ours = (text: string, policyOf?: string) =>
 /** Interface names in `ip link`/`ip addr` output: `2: eth0@if7: <…>` → eth0. */
 const linkNames = (text: string) => [...text.matchAll(/^\d+: ([^:@\s]+)/gm)].map((m) => m[1] ?? '');
 const pingSummary = (p: Probe) => p.output.split('\n').find((l) => /packets transmitted/.test(l)) ?? p.output;
-const leasesOf = (plan: NetworkPlan) => {
-  try {
-    return fs.readdirSync(path.join(plan.netDir, 'leases')).map((ip) => {
-      return `${ip} → ${fs.readlinkSync(path.join(plan.netDir, 'leases', ip))}`;
-    });
-  } catch {
-    return [];
-  }
-};
+/** The bridge's leases, read from its state directory (ipam.ts): `10.30.0.2 → 08ab12`. */
+const leasesOf = (plan: NetworkPlan) =>
+  [...claims(path.join(plan.netDir, LEASES))].map(([ip, owner]) => `${ip} → ${owner}`).sort();
 const inodeOf = (file: string) => {
   try {
     return fs.statSync(file).ino;
