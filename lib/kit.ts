@@ -3,12 +3,13 @@
  *
  * Lesson 02 starts from a chrooted process and adds a UTS and an IPC namespace; lesson 03 adds a PID namespace and
  * a /proc; lesson 04 swaps chroot for pivot_root with the usual mounts and devices; lesson 05 a cgroup; lesson 06 an
- * overlay root; and so on. Each transform takes a spec and returns a new one with its feature added, so a lesson
- * writes `build(base, withUtsIpc('box'), withPid)` and shows exactly the fields its step adds — and every later
- * lesson and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
+ * overlay root; lesson 08 a network namespace joined by path; and so on. Each transform takes a spec and returns
+ * a new one with its feature added, so a lesson writes `build(base, withUtsIpc('box'), withPid)` and shows
+ * exactly the fields its step adds — and every later lesson and `ctr` reuse the same transforms instead of
+ * rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
-import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT } from './mounts.ts';
+import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
@@ -87,6 +88,21 @@ export function withCgroup(resources: Resources = {}): Transform {
 /** Lesson 06: the root is an overlay of read-only layers with the container's own upper dir, mounted on `root`. */
 export function withOverlay(root: string, rootfs: Extract<RootfsSource, { type: 'overlay' }>): Transform {
   return (spec) => ({ ...spec, root: { ...spec.root, path: root }, rootfs });
+}
+
+/**
+ * Lesson 08: join a network namespace the host has already made and wired, by its path (as runc joins the one a
+ * CNI plugin or docker made), with the container's own /etc/hosts and /etc/resolv.conf bound over the rootfs's.
+ */
+export function withNetwork(netnsPath: string, mounts: readonly Mount[] = []): Transform {
+  return (spec) => ({
+    ...spec,
+    mounts: [...spec.mounts, ...mounts],
+    linux: {
+      ...spec.linux,
+      namespaces: [...spec.linux.namespaces.filter((n) => n.type !== 'network'), { type: 'network', path: netnsPath }],
+    },
+  });
 }
 
 /** A working directory inside the container (docker run -w). */

@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { CONTROLLERS, detectLayout, type CgroupLayout } from './cgroups/index.ts';
 import { UserError } from './errors.ts';
-import { DEFAULT_ROOTFS } from './names.ts';
+import { BRIDGE, DEFAULT_ROOTFS } from './names.ts';
+import { containerSubnet, DEFAULT_SUBNET, formatCidr } from './network/addresses.ts';
+import { assertNoClash, parseProcNetRoute, SUBNET_ENV, type Route } from './network/routes.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
 import { findOnPath, toolPath } from './runner.ts';
 
@@ -31,8 +33,8 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
   chroot: { pkg: 'coreutils', required: true, usedBy: 'lesson 01' },
   ps: { pkg: 'procps', required: true, usedBy: 'lessons 00 and 03 (the host view of processes)' },
   ip: { pkg: 'iproute2', required: true, usedBy: 'lesson 08 (veth, bridge, netns)' },
-  iptables: { pkg: 'iptables', required: false, usedBy: 'lesson 08 (NAT out, port publish)' },
-  busybox: { pkg: 'busybox-static', required: true, usedBy: 'the default rootfs' },
+  iptables: { pkg: 'iptables', required: false, usedBy: 'lesson 08 (NAT out, port publish; it stops without)' },
+  busybox: { pkg: 'busybox-static', required: true, usedBy: "the default rootfs, and lesson 08's ping and nc" },
   debootstrap: { pkg: 'debootstrap', required: false, usedBy: 'the optional Debian rootfs' },
 };
 
@@ -67,6 +69,10 @@ export interface NetworkFacts {
   /** bridge-nf-call-iptables: 1 or 0 when br_netfilter is loaded, undefined when it is not. */
   brNetfilter?: number;
   ipForward?: number;
+  /** The main routing table, from /proc/net/route: lesson 08's subnet must overlap none of it. */
+  routes?: Route[];
+  /** SCRATCH_SUBNET as given, if set. */
+  subnetFromEnv?: string;
 }
 
 export interface Finding {
@@ -105,11 +111,38 @@ function gatherNetworkFacts(): NetworkFacts {
   } catch {
     iptablesTarget = undefined;
   }
+  let routes: Route[] | undefined;
+  try {
+    routes = parseProcNetRoute(fs.readFileSync('/proc/net/route', 'utf8'));
+  } catch {
+    routes = undefined;
+  }
   return {
     iptablesTarget,
     brNetfilter: readNumber('/proc/sys/net/bridge/bridge-nf-call-iptables'),
     ipForward: readNumber('/proc/sys/net/ipv4/ip_forward'),
+    routes,
+    subnetFromEnv: process.env[SUBNET_ENV] || undefined,
   };
+}
+
+/** Lesson 08's subnet against this host's routes: the check its step 2 makes, ahead of time. */
+function subnetFinding(n: NetworkFacts): Finding | undefined {
+  if (!n.routes) return undefined;
+  const name = 'lesson 08 subnet';
+  try {
+    const subnet = containerSubnet(n.subnetFromEnv ?? DEFAULT_SUBNET);
+    assertNoClash(subnet, n.routes, BRIDGE);
+    return {
+      name,
+      ok: true,
+      required: false,
+      detail: `${formatCidr(subnet)}${n.subnetFromEnv ? ` (${SUBNET_ENV})` : ''} overlaps none of this host's routes`,
+    };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return { name, ok: false, required: false, detail: `${error.message}: lesson 08 would stop`, fix: error.fix };
+  }
 }
 
 /**
@@ -139,9 +172,14 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.Process
   };
 }
 
-/** Lesson 08's facts, as information (none of them stops anything): the iptables backend, br_netfilter, ip_forward. */
+/**
+ * Lesson 08's facts, as information (none of them stops the other lessons): its subnet against the host's routes,
+ * the iptables backend, br_netfilter, ip_forward.
+ */
 export function networkFindings(n: NetworkFacts): Finding[] {
   const out: Finding[] = [];
+  const subnet = subnetFinding(n);
+  if (subnet) out.push(subnet);
   if (n.iptablesTarget) {
     const mode = /nft/.test(n.iptablesTarget) ? 'nf_tables' : /legacy/.test(n.iptablesTarget) ? 'legacy' : undefined;
     out.push({

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
 import { UserError } from '../errors.ts';
+import { build, withNetwork, withOverlay } from '../kit.ts';
 import { STATE_ROOT, stateDir } from '../names.ts';
 import {
   connectContainer,
@@ -115,19 +116,11 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
     req.network === 'bridge'
       ? await connectContainer(runner, cleanup, { id, stateDir: dir, hostname: req.spec.hostname, ports: req.ports })
       : { netnsPath: await connectNone(runner, cleanup, id), mounts: [] };
-  const spec: ContainerSpec = {
-    ...req.spec,
-    root: { ...req.spec.root, path: root.root },
-    rootfs: root.rootfs,
-    mounts: [...req.spec.mounts, ...net.mounts],
-    linux: {
-      ...req.spec.linux,
-      namespaces: [
-        ...req.spec.linux.namespaces.filter((n) => n.type !== 'network'),
-        { type: 'network', path: net.netnsPath },
-      ],
-    },
-  };
+  const spec: ContainerSpec = build(
+    req.spec,
+    withOverlay(root.root, root.rootfs),
+    withNetwork(net.netnsPath, net.mounts),
+  );
   const state: ContainerState = {
     id,
     name: req.spec.name,

@@ -7,6 +7,17 @@ import { showFlags } from '../mount-options.ts';
 import type { InitOp, InitPlan } from './ops.ts';
 
 const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
+/**
+ * A long option string (an overlay's `lowerdir=…,upperdir=…,workdir=…`) as adjacent literals split after each
+ * comma, which C joins into one string: the listing can then break between them on a narrow screen.
+ */
+const options = (s: string) =>
+  s.length > 40
+    ? s
+        .split(/(?<=,)/)
+        .map(q)
+        .join(' ')
+    : q(s);
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const capList = (caps: readonly string[]) =>
@@ -27,7 +38,7 @@ export function syscallLines(op: InitOp): string[] {
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
     case 'mount':
       return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? q(op.data) : 'NULL'})`,
+        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? options(op.data) : 'NULL'})`,
       ];
     case 'mknod':
       return [
@@ -83,7 +94,10 @@ export function syscallLines(op: InitOp): string[] {
     case 'closeFds':
       return ['close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); fcntl(0..2, F_SETFD, 0)'];
     case 'exec':
-      return [`execve(${q(op.args[0] ?? '')} found in PATH, ${JSON.stringify(op.args)}, [${op.env.length} variables])`];
+      // The argv as strace prints it, ["sh", "-c", "…"]: a long one can break between its arguments.
+      return [
+        `execve(${q(op.args[0] ?? '')} found in PATH, [${op.args.map(q).join(', ')}], [${op.env.length} variables])`,
+      ];
   }
 }
 

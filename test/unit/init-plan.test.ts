@@ -157,6 +157,24 @@ describe('the plan rendered', () => {
     expect(text).toContain('umount2(".", MNT_DETACH)');
     expect(text).toContain('sethostname("box", 3)');
     expect(text).toMatch(/^\/\/ pivot_root: the rootfs becomes \//m);
+    expect(text).toContain('execve("sh" found in PATH, ["sh", "-c", "exit 7"], [');
+  });
+
+  it('a long overlay option string as adjacent C literals, split after each comma, that join back into it', () => {
+    const plan = initPlan(
+      {
+        ...lesson04,
+        root: { path: '/c/rootfs' },
+        rootfs: { type: 'overlay', lower: ['/l/2', '/l/1'], upper: '/c/upper', work: '/c/work' },
+      },
+      { mode: 'run', executor: 'ts' },
+    );
+    const line = renderSyscalls(plan)
+      .split('\n')
+      .find((l) => l.startsWith('mount("overlay"'));
+    expect(line).toBe(
+      'mount("overlay", "/c/rootfs", "overlay", 0, "lowerdir=/l/2:/l/1," "upperdir=/c/upper," "workdir=/c/work")',
+    );
   });
 
   it('as an sh script that parses, takes user values as parameters, and pivots without a directory', () => {
