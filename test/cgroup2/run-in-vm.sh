@@ -97,6 +97,9 @@ hostname scr-cgroup2-guest; ip link set lo up 2>/dev/null
 # Temporary files stay in the guest: the host's /tmp is visible (read-only, through 9p) and holds the host's
 # tsx IPC sockets, named by PID, which a guest process with the same parent PID would try to connect to.
 mkdir -p /run/tmp
+# The guest's / is itself an overlay (9p below, tmpfs above), and overlayfs refuses an upper dir on overlayfs
+# (mount: EINVAL): each container's upper and work dirs get a tmpfs of their own, as they have a real disk here.
+mkdir -p /var/lib/scratch/containers && mount -t tmpfs tmpfs /var/lib/scratch/containers
 export HOME=/root PATH=$PATH CI=true TERM=dumb NO_COLOR=1 TMPDIR=/run/tmp
 echo "=== guest up: kernel \$(uname -r), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
 cd "$repo" && sh -c "\$(cat $run/cmd)" </dev/null
