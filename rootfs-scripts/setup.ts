@@ -14,6 +14,7 @@ import { requireLinux } from '../lib/preflight.ts';
 import { quoteArg, quoteArgv } from '../lib/quote.ts';
 import { toolPath } from '../lib/runner.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
+import { describeBreakoutBuild } from './breakout.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
 export const PACKAGES = [
@@ -26,6 +27,9 @@ export const PACKAGES = [
   'hostname',
   'debootstrap',
   'ca-certificates',
+  // Lesson 11 compiles its attack kit, static: gcc and the static C library.
+  'gcc',
+  'libc6-dev',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {
@@ -93,6 +97,7 @@ await main(async () => {
   console.log(
     r.built ? `✔ busybox rootfs built in ${r.dir} (${r.ms} ms)` : `✔ busybox rootfs already up to date in ${r.dir}`,
   );
+  console.log(await describeBreakoutBuild());
   console.log('Ready. Next: npm run lesson 01   (npm run doctor checks everything in detail)');
   return 0;
 });
