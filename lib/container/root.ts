@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import { UserError } from '../errors.ts';
+import type { HostOp } from '../hostops.ts';
 import type { Executor } from '../init/plan.ts';
 import { containerDir } from '../names.ts';
 import type { Runner } from '../runner.ts';
@@ -96,7 +97,14 @@ export function createOverlayRoot(
 ): CreatedOverlayRoot {
   const o = overlayPaths(id, lower);
   const dropRemoval = cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
-  runner.apply({ kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 });
-  for (const d of [o.rootfs.upper, o.rootfs.work, o.root]) runner.apply({ kind: 'mkdir', path: d });
+  for (const op of overlayRootOps(o)) runner.apply(op);
   return { ...o, dropRemoval };
+}
+
+/** The directories createOverlayRoot makes, as host effects a lesson can show before it makes them. */
+export function overlayRootOps(o: OverlayRoot): HostOp[] {
+  return [
+    { kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 },
+    ...[o.rootfs.upper, o.rootfs.work, o.root].map((path): HostOp => ({ kind: 'mkdir', path })),
+  ];
 }

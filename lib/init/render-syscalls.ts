@@ -10,7 +10,19 @@ const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const capList = (caps: readonly string[]) =>
-  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(',');
+  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
+
+/**
+ * A long string argument (an overlay's options) as adjacent C string literals, split after each `,` and `:` —
+ * the same string to a C compiler, and a line a narrow screen can break between the pieces.
+ */
+function longString(s: string): string {
+  if (s.length <= 40) return q(s);
+  return (s.match(/[^,:]*[,:]?/g) ?? [s])
+    .filter(Boolean)
+    .map((piece) => q(piece))
+    .join(' ');
+}
 
 /** One operation as one or a few system-call lines. */
 export function syscallLines(op: InitOp): string[] {
@@ -27,7 +39,7 @@ export function syscallLines(op: InitOp): string[] {
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
     case 'mount':
       return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? q(op.data) : 'NULL'})`,
+        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? longString(op.data) : 'NULL'})`,
       ];
     case 'mknod':
       return [
