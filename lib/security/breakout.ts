@@ -5,7 +5,7 @@
  * (rootfs-scripts/breakout.c): a static program that makes one system call per attempt — chroot, mount, mknod,
  * settimeofday, init_module, unshare, keyctl, … — and prints the kernel's answer, `ok` or the errno's name
  * (EPERM: "operation not permitted"). It reaches a container the way any program does, in an image layer: a
- * directory holding `usr/local/bin/breakout`, and a setuid-root copy, `breakout-suid`, standing for the su, ping
+ * directory holding `usr/bin/breakout`, and a setuid-root copy, `breakout-suid`, standing for the su, ping
  * or passwd a real image carries. The overlay puts that layer on top of the rootfs, read-only, so every container
  * of the lesson has the kit and the rootfs stays untouched.
  *
@@ -62,8 +62,8 @@ export function canBuildBreakout(searchPath: string, exists: (p: string) => bool
   return gcc && STATIC_LIBC.some((f) => exists(f));
 }
 
-/** Where the kit is inside a container (on docker's default PATH). */
-export const KIT_BIN_DIR = '/usr/local/bin';
+/** Where the kit is inside a container: on every PATH, a login shell's included, where images keep su and ping. */
+export const KIT_BIN_DIR = '/usr/bin';
 export const BREAKOUT = 'breakout';
 export const BREAKOUT_SUID = 'breakout-suid';
 

@@ -166,8 +166,8 @@ describe('reading the attack kit and /proc', () => {
 
   it('the kit’s layer: the binary, and a setuid-root copy of it', () => {
     expect(kitLayerArgvs('/d/breakout', '/l')).toEqual([
-      ['install', '-D', '-m', '0755', '/d/breakout', '/l/usr/local/bin/breakout'],
-      ['install', '-D', '-m', '4755', '/d/breakout', '/l/usr/local/bin/breakout-suid'],
+      ['install', '-D', '-m', '0755', '/d/breakout', '/l/usr/bin/breakout'],
+      ['install', '-D', '-m', '4755', '/d/breakout', '/l/usr/bin/breakout-suid'],
     ]);
   });
 
