@@ -11,6 +11,7 @@
  * paths in /proc and /sys; a read-only root with a tmpfs where writing is needed; docker's seccomp filter; closing
  * inherited file descriptors; and the same profile for a process started with exec.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -239,7 +240,13 @@ async function showPrivileges(ctx: Ctx, stage: Stage, argv: string[], label: str
 }
 
 const statusArgv = (ctx: Ctx, stage: Stage) => privilegesArgv(`/proc/${pidOf(ctx, stage)}/status`);
-const capsLine = (hex: string | undefined) => (hex ? describeCapabilityHex(hex, readCapLastCap()) : '?');
+/** A status hex value in words: docker's 14 by that name, else as lib/capabilities describes it. */
+const capsLine = (hex: string | undefined) =>
+  !hex
+    ? '?'
+    : hex === capabilitiesToHex(DOCKER_DEFAULT_CAPABILITIES)
+      ? 'docker’s 14'
+      : describeCapabilityHex(hex, readCapLastCap());
 
 /** The lines of the seccomp program worth reading: the architecture check, one refused call, the last line. */
 function programExcerpt(): string[] {
@@ -354,7 +361,7 @@ export default defineLesson<State>({
       },
       async run(ctx, cmd) {
         createStateDir(ctx.cleanup, ctx.id);
-        ctx.state.secret = `host-only ${Math.random().toString(16).slice(2, 10)}`;
+        ctx.state.secret = `host-only ${crypto.randomBytes(4).toString('hex')}`;
         fs.writeFileSync(secretFile(ctx.id), `${ctx.state.secret}\n`);
         ctx.out.evidence(`on the host, ${secretFile(ctx.id)} holds`, ctx.state.secret);
         ctx.cleanup.push(`remove ${jailDir(ctx.id)}`, () =>
@@ -608,6 +615,12 @@ export default defineLesson<State>({
           `${i386After.text || '(nothing more)'}\n${ended(i386After)}`,
           ['capabilities alone', 'with the filter'],
         );
+        if (i386Before.signal === 'SIGSEGV') {
+          ctx.out.note(
+            'This kernel has no 32-bit entry (built without IA32 emulation, or booted with ia32_emulation=0): ' +
+              'int 0x80 faults before any filter sees it, so there is nothing to kill here.',
+          );
+        }
       },
     }),
 
@@ -839,7 +852,8 @@ export default defineLesson<State>({
         ok:
           answer(s.seccomp?.before, 'unshare(CLONE_NEWUSER)') === 'ok' && answer(s.seccomp?.before, 'keyctl') === 'ok',
       },
-      ...(hostSeccompArch() === 'x86_64'
+      // Only where a 32-bit entry exists: x86_64, with IA32 emulation (without it, int 0x80 faults first).
+      ...(hostSeccompArch() === 'x86_64' && s.seccomp?.i386Before.signal !== 'SIGSEGV'
         ? [
             {
               claim: 'a 32-bit system call ran unfiltered, and the filter killed the process for it (SIGSYS)',

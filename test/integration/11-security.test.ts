@@ -167,6 +167,11 @@ describe.skipIf(!canRunIntegration)('lesson 11: security, run for real', () => {
 
   it.skipIf(hostSeccompArch() !== 'x86_64')('a 32-bit system call: answered without the filter, SIGSYS with it', () => {
     const { i386Before, i386After } = r.state.seccomp ?? {};
+    if (i386Before?.signal === 'SIGSEGV') {
+      // A kernel without IA32 emulation: int 0x80 faults before any filter runs, with or without one.
+      expect(i386After?.signal).toBe('SIGSEGV');
+      return;
+    }
     expect(i386Before?.exitCode).toBe(0);
     expect(i386Before?.text).toMatch(/getpid on i386\): \d+ \(getpid\(\) says \d+\)/);
     expect(i386After?.signal).toBe('SIGSYS');
