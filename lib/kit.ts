@@ -13,7 +13,15 @@ import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mount
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
-import { DEFAULT_PATH, withEnv, type ContainerSpec, type Resources, type RootfsSource, type User } from './spec.ts';
+import {
+  DEFAULT_PATH,
+  withEnv,
+  type Capabilities,
+  type ContainerSpec,
+  type Resources,
+  type RootfsSource,
+  type User,
+} from './spec.ts';
 
 export type Transform = (spec: ContainerSpec) => ContainerSpec;
 
@@ -130,26 +138,62 @@ export interface SecurityOptions extends CapabilityChanges {
 }
 
 /**
+ * docker's rule for a user other than root: only the bounding set is given; effective, permitted (and the
+ * others) start empty, as execve would leave them for a non-root program (moby's SetCapabilities). A setuid-root
+ * program can still raise them up to the bounding set — unless no_new_privs is on.
+ */
+function capabilitiesFor(caps: Capabilities, user: User | undefined): Capabilities {
+  if (!user || user.uid === 0) return caps;
+  return { bounding: [...caps.bounding], effective: [], inheritable: [], permitted: [], ambient: [] };
+}
+
+/**
+ * Lesson 11: the capability sets the command starts with (OCI `process.capabilities`), as computed by
+ * `ociCapabilities()` — for a non-root user, the bounding set only.
+ */
+export function withCapabilities(caps: Capabilities): Transform {
+  return (spec) => ({ ...spec, process: { ...spec.process, capabilities: capabilitiesFor(caps, spec.process.user) } });
+}
+
+/** Lesson 11: no_new_privs — execve can never grant more privileges (docker --security-opt no-new-privileges). */
+export const withNoNewPrivileges: Transform = (spec) => ({
+  ...spec,
+  process: { ...spec.process, noNewPrivileges: true },
+});
+
+/** Lesson 11: docker's masked and read-only paths in /proc and /sys (`cpus`: this machine's CPU numbers). */
+export function withMaskedPaths(cpus: readonly number[] = []): Transform {
+  return (spec) => ({
+    ...spec,
+    linux: { ...spec.linux, maskedPaths: maskedPathsFor(cpus), readonlyPaths: [...READONLY_PATHS] },
+  });
+}
+
+/** Lesson 11: docker's default seccomp filter, or none (`unconfined`: docker --security-opt seccomp=unconfined). */
+export function withSeccomp(profile: 'default' | 'unconfined' = 'default'): Transform {
+  return (spec) => ({
+    ...spec,
+    linux: { ...spec.linux, seccomp: profile === 'unconfined' ? undefined : { profile } },
+  });
+}
+
+/**
  * Lesson 11: what docker does to every container by default — docker's 14 capabilities (plus --cap-add, minus
  * --cap-drop) in the bounding, permitted and effective sets, masked and read-only paths in /proc and /sys, and
  * its seccomp filter; no_new_privs only when asked for.
  */
 export function withSecurity(opts: SecurityOptions = {}): Transform {
-  return (spec) => ({
-    ...spec,
-    process: {
-      ...spec.process,
-      capabilities: ociCapabilities({ add: opts.add, drop: opts.drop }),
-      noNewPrivileges: opts.noNewPrivileges ?? false,
-    },
-    linux: {
-      ...spec.linux,
-      maskedPaths: maskedPathsFor(opts.cpus ?? []),
-      readonlyPaths: [...READONLY_PATHS],
-      ...(opts.seccomp === 'unconfined' ? { seccomp: undefined } : { seccomp: { profile: 'default' } }),
-    },
-  });
+  return (spec) =>
+    build(
+      { ...spec, process: { ...spec.process, noNewPrivileges: opts.noNewPrivileges ?? false } },
+      withCapabilities(ociCapabilities({ add: opts.add, drop: opts.drop })),
+      withMaskedPaths(opts.cpus ?? []),
+      withSeccomp(opts.seccomp ?? 'default'),
+    );
 }
+
+/** docker run --network none: a network namespace of its own, with only a loopback interface (down). */
+export const withNoNetwork: Transform = (spec) => addNamespaces(spec, ['network']);
 
 /** Lesson 11: a read-only root filesystem (docker --read-only). */
 export const withReadOnlyRoot: Transform = (spec) => ({ ...spec, root: { ...spec.root, readonly: true } });
@@ -172,5 +216,11 @@ export function withTmpfs(dirs: string[]): Transform {
 
 /** docker run --user: the command runs as this uid and gid (and its supplementary groups). */
 export function withUser(user: User): Transform {
-  return (spec) => ({ ...spec, process: { ...spec.process, user } });
+  return (spec) => {
+    const caps = spec.process.capabilities;
+    return {
+      ...spec,
+      process: { ...spec.process, user, ...(caps ? { capabilities: capabilitiesFor(caps, user) } : {}) },
+    };
+  };
 }

@@ -17,6 +17,7 @@ import { containerSubnet, DEFAULT_SUBNET, formatCidr } from './network/addresses
 import { assertNoClash, parseProcNetRoute, SUBNET_ENV, type Route } from './network/routes.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
 import { findOnPath, toolPath } from './runner.ts';
+import { BREAKOUT_FIX, breakoutIsFresh, canBuildBreakout } from './security/breakout.ts';
 
 export const MIN_KERNEL: readonly [number, number] = [4, 18];
 
@@ -61,6 +62,19 @@ export interface HostFacts {
   rootfsReady: boolean;
   /** Lesson 08, read-only facts: where `iptables` points, br_netfilter's switch, ip_forward. */
   network?: NetworkFacts;
+  /** Lesson 11 (and every `ctr run`): seccomp filters, and its attack kit. */
+  security?: SecurityFacts;
+}
+
+export interface SecurityFacts {
+  /** /proc/self/status has a Seccomp line: the kernel has seccomp at all. */
+  seccompInStatus: boolean;
+  /** /proc/sys/kernel/seccomp/actions_avail: what a filter may answer (kill_process, errno, allow, …). */
+  seccompActions: string[];
+  /** dist/breakout is built from this checkout's breakout.c. */
+  breakoutBuilt: boolean;
+  /** gcc and a static C library are there to build it. */
+  breakoutBuildable: boolean;
 }
 
 export interface NetworkFacts {
@@ -169,7 +183,56 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.Process
     rootfs,
     rootfsReady: linux && rootfsExists(rootfs),
     network: linux ? gatherNetworkFacts() : undefined,
+    security: linux ? gatherSecurityFacts(lessonPath) : undefined,
   };
+}
+
+/** Read without running anything: the seccomp lines of /proc, and whether the attack kit is or can be built. */
+function gatherSecurityFacts(lessonPath: string): SecurityFacts {
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return {
+    seccompInStatus: /^Seccomp:/m.test(read('/proc/self/status')),
+    seccompActions: read('/proc/sys/kernel/seccomp/actions_avail').trim().split(/\s+/).filter(Boolean),
+    breakoutBuilt: breakoutIsFresh(),
+    breakoutBuildable: canBuildBreakout(lessonPath),
+  };
+}
+
+/** Lesson 11's facts: the filter actions its seccomp profile uses, and its attack kit. */
+export function securityFindings(f: SecurityFacts): Finding[] {
+  const needed = ['kill_process', 'errno', 'allow'];
+  const missing = needed.filter((a) => !f.seccompActions.includes(a));
+  const seccompOk = f.seccompInStatus && missing.length === 0;
+  return [
+    {
+      name: 'seccomp',
+      ok: seccompOk,
+      required: false,
+      detail: seccompOk
+        ? 'filters available (lesson 11; ctr run applies docker’s profile)'
+        : !f.seccompInStatus
+          ? 'this kernel has no seccomp (no Seccomp line in /proc/self/status): lesson 11 and ctr run need it'
+          : `this kernel’s filters lack ${missing.join(', ')} (lesson 11 and ctr run need them)`,
+      fix: 'use a kernel built with CONFIG_SECCOMP_FILTER (every distribution kernel is): cd vagrant && vagrant up',
+    },
+    {
+      name: 'attack kit',
+      ok: f.breakoutBuilt || f.breakoutBuildable,
+      required: false,
+      detail: f.breakoutBuilt
+        ? 'dist/breakout is built (lesson 11)'
+        : f.breakoutBuildable
+          ? 'gcc and a static libc are here: lesson 11 builds dist/breakout when it starts'
+          : 'lesson 11 compiles its attack kit with gcc and a static libc, and this machine lacks them',
+      fix: BREAKOUT_FIX,
+    },
+  ];
 }
 
 /**
@@ -344,6 +407,7 @@ export function evaluate(f: HostFacts): Finding[] {
     fix: BUILD_COMMAND,
   });
   if (f.network) out.push(...networkFindings(f.network));
+  if (f.security) out.push(...securityFindings(f.security));
   return out;
 }
 

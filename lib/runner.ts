@@ -168,9 +168,24 @@ function toResult(argv: readonly string[], r: ExecaOutcome, searchPath = ''): Ru
 }
 
 function signalNumber(name: string): number {
-  const n = (
-    { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 } as Record<string, number>
-  )[name];
+  const n = // Linux's numbers (x86_64 and aarch64 agree): exit codes are 128 + these. SIGSYS is a seccomp kill.
+    (
+      {
+        SIGHUP: 1,
+        SIGINT: 2,
+        SIGQUIT: 3,
+        SIGILL: 4,
+        SIGTRAP: 5,
+        SIGABRT: 6,
+        SIGBUS: 7,
+        SIGFPE: 8,
+        SIGKILL: 9,
+        SIGSEGV: 11,
+        SIGPIPE: 13,
+        SIGTERM: 15,
+        SIGSYS: 31,
+      } as Record<string, number>
+    )[name];
   return n ?? 0;
 }
 

@@ -15,6 +15,7 @@ import { quoteArg, quoteArgv } from '../lib/quote.ts';
 import { toolPath } from '../lib/runner.ts';
 import { CTR_BUNDLE, ensureBundle, INIT_BUNDLE } from '../lib/bundle.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
+import { describeBreakoutBuild } from './breakout.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
 export const PACKAGES = [
@@ -27,6 +28,9 @@ export const PACKAGES = [
   'hostname',
   'debootstrap',
   'ca-certificates',
+  // Lesson 11 compiles its attack kit, static: gcc and the static C library.
+  'gcc',
+  'libc6-dev',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {
@@ -98,6 +102,7 @@ await main(async () => {
   const t = Date.now();
   for (const entry of [INIT_BUNDLE, CTR_BUNDLE]) await ensureBundle(entry);
   console.log(`✔ the TypeScript init and ctr compiled into dist/ (${Date.now() - t} ms)`);
+  console.log(await describeBreakoutBuild());
   console.log('Ready. Next: npm run lesson 01   (npm run doctor checks everything in detail)');
   return 0;
 });

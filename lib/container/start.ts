@@ -84,6 +84,8 @@ export interface StartOptions {
   logFile?: string;
   /** How long the init may take to reach its command (slow, emulated guests need more). */
   readyTimeoutMs?: number;
+  /** A command in front of the launcher, which must exec the rest (see LaunchOptions in shown.ts). */
+  launcher?: readonly string[];
 }
 
 export interface Container {
@@ -247,7 +249,10 @@ export async function startContainer(
   const plan = initPlan(spec, { mode: 'run', executor, parts: opts.parts });
   const program = initProgram(plan, executor, opts.init);
   const procsFiles = opts.procsFiles ?? [];
-  const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv);
+  const argv = [
+    ...(opts.launcher ?? []),
+    ...runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv),
+  ];
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
   const launcherPid = proc.pid;

@@ -7,21 +7,22 @@ import { showFlags } from '../mount-options.ts';
 import type { InitOp, InitPlan } from './ops.ts';
 
 const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
-/**
- * A long option string (an overlay's `lowerdir=…,upperdir=…,workdir=…`) as adjacent literals split after each
- * comma, which C joins into one string: the listing can then break between them on a narrow screen.
- */
-const options = (s: string) =>
-  s.length > 40
-    ? s
-        .split(/(?<=,)/)
-        .map(q)
-        .join(' ')
-    : q(s);
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const capList = (caps: readonly string[]) =>
-  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(',');
+  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
+
+/**
+ * A long string argument (an overlay's options) as adjacent C string literals, split after each `,` and `:` —
+ * the same string to a C compiler, and a line a narrow screen can break between the pieces.
+ */
+function longString(s: string): string {
+  if (s.length <= 40) return q(s);
+  return (s.match(/[^,:]*[,:]?/g) ?? [s])
+    .filter(Boolean)
+    .map((piece) => q(piece))
+    .join(' ');
+}
 
 /** One operation as one or a few system-call lines. */
 export function syscallLines(op: InitOp): string[] {
@@ -38,7 +39,7 @@ export function syscallLines(op: InitOp): string[] {
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
     case 'mount':
       return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? options(op.data) : 'NULL'})`,
+        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? longString(op.data) : 'NULL'})`,
       ];
     case 'mknod':
       return [

@@ -170,6 +170,9 @@ describe.skipIf(!canRunIntegration)('ctr, as root', () => {
       const pid = readState(id)?.pid ?? 0;
       const first = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(fields) ?? [];
       expect(first).toContain('CapBnd:\t00000000a80425fb');
+      // A user other than root gets the bounding set only, as docker gives it (moby's SetCapabilities).
+      expect(first).toContain('CapEff:\t0000000000000000');
+      expect(first).toContain('CapPrm:\t0000000000000000');
       expect(first).toContain('NoNewPrivs:\t1');
       expect(first).toContain('Seccomp:\t2');
       const exec = await ctr(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/status']);
