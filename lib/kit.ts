@@ -9,7 +9,7 @@
  * rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
-import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mounts.ts';
+import { CGROUP2_MOUNT, DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
@@ -92,6 +92,17 @@ export function withCgroup(resources: Resources = {}): Transform {
     return { ...s, linux: { ...s.linux, cgroupsPath: `/${CGROUP_PARENT}/${spec.id}`, resources } };
   };
 }
+
+/**
+ * On a pure cgroup v2 host, the container's cgroup mounted read-only at /sys/fs/cgroup, as docker does: after
+ * withCgroup (the mount is made inside the cgroup namespace, whose root is the container's cgroup) and after the
+ * read-only /sys it sits on. On a v1 or hybrid host docker mounts each v1 hierarchy instead; here the container's
+ * /sys/fs/cgroup then stays as sysfs shows it, and the limits are read from the host.
+ */
+export const withCgroupfs: Transform = (spec) => ({
+  ...spec,
+  mounts: [...spec.mounts.filter((m) => m.destination !== CGROUP2_MOUNT.destination), CGROUP2_MOUNT],
+});
 
 /** Lesson 06: the root is an overlay of read-only layers with the container's own upper dir, mounted on `root`. */
 export function withOverlay(root: string, rootfs: Extract<RootfsSource, { type: 'overlay' }>): Transform {

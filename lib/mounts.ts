@@ -27,7 +27,7 @@ import type { Runner } from './runner.ts';
 export interface Mount {
   /** Where, inside the container's root. */
   destination: string;
-  /** Filesystem type: `proc`, `sysfs`, `tmpfs`, `devpts`, or `bind`. */
+  /** Filesystem type: `proc`, `sysfs`, `tmpfs`, `devpts`, `cgroup2`, `overlay`, or `bind`. */
   type: string;
   source: string;
   options?: string[];
@@ -48,6 +48,18 @@ export const PROC_MOUNT: Mount = {
   type: 'proc',
   source: 'proc',
   options: ['nosuid', 'noexec', 'nodev'],
+};
+
+/**
+ * The container's own cgroup at /sys/fs/cgroup, read-only, as docker mounts it on a pure cgroup v2 host: mounted
+ * inside the cgroup namespace, its root is the container's cgroup, so `cat /sys/fs/cgroup/memory.max` inside
+ * shows the container's limit and nothing of the tree above.
+ */
+export const CGROUP2_MOUNT: Mount = {
+  destination: '/sys/fs/cgroup',
+  type: 'cgroup2',
+  source: 'cgroup',
+  options: ['ro', 'nosuid', 'noexec', 'nodev'],
 };
 
 /**

@@ -76,6 +76,11 @@ export interface RunOptions {
   sync?: boolean;
   /** Append the command's stdout and stderr to this file instead of a pipe (a detached container's log). */
   outputFile?: string;
+  /**
+   * Only for `start` with `stdio: 'inherit' | 'inherit-output'`: stderr comes through a pipe instead, each chunk
+   * handed to this function as it arrives (which writes it on) and also kept for the result.
+   */
+  onStderr?: (text: string) => void;
 }
 
 export interface RunResult {
@@ -200,7 +205,8 @@ function execaOptions(opts: RunOptions, searchPath: string): Options {
       : ('pipe' as const);
   const noInput = (toFile || outputOnly) && opts.input === undefined;
   const stdin = inherit ? ('inherit' as const) : noInput ? ('ignore' as const) : ('pipe' as const);
-  const stdio = [stdin, out, out] as const;
+  const err = opts.onStderr && !toFile && (inherit || outputOnly) ? ('pipe' as const) : out;
+  const stdio = [stdin, out, err] as const;
   return {
     input: inherit || noInput ? undefined : (opts.input ?? ''),
     stdio: opts.sync ? [...stdio, 'pipe'] : stdio,
@@ -260,6 +266,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       const child = execa(file, args, execaOptions(opts, searchPath));
       live.add(child);
       const sync = opts.sync ? (child.stdio[3] as Duplex) : undefined;
+      const onStderr = opts.onStderr;
+      if (onStderr) child.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
       const done = child.then(
         (r) => toResult(argv, r, searchPath),
         (r: ExecaOutcome) => toResult(argv, r, searchPath),

@@ -81,6 +81,11 @@ export function detectLayout(cgfs: CgroupFs = hostFs, mountinfo?: string): Cgrou
   return layout;
 }
 
+/** A pure cgroup v2 host (the workshop VM, Ubuntu 24.04): one tree at /sys/fs/cgroup and no v1 hierarchy. */
+export function isPureV2(layout: CgroupLayout): boolean {
+  return layout.v1.length === 0 && layout.v2?.mountPoint === CGROUP_ROOT;
+}
+
 /**
  * The layout of the workshop VM (Ubuntu 24.04, pure v2), used to *show* a lesson's commands where no
  * cgroups are mounted at all (`--explain` on macOS).

@@ -152,7 +152,12 @@ export function markRunning(state: ContainerState, pid: number): ContainerState 
   return next;
 }
 
-export function markExited(id: string, exitCode: number, exitReason?: string): ContainerState | undefined {
+export function markExited(
+  id: string,
+  exitCode: number,
+  exitReason?: string,
+  oomKilled = false,
+): ContainerState | undefined {
   const state = readState(id);
   if (!state) return undefined;
   const next: ContainerState = {
@@ -160,10 +165,20 @@ export function markExited(id: string, exitCode: number, exitReason?: string): C
     status: 'exited',
     exitCode,
     exitReason,
+    ...(oomKilled ? { oomKilled } : {}),
     finishedAt: new Date().toISOString(),
   };
   writeState(next);
   return next;
+}
+
+/** Whether the OOM killer killed anything in the container's cgroup: read before the cgroup is removed. */
+export function oomKilledIn(cgroup: Cgroup): boolean {
+  try {
+    return (cgroup.stats().memory?.oomKills ?? 0) > 0;
+  } catch {
+    return false; // a cgroup without the memory controller, or already gone
+  }
 }
 
 /** The container, looked up by id, id prefix or name; one clear line when there is none. */

@@ -41,6 +41,18 @@ export interface ContainerResult {
  */
 const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
 
+/**
+ * A container whose output goes to the terminal still has its stderr read by the host (as docker does without
+ * -t): passed on as it comes, without unshare's line above, which is kept for the result to put the 137 back.
+ * With a terminal (-t) stderr is the terminal itself, so there the line shows and the exit stays 1.
+ */
+export function passStderrOn(write: (text: string) => void): (text: string) => void {
+  return (text) => {
+    const rest = text.replace(UNSHARE_LOST_SIGKILL, '');
+    if (rest !== '') write(rest);
+  };
+}
+
 export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult {
   if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
     const said = UNSHARE_LOST_SIGKILL.exec(r.stderr)?.[0].trim() ?? '';
@@ -254,7 +266,14 @@ export async function startContainer(
     ...runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv),
   ];
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
-  const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
+  const toTerminal = (opts.stdio === 'inherit' || opts.stdio === 'inherit-output') && !spec.process.terminal;
+  const proc = runner.start(argv, {
+    sync: true,
+    input: opts.input,
+    stdio: opts.stdio,
+    outputFile: opts.logFile,
+    onStderr: toTerminal ? passStderrOn((t) => process.stderr.write(t)) : undefined,
+  });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
   const done = proc.wait().then((r) => (finished = toContainerResult(r)));

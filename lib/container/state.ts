@@ -34,6 +34,8 @@ export interface ContainerState {
   exitCode?: number;
   /** Why it ended, when the exit code alone does not say: "killed by SIGKILL", "the waiter was killed". */
   exitReason?: string;
+  /** The kernel's OOM killer killed a process in its cgroup (docker inspect's State.OOMKilled). */
+  oomKilled?: boolean;
   /** The container's cgroup directories and its own directory (upper, work), for inspect and removal. */
   cgroupDirs: string[];
   containerDir?: string;

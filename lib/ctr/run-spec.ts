@@ -7,6 +7,7 @@
  * value is checked here, before anything is created on the host, so a typo costs one line and leaves nothing.
  */
 import crypto from 'node:crypto';
+import { detectLayout, isPureV2 } from '../cgroups/layout.ts';
 import { parseLimits, resourcesFromLimits } from '../cgroups/limits.ts';
 import { UserError } from '../errors.ts';
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import {
   build,
   isolatedSpec,
   withCgroup,
+  withCgroupfs,
   withCwd,
   withReadOnlyRoot,
   withSecurity,
@@ -174,7 +176,7 @@ export function runRequest(
   flags: FlagValues,
   rootfs: { image: string; path: string },
   args: string[],
-  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[] } = {},
+  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[]; pureCgroupV2?: boolean } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
   const name = str(flags.name);
@@ -206,6 +208,7 @@ export function runRequest(
   let spec = build(
     isolatedSpec({ id, rootfs: rootfs.path, args, hostname }),
     withCgroup(resourcesFromLimits(limits)),
+    ...((opts.pureCgroupV2 ?? isPureV2(detectLayout())) ? [withCgroupfs] : []),
     withSecurity({
       add: list(flags['cap-add']),
       drop: list(flags['cap-drop']),

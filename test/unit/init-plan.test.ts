@@ -160,7 +160,7 @@ describe('the plan rendered', () => {
     expect(text).toContain('execve("sh" found in PATH, ["sh", "-c", "exit 7"], [');
   });
 
-  it('a long overlay option string as adjacent C literals, split after each comma, that join back into it', () => {
+  it('a long overlay option string as adjacent C literals, split after each comma and colon, that join back into it', () => {
     const plan = initPlan(
       {
         ...lesson04,
@@ -173,7 +173,7 @@ describe('the plan rendered', () => {
       .split('\n')
       .find((l) => l.startsWith('mount("overlay"'));
     expect(line).toBe(
-      'mount("overlay", "/c/rootfs", "overlay", 0, "lowerdir=/l/2:/l/1," "upperdir=/c/upper," "workdir=/c/work")',
+      'mount("overlay", "/c/rootfs", "overlay", 0, "lowerdir=/l/2:" "/l/1," "upperdir=/c/upper," "workdir=/c/work")',
     );
   });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { CleanupStack } from '../../cleanup.ts';
-import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
+import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
@@ -87,13 +87,9 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
-    const note = rewrittenNote(r);
-    if (note) ctx.err(`ctr: ${note}\n`);
-    markExited(
-      req.spec.id,
-      r.exitCode,
-      r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined,
-    );
+    // As docker, nothing is printed for a killed command: its exit code says it, and `ctr inspect` says how.
+    const killedBy = r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined;
+    markExited(req.spec.id, r.exitCode, rewrittenNote(r) ?? killedBy, oomKilledIn(created.cgroup));
     return r.exitCode;
   } finally {
     stopForwarding();
