@@ -41,15 +41,48 @@ export interface ContainerResult {
  */
 const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
 
+const LAUNCHER_LINE = 'unshare: sigprocmask unblock failed: Invalid argument';
+
 /**
  * A container whose output goes to the terminal still has its stderr read by the host (as docker does without
  * -t): passed on as it comes, without unshare's line above, which is kept for the result to put the 137 back.
+ * unshare writes that line in pieces, so text that could be its start is held until it is known not to be.
  * With a terminal (-t) stderr is the terminal itself, so there the line shows and the exit stays 1.
  */
-export function passStderrOn(write: (text: string) => void): (text: string) => void {
-  return (text) => {
-    const rest = text.replace(UNSHARE_LOST_SIGKILL, '');
-    if (rest !== '') write(rest);
+export function stderrWithoutLauncherLine(write: (text: string) => void): {
+  push: (text: string) => void;
+  end: () => void;
+} {
+  let held = '';
+  const couldStartLine = (text: string) => `${LAUNCHER_LINE}\n`.startsWith(text);
+  return {
+    push(text) {
+      held += text;
+      let out = '';
+      for (;;) {
+        const at = held.indexOf(LAUNCHER_LINE.slice(0, 1));
+        if (at < 0) {
+          out += held;
+          held = '';
+          break;
+        }
+        out += held.slice(0, at);
+        held = held.slice(at);
+        if (held.startsWith(`${LAUNCHER_LINE}\n`)) {
+          held = held.slice(LAUNCHER_LINE.length + 1);
+        } else if (couldStartLine(held)) {
+          break; // maybe the start of the line: wait for more
+        } else {
+          out += held.slice(0, 1);
+          held = held.slice(1);
+        }
+      }
+      if (out !== '') write(out);
+    },
+    end() {
+      if (held !== '' && held !== LAUNCHER_LINE) write(held);
+      held = '';
+    },
   };
 }
 
@@ -267,16 +300,20 @@ export async function startContainer(
   ];
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
   const toTerminal = (opts.stdio === 'inherit' || opts.stdio === 'inherit-output') && !spec.process.terminal;
+  const stderrFilter = toTerminal ? stderrWithoutLauncherLine((t) => process.stderr.write(t)) : undefined;
   const proc = runner.start(argv, {
     sync: true,
     input: opts.input,
     stdio: opts.stdio,
     outputFile: opts.logFile,
-    onStderr: toTerminal ? passStderrOn((t) => process.stderr.write(t)) : undefined,
+    onStderr: stderrFilter?.push,
   });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
-  const done = proc.wait().then((r) => (finished = toContainerResult(r)));
+  const done = proc.wait().then((r) => {
+    stderrFilter?.end();
+    return (finished = toContainerResult(r));
+  });
   let hostPid = 0;
 
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
