@@ -32,3 +32,4 @@ export { saveImages, type ImageToSave, type SaveFormat, type SaveOptions } from 
 export { DEFAULT_STORE_ROOT, displayName, ImageStore, type ImageRecord, type LayerInfo } from './store.ts';
 export { unpackLayer, type UnpackStats } from './unpack.ts';
 export { resolveImageUser, resolveUser, type ResolvedUser } from './user.ts';
+export { classifyName, layerEntryAction, type LayerEntryAction } from './whiteout.ts';
