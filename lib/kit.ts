@@ -12,7 +12,16 @@ import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
-import { DEFAULT_PATH, withEnv, type ContainerSpec, type Resources, type RootfsSource, type User } from './spec.ts';
+import { mergeEnv, withHome } from './image/config.ts';
+import {
+  DEFAULT_PATH,
+  envValue,
+  withEnv,
+  type ContainerSpec,
+  type Resources,
+  type RootfsSource,
+  type User,
+} from './spec.ts';
 
 export type Transform = (spec: ContainerSpec) => ContainerSpec;
 
@@ -87,6 +96,31 @@ export function withCgroup(resources: Resources = {}): Transform {
 /** Lesson 06: the root is an overlay of read-only layers with the container's own upper dir, mounted on `root`. */
 export function withOverlay(root: string, rootfs: Extract<RootfsSource, { type: 'overlay' }>): Transform {
   return (spec) => ({ ...spec, root: { ...spec.root, path: root }, rootfs });
+}
+
+/**
+ * Lesson 07: the process an image's config describes (lib/image/config.ts `containerProcess`: Entrypoint + Cmd,
+ * Env, WorkingDir), run as its `User` resolved in the image's own /etc/passwd and /etc/group (lib/image/user.ts),
+ * with HOME from there unless the image sets it, and the HOSTNAME the container already has.
+ */
+export function withImageProcess(
+  p: { args: readonly string[]; env: readonly string[]; cwd: string },
+  user: { uid: number; gid: number; additionalGids: readonly number[]; home: string },
+): Transform {
+  return (spec) => {
+    const hostname = envValue(spec.process.env, 'HOSTNAME');
+    const env = withHome(mergeEnv(hostname === undefined ? [] : [`HOSTNAME=${hostname}`], p.env), user.home);
+    return {
+      ...spec,
+      process: {
+        ...spec.process,
+        args: [...p.args],
+        env,
+        cwd: p.cwd,
+        user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
+      },
+    };
+  };
 }
 
 /** A working directory inside the container (docker run -w). */
