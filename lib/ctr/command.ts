@@ -37,3 +37,11 @@ export interface Command {
   hidden?: boolean;
   run(ctx: CtrContext, parsed: Parsed): Promise<number>;
 }
+
+/**
+ * The argv that runs `ctr` (what `npm run ctr -- ARGS` runs), from the project's directory: how a lesson shows
+ * and runs it.
+ */
+export function ctrArgv(args: readonly string[]): string[] {
+  return ['node', 'bin/ctr.mjs', ...args];
+}
