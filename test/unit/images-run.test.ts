@@ -212,3 +212,15 @@ describe('small host facts', () => {
     if (process.platform === 'linux') expect(fsTypeOf('/nonexistent/deeper')).toBe(fsTypeOf('/'));
   });
 });
+
+describe('ctr images: when, as docker says it', () => {
+  it('seconds, minutes, hours, days, then months and years', async () => {
+    const { ago } = await import('../../lib/ctr/commands/ps.ts');
+    const now = Date.parse('2026-11-25T00:00:00Z');
+    const at = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+    expect(ago(at(5), now)).toBe('5 seconds ago');
+    expect(ago(at(3 * 86400), now)).toBe('3 days ago');
+    expect(ago(at(90 * 86400), now)).toBe('3 months ago');
+    expect(ago(at(1106 * 86400), now)).toBe('3 years ago');
+  });
+});
