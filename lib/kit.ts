@@ -3,7 +3,7 @@
  *
  * Lesson 02 starts from a chrooted process and adds a UTS and an IPC namespace; lesson 03 adds a PID namespace and
  * a /proc; lesson 04 swaps chroot for pivot_root with the usual mounts and devices; lesson 05 a cgroup; lesson 06 an
- * overlay root; and so on. Each transform takes a spec and returns a new one with its feature added, so a lesson
+ * overlay root; lesson 07 the process an image's config describes; and so on. Each transform takes a spec and returns a new one with its feature added, so a lesson
  * writes `build(base, withUtsIpc('box'), withPid)` and shows exactly the fields its step adds — and every later
  * lesson and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
