@@ -26,8 +26,11 @@ export type HostOp =
 /** The shell line that does the same thing. */
 export function showHostOp(op: HostOp): string {
   switch (op.kind) {
-    case 'write':
-      return `echo ${quoteArg(op.value)} > ${quoteArg(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    case 'write': {
+      // echo adds the newline: a value that is one line ending in one is shown as exactly the echo that writes it.
+      const oneLine = /^[^\n]*\n$/.test(op.value) ? op.value.slice(0, -1) : op.value;
+      return `echo ${quoteArg(oneLine)} > ${quoteArg(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    }
     case 'mkdir':
       return `mkdir ${op.parents ? '-p ' : ''}${op.mode !== undefined ? `-m ${op.mode.toString(8)} ` : ''}${quoteArg(op.path)}`;
     case 'rmdir':

@@ -3,18 +3,20 @@
  *
  * Lesson 02 starts from a chrooted process and adds a UTS and an IPC namespace; lesson 03 adds a PID namespace and
  * a /proc; lesson 04 swaps chroot for pivot_root with the usual mounts and devices; lesson 05 a cgroup; lesson 06 an
- * overlay root; lesson 08 a network namespace joined by path; and so on. Each transform takes a spec and returns
- * a new one with its feature added, so a lesson writes `build(base, withUtsIpc('box'), withPid)` and shows
- * exactly the fields its step adds — and every later lesson and `ctr` reuse the same transforms instead of
- * rebuilding the chain by hand.
+ * overlay root; lesson 07 the process an image's config describes; lesson 08 a network namespace joined by path;
+ * and so on. Each transform takes a spec and returns a new one with its feature added, so a lesson writes
+ * `build(base, withUtsIpc('box'), withPid)` and shows exactly the fields its step adds — and every later lesson
+ * and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
 import { CGROUP2_MOUNT, DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
+import { mergeEnv, withHome } from './image/config.ts';
 import {
   DEFAULT_PATH,
+  envValue,
   withEnv,
   type Capabilities,
   type ContainerSpec,
@@ -107,6 +109,31 @@ export const withCgroupfs: Transform = (spec) => ({
 /** Lesson 06: the root is an overlay of read-only layers with the container's own upper dir, mounted on `root`. */
 export function withOverlay(root: string, rootfs: Extract<RootfsSource, { type: 'overlay' }>): Transform {
   return (spec) => ({ ...spec, root: { ...spec.root, path: root }, rootfs });
+}
+
+/**
+ * Lesson 07: the process an image's config describes (lib/image/config.ts `containerProcess`: Entrypoint + Cmd,
+ * Env, WorkingDir), run as its `User` resolved in the image's own /etc/passwd and /etc/group (lib/image/user.ts),
+ * with HOME from there unless the image sets it, and the HOSTNAME the container already has.
+ */
+export function withImageProcess(
+  p: { args: readonly string[]; env: readonly string[]; cwd: string },
+  user: { uid: number; gid: number; additionalGids: readonly number[]; home: string },
+): Transform {
+  return (spec) => {
+    const hostname = envValue(spec.process.env, 'HOSTNAME');
+    const env = withHome(mergeEnv(hostname === undefined ? [] : [`HOSTNAME=${hostname}`], p.env), user.home);
+    return {
+      ...spec,
+      process: {
+        ...spec.process,
+        args: [...p.args],
+        env,
+        cwd: p.cwd,
+        user: { uid: user.uid, gid: user.gid, additionalGids: [...user.additionalGids] },
+      },
+    };
+  };
 }
 
 /**

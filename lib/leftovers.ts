@@ -9,12 +9,13 @@
  * inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order that works:
  * processes, then mounts (deepest first), then rules and network, cgroups, leases and state.
  *
- * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose.
+ * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose. A
+ * container's own directory there (its upper and work) is, once no state directory accounts for it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { readMountinfo } from './mountinfo.ts';
-import { CGROUP_PARENT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
+import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT, stateDir } from './names.ts';
 import { ourRules, parseRules } from './network/iptables.ts';
 import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
@@ -135,6 +136,21 @@ function networkLeases(): Array<{ path: string; owner: string }> {
   return out;
 }
 
+/**
+ * Containers' own directories (upper and work: /var/lib/scratch/containers/<id>) that no state directory
+ * accounts for: a `ctr` container keeps /run/scratch/<id> until `ctr rm`, a lesson's containers are removed with
+ * the lesson, so one without its state is what a killed run (or a reboot, which empties /run) left.
+ */
+function orphanContainerDirs(): string[] {
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(CONTAINERS_ROOT);
+  } catch {
+    return [];
+  }
+  return ids.filter((id) => !fs.existsSync(stateDir(id))).map((id) => path.join(CONTAINERS_ROOT, id));
+}
+
 /** Everything with the workshop's names that is on the host now. */
 export async function scanLeftovers(runner: Runner = createRunner()): Promise<Leftover[]> {
   const cgroups = scratchCgroups();
@@ -166,6 +182,7 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
     ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
+    ...orphanContainerDirs().map((d) => ({ kind: 'state' as const, name: d })),
   ];
 }
 

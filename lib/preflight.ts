@@ -12,9 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { CONTROLLERS, detectLayout, type CgroupLayout } from './cgroups/index.ts';
 import { UserError } from './errors.ts';
-import { BRIDGE, DEFAULT_ROOTFS } from './names.ts';
+import { BRIDGE, CONTAINERS_ROOT, DEFAULT_ROOTFS } from './names.ts';
 import { containerSubnet, DEFAULT_SUBNET, formatCidr } from './network/addresses.ts';
 import { assertNoClash, parseProcNetRoute, SUBNET_ENV, type Route } from './network/routes.ts';
+import { fsTypeOf, upperUnsupported } from './overlay.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
 import { findOnPath, toolPath } from './runner.ts';
 import { BREAKOUT_FIX, breakoutIsFresh, canBuildBreakout } from './security/breakout.ts';
@@ -37,6 +38,12 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
   iptables: { pkg: 'iptables', required: false, usedBy: 'lesson 08 (NAT out, port publish; it stops without)' },
   busybox: { pkg: 'busybox-static', required: true, usedBy: "the default rootfs, and lesson 08's ping and nc" },
   debootstrap: { pkg: 'debootstrap', required: false, usedBy: 'the optional Debian rootfs' },
+  'docker-registry': {
+    pkg: 'docker-registry',
+    required: false,
+    usedBy: 'lesson 07’s pull from a local registry, and the classroom mirror (npm run mirror)',
+  },
+  skopeo: { pkg: 'skopeo', required: false, usedBy: 'lesson 07 (pushes an image into its local registry)' },
 };
 
 export interface HostFacts {
@@ -60,6 +67,8 @@ export interface HostFacts {
   apparmorRestrictsUserns: number | undefined;
   rootfs: string;
   rootfsReady: boolean;
+  /** The filesystem of /var/lib/scratch/containers, where containers' upper and work directories go (06 on). */
+  upperFs?: string;
   /** Lesson 08, read-only facts: where `iptables` points, br_netfilter's switch, ip_forward. */
   network?: NetworkFacts;
   /** Lesson 11 (and every `ctr run`): seccomp filters, and its attack kit. */
@@ -182,6 +191,7 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.Process
     apparmorRestrictsUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
     rootfs,
     rootfsReady: linux && rootfsExists(rootfs),
+    upperFs: linux ? fsTypeOf(CONTAINERS_ROOT) : undefined,
     network: linux ? gatherNetworkFacts() : undefined,
     security: linux ? gatherSecurityFacts(lessonPath) : undefined,
   };
@@ -383,6 +393,19 @@ export function evaluate(f: HostFacts): Finding[] {
     detail: overlay ? 'available (lessons 06–07)' : 'not loaded (needed by lessons 06–07)',
     fix: 'modprobe overlay',
   });
+  if (f.upperFs !== undefined) {
+    const why = upperUnsupported(f.upperFs);
+    out.push({
+      name: 'upper dirs',
+      ok: why === undefined,
+      required: false,
+      detail:
+        why === undefined
+          ? `${CONTAINERS_ROOT} is on ${f.upperFs}: containers' upper and work directories can live there`
+          : `${CONTAINERS_ROOT}: ${why} (containers' upper directories live there, lesson 06 on)`,
+      fix: `mkdir -p ${CONTAINERS_ROOT} && mount -t tmpfs scratch ${CONTAINERS_ROOT}   (or a volume there)`,
+    });
+  }
   const usernsOff =
     (f.maxUserNamespaces ?? 1) === 0 || f.unprivilegedUsernsClone === 0 || f.apparmorRestrictsUserns === 1;
   out.push({

@@ -2,7 +2,8 @@
  * npm run setup — everything the lessons need on this machine, then the default rootfs.
  *
  * Installs the missing Debian/Ubuntu packages (busybox-static for the rootfs; util-linux, iproute2, iptables,
- * procps for the lessons) with apt-get when it can, builds the busybox rootfs, and says what is next. Without
+ * procps for the lessons) with apt-get when it can, builds the busybox rootfs and, from it, the image archives of
+ * lesson 07 (rootfs-scripts/images.ts), and says what is next. Without
  * root it re-runs itself with sudo; where apt-get is not available it prints the exact command to run instead.
  */
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { toolPath } from '../lib/runner.ts';
 import { CTR_BUNDLE, ensureBundle, INIT_BUNDLE } from '../lib/bundle.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
 import { describeBreakoutBuild } from './breakout.ts';
+import { buildImages } from './images.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
 export const PACKAGES = [
@@ -97,6 +99,13 @@ await main(async () => {
   const r = await buildBusyboxRootfs({ dir: DEFAULT_ROOTFS, progress: process.stdout.isTTY });
   console.log(
     r.built ? `✔ busybox rootfs built in ${r.dir} (${r.ms} ms)` : `✔ busybox rootfs already up to date in ${r.dir}`,
+  );
+  // Lessons 06–07's images, from that rootfs: offline, so the images lesson needs no registry and no network.
+  const images = await buildImages({ log: () => {} });
+  console.log(
+    images.built
+      ? `✔ workshop images (docker save and OCI archives) built in ${images.dir}`
+      : `✔ workshop images already up to date in ${images.dir}`,
   );
   // The container init and ctr run as compiled bundles; built now so the first container starts at full speed.
   const t = Date.now();

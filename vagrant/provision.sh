@@ -33,7 +33,10 @@ PACKAGES=(
   ca-certificates curl xz-utils git
   util-linux mount iproute2 iptables procps psmisc kmod
   busybox-static debootstrap uidmap libcap2-bin jq
+  docker-registry skopeo
 )
+# docker-registry and skopeo: lesson 07 pulls from a registry it starts on 127.0.0.1 (optional for a laptop of
+# your own, so not in npm run setup's list: the Debian package also starts a registry service for everyone).
 
 step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
 ok() { printf '    \033[32m✔\033[0m %s\n' "$*"; }
@@ -71,6 +74,18 @@ install_packages() {
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   ok "installed: ${missing[*]}"
+  quiet_registry_service
+}
+
+# Debian's docker-registry package enables a registry service on port 5000 for the whole network. The workshop
+# never uses it (lesson 07 starts its own on 127.0.0.1; the classroom mirror is npm run mirror, on 5000 of the
+# instructor's machine), so in the workshop VM it is turned off. Elsewhere it is left as the package set it up.
+quiet_registry_service() {
+  [ "$WORKSHOP_VM" = 1 ] || return 0
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    ok "disabled the docker-registry service the package started (the workshop starts its own)"
+  fi
 }
 
 # --- Node.js --------------------------------------------------------------------------------------------------
@@ -166,9 +181,9 @@ run_setup() {
 }
 
 # --- offline image archives (lesson 07) ------------------------------------------------------------------------
-# TODO(lesson 07): lesson 07 unpacks docker-archive and OCI-layout tars that are built locally, so the images
-# lesson works with no network. When their builder lands it becomes the npm script "images", and this step
-# runs it. Until then there is nothing to build, and the step says so.
+# Lesson 07 loads docker-archive and OCI-layout tars built locally from the busybox rootfs (npm run images), so the
+# images lesson works with no network. npm run setup builds them already; this step says so (it is skipped in
+# about a second when they are up to date) and stays for a checkout whose setup predates them.
 build_images() {
   step "offline image archives (lesson 07)"
   if (cd "$WORKSHOP_DIR" && node -e 'process.exit(require("./package.json").scripts?.images ? 0 : 1)'); then

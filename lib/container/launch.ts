@@ -17,7 +17,7 @@
 import { NAMESPACES, orderedNamespaces, type NamespaceType } from '../namespaces.ts';
 import { hasNamespace, joinedNamespaces, newNamespaces, type ContainerSpec } from '../spec.ts';
 import type { Executor } from '../init/plan.ts';
-import { INIT_NAME, type ShScript } from '../init/render-sh.ts';
+import { INIT_NAME, scriptArgs, type ShScript } from '../init/render-sh.ts';
 
 /**
  * The cgroup prologue of the sh init: a host `sh` writes its own PID ($$) into each cgroup.procs given before `--`,
@@ -102,7 +102,7 @@ export function runArgv(
       '-c',
       program.script.text,
       INIT_NAME,
-      ...program.script.params.map(([, value]) => value),
+      ...scriptArgs(program.script),
       ...spec.process.args,
     ];
   }

@@ -80,6 +80,8 @@ export interface CreateRequest {
   image: string;
   /** Read-only layers the root is made of, top first (a rootfs directory is one layer). */
   layers: string[];
+  /** The image's id, when it comes from an image in the store. */
+  imageId?: string;
   autoRemove: boolean;
   detached: boolean;
   /** docker's --network: `bridge` (scr0, NAT, published ports) or `none` (only lo). */
@@ -125,6 +127,7 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
     id,
     name: req.spec.name,
     image: req.image,
+    ...(req.imageId ? { imageId: req.imageId } : {}),
     spec,
     status: 'created',
     createdAt: new Date().toISOString(),

@@ -86,6 +86,18 @@ export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot 
 }
 
 /**
+ * The host effects that make those directories, in order (what a lesson shows): the container's own directory,
+ * readable by root only (an upper dir may hold setuid programs the container wrote), then upper, work and the
+ * mount point inside it.
+ */
+export function overlayRootOps(o: OverlayRoot): HostOp[] {
+  return [
+    { kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 },
+    ...[o.rootfs.upper, o.rootfs.work, o.root].map((d): HostOp => ({ kind: 'mkdir', path: d })),
+  ];
+}
+
+/**
  * Make the container's own directories for an overlay root; their removal is registered first. overlayfs wants
  * upper and work on the same filesystem, and not on overlayfs itself: /var/lib/scratch is on the host's disk.
  */
@@ -99,12 +111,4 @@ export function createOverlayRoot(
   const dropRemoval = cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
   for (const op of overlayRootOps(o)) runner.apply(op);
   return { ...o, dropRemoval };
-}
-
-/** The directories createOverlayRoot makes, in order: what a lesson shows before it calls it. */
-export function overlayRootOps(o: OverlayRoot): HostOp[] {
-  return [
-    { kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 },
-    ...[o.rootfs.upper, o.rootfs.work, o.root].map((d): HostOp => ({ kind: 'mkdir', path: d })),
-  ];
 }

@@ -20,6 +20,8 @@ export interface ContainerState {
   name?: string;
   /** What was asked for: the image or rootfs as the user named it. */
   image: string;
+  /** The image's id (its config digest), when it was started from an image: what `ctr rmi` and `ctr commit` use. */
+  imageId?: string;
   spec: ContainerSpec;
   status: Status;
   /** Host PID of the container's first process, and its start time (see the module comment). */

@@ -27,12 +27,15 @@ import type { InitOp, InitPlan, PlanStep } from './ops.ts';
 export type Executor = 'sh' | 'ts';
 
 /**
- * Parts of the plan a learner can write (lesson 04's exercise), with lib's as the default: how the rootfs becomes
- * a mount point of a private tree, and how pivot_root switches to it and lets go of the host's root.
+ * Parts of the plan a learner can write, with lib's as the default: how the rootfs becomes a mount point of a
+ * private tree, and how pivot_root switches to it and lets go of the host's root (lesson 04's exercise); how
+ * an overlay root names its layers (lesson 06's).
  */
 export interface PlanParts {
   rootMountOps: (root: string) => InitOp[];
   pivotRootOps: (root: string) => InitOp[];
+  /** Lesson 06's exercise: the overlay's layers, as the options of its mount. */
+  overlayData: (lower: readonly string[], upper: string, work: string) => string;
 }
 
 /**
@@ -54,7 +57,7 @@ export function pivotRootOps(root: string): InitOp[] {
   return [{ op: 'chdir', path: root }, { op: 'pivotRoot' }, { op: 'detachOldRoot' }, { op: 'chdir', path: '/' }];
 }
 
-const LIB_PARTS: PlanParts = { rootMountOps, pivotRootOps };
+const LIB_PARTS: PlanParts = { rootMountOps, pivotRootOps, overlayData };
 
 export interface RunPlanOptions {
   mode: 'run';
@@ -111,10 +114,25 @@ export function mountOps(root: string, m: Mount): InitOp[] {
   return ops;
 }
 
-/** The overlay's options: lower layers top first, then the container's own upper and work directories. */
+/**
+ * The overlay's options: lower layers top first (the leftmost is on top, and the one a name is looked up in
+ * first), then the container's own upper directory, where every write lands, and its work directory, where
+ * overlayfs prepares a copy-up before renaming it into upper.
+ */
 export function overlayData(lower: readonly string[], upper: string, work: string): string {
   return `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
 }
+
+/**
+ * Two overlayfs features the runtime always turns off, whatever the kernel's defaults: with `redirect_dir` on,
+ * renaming a directory that came from a lower layer is recorded in upper as an xattr pointing at its old path;
+ * with `metacopy` on, a chmod or chown copies up only the metadata and leaves the data in the lower layer. Either
+ * way the upper directory stops being a complete list of what the container changed, and `docker diff` or a
+ * commit (a tar of upper, lib/image/commit.ts) would be wrong: docker's overlay2 driver falls back to a slow
+ * file-by-file comparison when it finds them on. Off, a renamed lower directory is copied whole (rename(2)
+ * says EXDEV and `mv` copies), and upper is always the container's whole diff.
+ */
+export const OVERLAY_FEATURES = 'redirect_dir=off,metacopy=off';
 
 function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   const root = spec.root.path;
@@ -143,7 +161,7 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
             target: root,
             fstype: 'overlay',
             flags: [],
-            data: overlayData(lower, upper, work),
+            data: `${parts.overlayData(lower, upper, work)},${OVERLAY_FEATURES}`,
           },
         ],
       });

@@ -12,18 +12,6 @@ const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const capList = (caps: readonly string[]) =>
   caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
 
-/**
- * A long string argument (an overlay's options) as adjacent C string literals, split after each `,` and `:` —
- * the same string to a C compiler, and a line a narrow screen can break between the pieces.
- */
-function longString(s: string): string {
-  if (s.length <= 40) return q(s);
-  return (s.match(/[^,:]*[,:]?/g) ?? [s])
-    .filter(Boolean)
-    .map((piece) => q(piece))
-    .join(' ');
-}
-
 /** One operation as one or a few system-call lines. */
 export function syscallLines(op: InitOp): string[] {
   switch (op.op) {
@@ -37,10 +25,13 @@ export function syscallLines(op: InitOp): string[] {
       return op.like === undefined
         ? [`mkdir(${q(op.path)}, 0755)      // and its parents`]
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
-    case 'mount':
-      return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? longString(op.data) : 'NULL'})`,
-      ];
+    case 'mount': {
+      const head = `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)},`;
+      if (op.data.length <= DATA_PIECE) return [`${head} ${op.data ? q(op.data) : 'NULL'})`];
+      // An overlay's options name every layer: written as C writes a long string, in adjacent pieces.
+      const pieces = dataPieces(op.data);
+      return [head, ...pieces.map((piece, i) => `      ${q(piece)}${i === pieces.length - 1 ? ')' : ''}`)];
+    }
     case 'mknod':
       return [
         `mknod(${q(op.path)}, S_IF${op.type === 'c' ? 'CHR' : 'BLK'}|${octal(op.mode)}, makedev(${op.major}, ${op.minor}))`,
@@ -102,7 +93,28 @@ export function syscallLines(op: InitOp): string[] {
   }
 }
 
-/** The whole plan: each step's feature as a comment, then its system calls. */
+/** How long a piece of a long mount data string may be in the listing. */
+const DATA_PIECE = 56;
+
+/** A mount data string cut before its `,` and `:` separators into pieces of at most DATA_PIECE characters. */
+export function dataPieces(data: string): string[] {
+  const parts = data.split(/(?=[,:])/);
+  const out: string[] = [];
+  for (const part of parts) {
+    const last = out.at(-1);
+    if (last !== undefined && last.length + part.length <= DATA_PIECE) out[out.length - 1] = last + part;
+    else out.push(part);
+  }
+  return out;
+}
+
+/**
+ * The whole plan: each step's feature as a comment, then its system calls. A layer's 64-digit digest in a path is
+ * shortened to its first 12 digits and `…`, as docker shows image and layer ids: the listing is for reading.
+ */
 export function renderSyscalls(plan: InitPlan): string {
-  return plan.steps.map((s) => [`// ${s.feature}`, ...s.ops.flatMap(syscallLines)].join('\n')).join('\n');
+  return plan.steps
+    .map((s) => [`// ${s.feature}`, ...s.ops.flatMap(syscallLines)].join('\n'))
+    .join('\n')
+    .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');
 }

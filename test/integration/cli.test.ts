@@ -76,20 +76,22 @@ describe('the lesson runner, for any user', () => {
 });
 
 describe('lessons that are planned, not written yet', () => {
-  it('npm run lesson 06 says it is planned, with a fix that is not "npm run lesson 01"', async () => {
-    const r = await run(['06']);
+  it('npm run lesson 08 says it is planned, with a fix that is not "npm run lesson 01"', async () => {
+    const r = await run(['08']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^✘ lesson 06 \(Overlay layers\) is planned and not in this checkout yet — fix: /);
+    expect(r.stderr.trim()).toMatch(
+      /^✘ lesson 08 \(Network namespace\) is planned and not in this checkout yet — fix: /,
+    );
     expect(r.stderr).not.toContain('fix: npm run lesson 01');
-    expect(r.stderr).toContain('npm run quiz 06');
+    expect(r.stderr).toContain('npm run quiz 08');
   });
 
-  it("lesson 05's last word points at what exists, not at an error", async () => {
-    const r = await run(['05', '--explain']);
+  it("lesson 07's last word points at what exists, not at an error", async () => {
+    const r = await run(['07', '--explain']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain('Lesson 06 (Overlay layers) is planned and not in this checkout yet.');
-    expect(r.stdout).not.toMatch(/npm run lesson 06/);
-    expect((await run(['04', '--explain'])).stdout).toContain('Next: npm run lesson 05 -- --explain');
+    expect(r.stdout).toContain('Lesson 08 (Network namespace) is planned and not in this checkout yet.');
+    expect(r.stdout).not.toMatch(/npm run lesson 08/);
+    expect((await run(['06', '--explain'])).stdout).toContain('Next: npm run lesson 07 -- --explain');
   });
 });
 

@@ -50,7 +50,7 @@ describe('ctr, for any user', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.stdout).not.toContain('__shim');
     const run = await ctr(['run', '--help']);
-    expect(run.stdout).toContain('usage: ctr run [OPTIONS] ROOTFS COMMAND [ARG...]');
+    expect(run.stdout).toContain('usage: ctr run [OPTIONS] IMAGE|ROOTFS [COMMAND] [ARG...]');
     expect(run.stdout).toMatch(/-m, --memory SIZE/);
   });
 

@@ -7,7 +7,7 @@ import { envFileLines, parseSecurityOpts, parseUser, runRequest, RUN_FLAGS } fro
 import { envValue } from '../../lib/spec.ts';
 
 const parse = (argv: string[]) => parseFlags(argv, RUN_FLAGS, 'run');
-const ROOTFS = { image: 'busybox-dir', path: '/var/lib/scratch/rootfs/busybox' };
+const ROOTFS = { kind: 'rootfs' as const, image: 'busybox-dir', path: '/var/lib/scratch/rootfs/busybox' };
 
 describe('docker-style flags', () => {
   it('stop at the first positional: what follows is the container’s command, dashes included', () => {

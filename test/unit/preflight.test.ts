@@ -100,6 +100,17 @@ describe('preflight', () => {
     expect(bad).toEqual(['root', 'kernel version', 'overlayfs']);
   });
 
+  it('lessons 06–07: an upper directory on overlayfs (docker inside docker without a volume) is named, with a fix', () => {
+    const upper = (upperFs: string) => evaluate(facts({ upperFs })).find((x) => x.name === 'upper dirs');
+    expect(upper('ext4')).toMatchObject({ ok: true, required: false });
+    expect(upper('overlay')).toMatchObject({ ok: false, required: false });
+    expect(upper('overlay')?.detail).toContain('cannot be the upper layer of another overlay');
+    expect(upper('overlay')?.fix).toContain('mount -t tmpfs');
+    expect(
+      evaluate(facts({ tools: { ...facts().tools, skopeo: false } })).find((x) => x.name === 'skopeo'),
+    ).toMatchObject({ ok: false, required: false, fix: 'apt-get install -y skopeo' });
+  });
+
   it('requireRoot and requireLinux throw one-line user errors with a fix', () => {
     expect(() => requireRoot('lesson 01', 1000)).toThrow(UserError);
     expect(() => requireRoot('lesson 01', 0)).not.toThrow();

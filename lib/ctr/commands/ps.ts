@@ -16,7 +16,11 @@ export function ago(iso: string | undefined, now = Date.now()): string {
         ? [Math.floor(s / 60), 'minute']
         : s < 86400
           ? [Math.floor(s / 3600), 'hour']
-          : [Math.floor(s / 86400), 'day'];
+          : s < 86400 * 60
+            ? [Math.floor(s / 86400), 'day']
+            : s < 86400 * 730
+              ? [Math.floor(s / (86400 * 30)), 'month']
+              : [Math.floor(s / (86400 * 365)), 'year'];
   return n <= 1 && unit === 'second' ? 'Less than a second ago' : `${n} ${unit}${n === 1 ? '' : 's'} ago`;
 }
 
