@@ -8,11 +8,19 @@
  * lesson and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
-import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT } from './mounts.ts';
+import { DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, SYS_BIND_MOUNT } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
-import { DEFAULT_PATH, withEnv, type ContainerSpec, type Resources, type RootfsSource, type User } from './spec.ts';
+import {
+  DEFAULT_PATH,
+  withEnv,
+  type ContainerSpec,
+  type IdMapping,
+  type Resources,
+  type RootfsSource,
+  type User,
+} from './spec.ts';
 
 export type Transform = (spec: ContainerSpec) => ContainerSpec;
 
@@ -147,4 +155,21 @@ export function withTmpfs(dirs: string[]): Transform {
 /** docker run --user: the command runs as this uid and gid (and its supplementary groups). */
 export function withUser(user: User): Transform {
   return (spec) => ({ ...spec, process: { ...spec.process, user } });
+}
+
+/**
+ * Lesson 09: a user namespace of its own, with these maps — root inside is whoever uid 0 maps to outside. Two
+ * mounts change with it: a fresh sysfs needs a network namespace the user namespace owns, so the host's /sys is
+ * bound in read-only instead (lib/mounts.ts); and the init binds device nodes from the host's /dev, since mknod
+ * is refused in a user namespace (lib/init/plan.ts). Apply it after withPivotRoot, which sets the mounts.
+ */
+export function withUserns(maps: { uidMappings: IdMapping[]; gidMappings: IdMapping[] }): Transform {
+  return (spec) => {
+    const s = addNamespaces(spec, ['user']);
+    return {
+      ...s,
+      mounts: s.mounts.map((m) => (m.destination === '/sys' && m.type === 'sysfs' ? SYS_BIND_MOUNT : m)),
+      linux: { ...s.linux, uidMappings: [...maps.uidMappings], gidMappings: [...maps.gidMappings] },
+    };
+  };
 }

@@ -87,16 +87,24 @@ export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot 
 /**
  * Make the container's own directories for an overlay root; their removal is registered first. overlayfs wants
  * upper and work on the same filesystem, and not on overlayfs itself: /var/lib/scratch is on the host's disk.
+ *
+ * With a user namespace the overlay is mounted by the container's root, an ordinary uid on the host (`owner`):
+ * its directories are handed to it, and /var/lib/scratch/containers lets it pass through (x), never list (r).
  */
 export function createOverlayRoot(
   runner: Runner,
   cleanup: CleanupStack,
   id: string,
   lower: readonly string[],
+  owner?: { uid: number; gid: number },
 ): CreatedOverlayRoot {
   const o = overlayPaths(id, lower);
   const dropRemoval = cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
   runner.apply({ kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 });
   for (const d of [o.rootfs.upper, o.rootfs.work, o.root]) runner.apply({ kind: 'mkdir', path: d });
+  if (owner) {
+    runner.apply({ kind: 'chmod', path: path.dirname(o.dir), mode: 0o711 });
+    runner.apply({ kind: 'chown', path: o.dir, uid: owner.uid, gid: owner.gid, recursive: true });
+  }
   return { ...o, dropRemoval };
 }

@@ -16,6 +16,7 @@ import type { CleanupStack } from '../cleanup.ts';
 import { writeFile, type InteractiveShell, type Shown } from '../lesson.ts';
 import type { Runner } from '../runner.ts';
 import { hasNamespace, withEnv, type ContainerSpec } from '../spec.ts';
+import { idMapSteps, userMaps, writeIdMaps, type MapWriter } from '../userns.ts';
 import { runArgv, type TsInit } from './launch.ts';
 import { runContainer } from './start.ts';
 
@@ -28,6 +29,8 @@ export interface LaunchOptions {
   executor: Executor;
   /** The cgroup.procs files the container joins (lesson 05 on). */
   procsFiles?: readonly string[];
+  /** With a user namespace: who writes its maps at the sync point (default: root). */
+  mapWriter?: MapWriter;
 }
 
 /** The argv that starts the container, and the script or plan it runs: one value for showing and running. */
@@ -50,8 +53,23 @@ export function pidLine(spec: ContainerSpec): string {
 }
 
 /**
+ * What the host does at a user namespace's sync point, as shown commands: the map writes for `$PID` (the
+ * launcher's waiting `sh`, which becomes the container's first process). Empty without a user namespace.
+ */
+export function mapCommands(spec: ContainerSpec, writer: MapWriter = { as: 'root' }): Record<string, Shown> {
+  if (!hasNamespace(spec, 'user')) return {};
+  return Object.fromEntries(idMapSteps('$PID', userMaps(spec), writer).map((s, i) => [`map${i}`, s]));
+}
+
+/** The function the runtime calls at that sync point to run those very commands (start.ts `mapIds`). */
+export function mapIdsWith(runner: Runner, spec: ContainerSpec, writer: MapWriter) {
+  return (pid: number) => writeIdMaps(runner, idMapSteps(pid, userMaps(spec), writer));
+}
+
+/**
  * What a step shows to start a container: init.sh (or the syscall plan), the start command (in the background,
- * `&`, when `background`), and the PID line. The runtime starts exactly `start`'s argv.
+ * `&`, when `background`), the PID line, and with a user namespace the maps written while it waits. The
+ * runtime starts exactly `start`'s argv.
  */
 export function containerCommands(
   spec: ContainerSpec,
@@ -61,8 +79,10 @@ export function containerCommands(
   const init: Shown = l.script
     ? writeFile(INIT_FILE, l.script.text)
     : { shell: `# the TypeScript init makes these system calls, then execve:\n${renderSyscalls(l.plan)}` };
-  if (!opts.background) return { init, run: l.argv };
-  return { init, start: { bg: l.argv }, pid: { shell: pidLine(spec) } };
+  const maps = mapCommands(spec, opts.mapWriter);
+  if (!opts.background && Object.keys(maps).length === 0) return { init, run: l.argv };
+  // With maps to write, the container waits for them: it is started in the background even when shown whole.
+  return { init, start: { bg: l.argv }, pid: { shell: pidLine(spec) }, ...maps };
 }
 
 /** The same container with an interactive login shell as its command, and the terminal type passed in. */
@@ -92,6 +112,7 @@ export function interactiveShell(
         init: await initBundle(),
         procsFiles: opts.procsFiles,
         stdio: 'inherit',
+        mapIds: opts.mapWriter ? mapIdsWith(opts.runner, shell, opts.mapWriter) : undefined,
       }),
   };
 }

@@ -19,8 +19,10 @@ import {
   withSecurity,
   withTmpfs,
   withUser,
+  withUserns,
   type Transform,
 } from '../kit.ts';
+import { freeIdBlock, readSubids, remappedIds, SUBGID_FILE, SUBUID_FILE, type SubidEntry } from '../userns.ts';
 import { parseCpuList } from '../security/paths.ts';
 import { parsePublish, type PortMapping } from '../network/index.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
@@ -66,6 +68,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
+  {
+    name: 'userns',
+    help: 'a user namespace: root inside is an unprivileged host uid (ids 0–65535 → a free range)',
+  },
   {
     name: 'publish',
     short: 'p',
@@ -152,7 +158,7 @@ export function runRequest(
   flags: FlagValues,
   rootfs: { image: string; path: string },
   args: string[],
-  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[] } = {},
+  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[]; subids?: SubidEntry[] } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
   const name = str(flags.name);
@@ -180,6 +186,10 @@ export function runRequest(
     ...(user ? [withUser(parseUser(user))] : []),
     ...(bool(flags['read-only']) ? [withReadOnlyRoot] : []),
     ...(tmpfs.length > 0 ? [withTmpfs(tmpfs)] : []),
+    // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
+    ...(bool(flags.userns)
+      ? [withUserns(remappedIds(freeIdBlock(opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)])))]
+      : []),
   ];
   let spec = build(
     isolatedSpec({ id, rootfs: rootfs.path, args, hostname }),

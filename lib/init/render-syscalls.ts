@@ -29,6 +29,8 @@ export function syscallLines(op: InitOp): string[] {
       return [
         `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? q(op.data) : 'NULL'})`,
       ];
+    case 'readonlyTree':
+      return [`mount_setattr(AT_FDCWD, ${q(op.path)}, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})`];
     case 'mknod':
       return [
         `mknod(${q(op.path)}, S_IF${op.type === 'c' ? 'CHR' : 'BLK'}|${octal(op.mode)}, makedev(${op.major}, ${op.minor}))`,

@@ -15,6 +15,8 @@ import { createContainer, markExited, markRunning } from '../../container/lifecy
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
+import { usernsBlocker } from '../../preflight.ts';
+import { hasNamespace } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
 import { RUN_FLAGS, runRequest, type RunRequest } from '../run-spec.ts';
 
@@ -144,6 +146,11 @@ export const run: Command = {
     if (!image)
       throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
     const req = runRequest(flags, resolveRootfsArg(image), args, { id: idFromEnv() });
+    // Before anything is made: a host that refuses user namespaces says so in one line, with its setting.
+    if (hasNamespace(req.spec, 'user')) {
+      const blocked = usernsBlocker();
+      if (blocked) throw blocked;
+    }
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
     return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);
