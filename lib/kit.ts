@@ -173,3 +173,20 @@ export function withUserns(maps: { uidMappings: IdMapping[]; gidMappings: IdMapp
     };
   };
 }
+
+/**
+ * Lesson 09's rootless container: a user namespace with these maps, and a network namespace of its own — an
+ * unprivileged user can join nothing root made, and its user namespace must own the network namespace it
+ * configures (a user-mode stack such as slirp4netns attaches to it from outside).
+ */
+export function withRootless(maps: { uidMappings: IdMapping[]; gidMappings: IdMapping[] }): Transform {
+  return (spec) => withUserns(maps)(addNamespaces(spec, ['network']));
+}
+
+/** A host file or directory bound into the container (docker run -v SOURCE:DESTINATION). */
+export function withBind(source: string, destination: string, options: string[] = []): Transform {
+  return (spec) => ({
+    ...spec,
+    mounts: [...spec.mounts, { destination, type: 'bind', source, options: ['bind', ...options] }],
+  });
+}

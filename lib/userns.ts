@@ -186,9 +186,12 @@ export type MapWriter = { as: 'root' } | { as: 'user'; uid: number; gid: number 
 /** One thing the host does at the user-namespace sync point: a command, or a file written by this process. */
 export type MapStep = string[] | { op: HostOp };
 
-/** A write of `text` to `file` done by the user: a tiny sh, the values as parameters. */
+/**
+ * A write of `text` to `file` done by the user: a one-line shell, the values as parameters. bash, not sh:
+ * dash's echo reports any failed write as "I/O error", bash names the errno the kernel gave.
+ */
 function userWrite(user: { uid: number; gid: number }, file: string, text: string): string[] {
-  return asUser(user, ['sh', '-c', 'echo "$2" > "$1"', 'scr-map', file, text]);
+  return asUser(user, ['bash', '-c', 'echo "$2" > "$1"', 'scr-map', file, text]);
 }
 
 /** `newuidmap PID 0 1000 1 1 100000 65536`: the helper takes the lines as numbers in a row. */
@@ -261,13 +264,17 @@ export function grantArgv(g: SubidGrant): string[] {
   return ['usermod', '--add-subuids', span(g.range), '--add-subgids', span(g.range), g.user];
 }
 
-/** The same range taken back: exactly it, whatever else the user holds. */
+/**
+ * The same range taken back: exactly its line, whatever else the user holds. Not `usermod --del-subuids`,
+ * which refuses while the user has a process running — and the learner always has one, their shell.
+ */
 export function revokeArgv(g: SubidGrant): string[] {
-  return ['usermod', '--del-subuids', span(g.range), '--del-subgids', span(g.range), g.user];
+  const line = `${g.user}:${g.range.start}:${g.range.count}`.replace(/[.[\]*^$\\/]/g, '\\$&');
+  return ['sed', '-i', `/^${line}$/d`, SUBUID_FILE, SUBGID_FILE];
 }
 
 export function grantNote(g: SubidGrant): string {
-  return `${g.user} ${g.range.start} ${g.range.count}\n`;
+  return `${g.user} ${g.range.start} ${g.range.count}`;
 }
 
 /** The grant a state dir's note records, if it holds one. */

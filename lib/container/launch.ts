@@ -17,8 +17,8 @@
  * never as root, and its init must start *after* its maps exist: a program exec'd in a user namespace whose map
  * does not list it loses every capability there. util-linux's own `unshare --map-users` can write maps only
  * through newuidmap, which refuses root a range /etc/subuid does not grant it, and cannot wait for a map written
- * by someone else; so the launcher's last host program before the init is a two-line `sh` that says
- * `userns <pid>` on the sync socket and waits for `mapped` — the user namespace's own sync point.
+ * by someone else; so the launcher's last host program before the init is a one-line `sh` that says
+ * `userns` on the sync socket and waits for `mapped` — the user namespace's own sync point.
  *
  * `exec` into a running container joins its namespaces with `nsenter`, keeping the host's root for a moment
  * (`--root=/`) so the host's node can start; the init then enters the container's root itself.
@@ -80,11 +80,11 @@ export function unshareArgvFor(spec: ContainerSpec, executor: Executor): string[
 }
 
 /**
- * The user namespace's sync point, as a host `sh` between unshare and the init: say our PID as the host numbers
- * it (/proc is still the host's), wait for the host's `mapped`, then exec the init with the maps in place.
+ * The user namespace's sync point, as a host `sh` between unshare and the init: say `userns`, wait for the
+ * host's `mapped`, then exec the init with the maps in place. The host knows which process it is: unshare's
+ * child (or unshare itself, without a PID namespace) — and any process in the namespace can take its maps.
  */
-export const USERNS_WAIT =
-  'read -r pid _ </proc/self/stat; echo "userns $pid" >&3; read -r go <&3; [ "$go" = mapped ] || exit 125; exec "$@"';
+export const USERNS_WAIT = 'echo userns >&3; read -r go <&3; [ "$go" = mapped ] && exec "$@"';
 
 /** $0 of that `sh`, as `ps` shows it for the moment it waits. */
 export const USERNS_WAITER = 'scr-userns';

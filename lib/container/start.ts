@@ -16,7 +16,7 @@ import { initPlan, type Executor } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
 import { LineSplitter, MAPPED_LINE, parseInitLine } from '../init/protocol.ts';
 import { renderSh } from '../init/render-sh.ts';
-import { readProcessState } from '../namespaces.ts';
+import { childrenOf, readProcessState } from '../namespaces.ts';
 import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
@@ -190,7 +190,8 @@ export function handshake(
       for (const line of lines.push(chunk)) {
         const msg = parseInitLine(line);
         if (msg.kind === 'userns' && onUserns) {
-          onUserns(msg.pid).then(
+          // The waiting sh: unshare's child with a PID namespace (--fork), else unshare itself, exec'd in place.
+          onUserns(msg.pid ?? childrenOf(proc.pid)[0] ?? proc.pid).then(
             () => sync.write(`${MAPPED_LINE}\n${sendPlan ? `${JSON.stringify(plan)}\n` : ''}`),
             (error: unknown) => {
               sync.write('abort\n');
@@ -211,7 +212,7 @@ export function handshake(
         } else if (msg.kind === 'error') {
           finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
         } else {
-          finish(new Error(`container ${plan.id}: a user-namespace sync nobody expected (userns ${msg.pid})`));
+          finish(new Error(`container ${plan.id}: a user-namespace sync nobody expected`));
         }
       }
     });

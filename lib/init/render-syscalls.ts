@@ -7,6 +7,11 @@ import { showFlags } from '../mount-options.ts';
 import type { InitOp, InitPlan } from './ops.ts';
 
 const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
+/**
+ * A long option string as C's adjacent literals, cut after each `,` and `:` ("lowerdir=/a:" "/b," …): the same
+ * string to a compiler, and a line a projector can wrap.
+ */
+const data = (s: string) => (s.length <= 40 ? q(s) : (s.match(/[^,:]+[,:]?/g) ?? [s]).map((p) => q(p)).join(' '));
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
 const capList = (caps: readonly string[]) =>
@@ -27,7 +32,7 @@ export function syscallLines(op: InitOp): string[] {
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
     case 'mount':
       return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? q(op.data) : 'NULL'})`,
+        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? data(op.data) : 'NULL'})`,
       ];
     case 'readonlyTree':
       return [`mount_setattr(AT_FDCWD, ${q(op.path)}, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})`];
