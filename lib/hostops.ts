@@ -38,8 +38,11 @@ function showPath(p: string): string {
 /** The shell line that does the same thing. */
 export function showHostOp(op: HostOp): string {
   switch (op.kind) {
-    case 'write':
-      return `echo ${quoteArg(op.value)} > ${showPath(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    case 'write': {
+      // A value not known yet (`$EXEC`, a PID) stays unquoted, so the shell fills it in.
+      const value = /^\$[A-Z][A-Z0-9_]*$/.test(op.value) ? op.value : quoteArg(op.value);
+      return `echo ${value} > ${showPath(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    }
     case 'mkdir':
       return `mkdir ${op.parents ? '-p ' : ''}${op.mode !== undefined ? `-m ${op.mode.toString(8)} ` : ''}${quoteArg(op.path)}`;
     case 'chown':

@@ -14,8 +14,9 @@ const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
 const data = (s: string) => (s.length <= 40 ? q(s) : (s.match(/[^,:]+[,:]?/g) ?? [s]).map((p) => q(p)).join(' '));
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
+/** Capability names with a space after each comma, so a long set wraps on a projector. */
 const capList = (caps: readonly string[]) =>
-  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(',');
+  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
 
 /** One operation as one or a few system-call lines. */
 export function syscallLines(op: InitOp): string[] {
