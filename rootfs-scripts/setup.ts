@@ -2,8 +2,9 @@
  * npm run setup — everything the lessons need on this machine, then the default rootfs.
  *
  * Installs the missing Debian/Ubuntu packages (busybox-static for the rootfs; util-linux, iproute2, iptables,
- * procps for the lessons) with apt-get when it can, builds the busybox rootfs, and says what is next. Without
- * root it re-runs itself with sudo; where apt-get is not available it prints the exact command to run instead.
+ * procps, uidmap, slirp4netns for the lessons) with apt-get when it can, builds the busybox rootfs, and says what
+ * is next. Without root it re-runs itself with sudo; where apt-get is not available it prints the exact command
+ * to run instead.
  */
 import { fileURLToPath } from 'node:url';
 import { $ } from 'zx';
@@ -26,6 +27,10 @@ export const PACKAGES = [
   'hostname',
   'debootstrap',
   'ca-certificates',
+  // Lesson 09: newuidmap/newgidmap (65,536 ids for a rootless container; util-linux's unshare --map-users runs
+  // them too, even for root), and a user-mode network stack for it.
+  'uidmap',
+  'slirp4netns',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {

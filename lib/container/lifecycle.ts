@@ -23,7 +23,7 @@ import {
 } from '../network/index.ts';
 import type { Runner } from '../runner.ts';
 import { mappedRoot, type ContainerSpec } from '../spec.ts';
-import { createOverlayRoot, overlayPaths } from './root.ts';
+import { createOverlayRoot, overlayPaths, upperMountPoints } from './root.ts';
 import {
   effectiveState,
   isSameProcess,
@@ -132,6 +132,7 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
       ],
     },
   };
+  if (owner) for (const op of upperMountPoints(root, spec.mounts, owner)) runner.apply(op);
   const state: ContainerState = {
     id,
     name: req.spec.name,

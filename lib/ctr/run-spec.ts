@@ -70,7 +70,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
   {
     name: 'userns',
-    help: 'a user namespace: root inside is an unprivileged host uid (ids 0–65535 → a free range)',
+    help: 'root inside is an unprivileged host uid (ids 0–65535 → a free range); the rootfs stays read-only to it',
   },
   {
     name: 'publish',

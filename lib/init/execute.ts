@@ -82,6 +82,9 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps): void {
     case 'makePrivate':
       return sys.mount(null, '/', null, flagValue(['MS_REC', 'MS_PRIVATE']), null);
     case 'mkpath':
+      // Already there (the rootfs has /etc/hosts): nothing to make — and in a user namespace, a root-owned file
+      // could not even be opened to touch it.
+      if (sys.kind(op.path) !== undefined) return;
       if (op.like !== undefined && sys.kind(op.like) !== 'dir') return sys.touch(op.path);
       return sys.mkdirp(op.path, 0o755);
     case 'mount':

@@ -3,7 +3,12 @@
  * init plan in a user namespace, the launcher that starts it as the mapped uid, and the handshake that waits for
  * the maps before the init starts.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
+import { upperMountPoints } from '../../lib/container/root.ts';
+import { DEFAULT_MOUNTS } from '../../lib/mounts.ts';
 import { describe, expect, it } from 'vitest';
 import { execArgvFor, nsenterExecArgv, runArgv, USERNS_WAIT } from '../../lib/container/launch.ts';
 import { containerCommands } from '../../lib/container/shown.ts';
@@ -225,6 +230,38 @@ describe('a spec with a user namespace', () => {
       planOps(initPlan(s, { mode: 'run', executor: 'ts' })).find((o) => o.op === 'mount' && o.fstype === 'overlay');
     expect(mountData(withLayers(rootless))).toMatchObject({ data: expect.stringMatching(/,userxattr$/) });
     expect(mountData(withLayers(base))).toMatchObject({ data: expect.not.stringContaining('userxattr') });
+  });
+});
+
+describe('mount points for a remapped root (ctr run --userns)', () => {
+  it('are made in its upper dir where the rootfs lacks them, given to it; none inside another mount', () => {
+    const lower = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-lower-'));
+    try {
+      for (const d of ['etc', 'dev', 'proc', 'sys']) fs.mkdirSync(path.join(lower, d), { mode: 0o755 });
+      fs.writeFileSync(path.join(lower, 'etc', 'hosts'), '');
+      const mounts = [
+        ...DEFAULT_MOUNTS,
+        { destination: '/etc/hosts', type: 'bind', source: '/etc/hosts', options: ['bind'] },
+        { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/hosts', options: ['bind'] },
+        { destination: '/data/cache', type: 'tmpfs', source: 'tmpfs' },
+      ];
+      const overlay = { rootfs: { type: 'overlay' as const, lower: [lower], upper: '/c/upper', work: '/c/work' } };
+      const ops = upperMountPoints(overlay, mounts, { uid: 1_000_000, gid: 1_000_000 });
+      expect(ops.map((o) => `${o.kind} ${'path' in o ? o.path : ''}`)).toEqual([
+        'mkdir /c/upper/etc',
+        'chown /c/upper/etc',
+        'write /c/upper/etc/resolv.conf',
+        'chown /c/upper/etc/resolv.conf',
+        'mkdir /c/upper/data',
+        'chown /c/upper/data',
+        'mkdir /c/upper/data/cache',
+        'chown /c/upper/data/cache',
+      ]);
+      expect(ops[0]).toMatchObject({ mode: 0o755 });
+      expect(ops[1]).toMatchObject({ uid: 1_000_000, gid: 1_000_000 });
+    } finally {
+      fs.rmSync(lower, { recursive: true, force: true });
+    }
   });
 });
 
