@@ -335,7 +335,7 @@ export default defineLesson<State>({
       explain:
         'Now the busybox container of lesson 05, started by the user. Its root is an overlay on the user’s own ' +
         'copy of the rootfs (rootless storage keeps images in the user’s name). The launcher runs as the user; ' +
-        'after `unshare --user` a two-line sh says where it is and waits, and the user writes the maps while it ' +
+        'after `unshare --user` a one-line sh says `userns` and waits, and the user writes the maps while it ' +
         'waits — after the init starts it would be too late: its capabilities would be gone. With its own ' +
         'user namespace the init may mount /proc, a tmpfs, the overlay; /sys and the devices are bound from the ' +
         'host instead (sysfs and mknod are refused). Inside, `id` says root; the host sees the user.',
@@ -346,6 +346,7 @@ export default defineLesson<State>({
         const u = userOf(ctx);
         return {
           mkdir: { op: { kind: 'mkdir', path: d.dir, parents: true, mode: 0o755 } },
+          pass: { op: { kind: 'chmod', path: path.dirname(d.dir), mode: 0o711 } },
           copy: ['cp', '-a', ctx.rootfs, d.image],
           own: { op: { kind: 'chown', path: d.image, uid: u.uid, gid: u.gid, recursive: true } },
           owned: { op: { kind: 'write', path: d.owned, value: 'a file of the host’s root' } },
@@ -360,6 +361,8 @@ export default defineLesson<State>({
         createStateDir(ctx.cleanup, ctx.id);
         ctx.cleanup.push(`remove ${d.dir}`, () => ctx.runner.apply({ kind: 'remove', path: d.dir }));
         ctx.runner.apply((cmd.mkdir as { op: HostOp }).op);
+        // The user must pass through /var/lib/scratch/containers (x, never r) to reach their own directories.
+        ctx.runner.apply((cmd.pass as { op: HostOp }).op);
         await ctx.runner.run(cmd.copy as string[]);
         const prepare = Object.entries(cmd)
           .filter(([k]) => k === 'own' || k === 'owned' || /^dir\d+$/.test(k))

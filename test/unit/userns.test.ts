@@ -378,3 +378,16 @@ describe('the handshake with a user namespace', () => {
     expect(f.written.join('')).toBe('abort\n');
   });
 });
+
+describe('a range lent by a run that was killed', () => {
+  it('is a leftover npm run clean takes back by its line', async () => {
+    const { removalArgv } = await import('../../lib/leftovers.ts');
+    expect(removalArgv({ kind: 'subid', name: 'nobody:2000000:65536', via: '/run/scratch/09ab12' })).toEqual([
+      'sed',
+      '-i',
+      '/^nobody:2000000:65536$/d',
+      '/etc/subuid',
+      '/etc/subgid',
+    ]);
+  });
+});
