@@ -32,14 +32,14 @@ import { readCgroups, readNamespaces, type NamespaceKind } from '../lib/proc.ts'
 import type { RunResult } from '../lib/runner.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
 
-/** The container's PID 1: a shell that handles SIGTERM, with a web server beside it. */
-const WEB = [
-  'trap \'echo "web: SIGTERM, stopping"; kill $!; exit 0\' TERM',
-  'mkdir -p /tmp/www; echo "hello from inside" > /tmp/www/index.html',
-  'httpd -f -p 8080 -h /tmp/www & echo "web: serving on :8080"; wait',
+/** The container's PID 1: a shell that handles SIGTERM, leaves a file, and sleeps a second at a time. */
+const APP = [
+  'trap \'echo "app: SIGTERM, stopping"; exit 0\' TERM',
+  'echo "made by PID 1" > /tmp/hello; echo "app: up"',
+  'while :; do sleep 1 & wait $!; done',
 ].join('\n');
-/** What an exec looks at from inside: the hostname, the processes, the web server over lo, the files. */
-const LOOK = 'hostname; ps -o pid,comm; wget -qO- http://127.0.0.1:8080/; ls /tmp/www';
+/** What an exec looks at from inside: the hostname, the processes, the network devices, the file PID 1 made. */
+const LOOK = 'hostname; ps -o pid,comm; ls /sys/class/net; cat /tmp/hello';
 /** The /proc/<pid>/status fields that say what a process may do. */
 const PROFILE = ['CapPrm', 'CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp'];
 const GREP_PROFILE = ['grep', '-E', `^(${PROFILE.join('|')}):`];
@@ -58,7 +58,7 @@ interface Process {
 }
 
 interface State {
-  web?: ContainerState;
+  app?: ContainerState;
   stubborn?: ContainerState;
   ps?: string;
   lsns?: string;
@@ -67,7 +67,7 @@ interface State {
   exec?: Process & { result?: ContainerResult };
   look?: RunResult;
   logs?: string;
-  stops?: { web: { ms: number; exitCode?: number }; stubborn: { ms: number; exitCode?: number } };
+  stops?: { app: { ms: number; exitCode?: number }; stubborn: { ms: number; exitCode?: number } };
   badInput?: { stopped: RunResult; unknown: RunResult };
   removed?: string[];
 }
@@ -75,7 +75,7 @@ interface State {
 /** Ids and names for this run: the container id is the run id and a counter (ctr wants ten hex digits). */
 function names(ctx: LessonContext<State>) {
   return {
-    web: { id: `${ctx.id}0001`, name: `web-${ctx.id}` },
+    app: { id: `${ctx.id}0001`, name: `app-${ctx.id}` },
     stubborn: { id: `${ctx.id}0002`, name: `stubborn-${ctx.id}` },
   };
 }
@@ -86,15 +86,15 @@ const ctr = (...args: string[]) => ['node', 'bin/ctr.mjs', ...args];
 const ctrWithId = (id: string, ...args: string[]) => ['env', `SCRATCH_RUN_ID=${id}`, ...ctr(...args)];
 const inRepo = { cwd: PROJECT_ROOT };
 
-function runArgs(ctx: LessonContext<State>, which: 'web' | 'stubborn'): string[] {
+function runArgs(ctx: LessonContext<State>, which: 'app' | 'stubborn'): string[] {
   const n = names(ctx)[which];
   const common = ['run', '-d', '--name', n.name, '--network', 'none'];
-  return which === 'web'
+  return which === 'app'
     ? ctrWithId(
         n.id,
         ...common,
         '--hostname',
-        'web',
+        'app',
         '--memory',
         '64m',
         '--pids-limit',
@@ -102,22 +102,22 @@ function runArgs(ctx: LessonContext<State>, which: 'web' | 'stubborn'): string[]
         ctx.rootfs,
         'sh',
         '-c',
-        WEB,
+        APP,
       )
     : ctrWithId(n.id, ...common, ctx.rootfs, 'sleep', '3600');
 }
 
 /**
- * The web container's spec: what ctr wrote into its state, or — before it exists, and in --explain — what ctr
+ * The app container's spec: what ctr wrote into its state, or — before it exists, and in --explain — what ctr
  * will make of the same flags (the root and the network namespace are the parts ctr fills in).
  */
-function webSpec(ctx: LessonContext<State>): ContainerSpec {
-  if (ctx.state.web) return ctx.state.web.spec;
-  const n = names(ctx).web;
+function appSpec(ctx: LessonContext<State>): ContainerSpec {
+  if (ctx.state.app) return ctx.state.app.spec;
+  const n = names(ctx).app;
   const req = runRequest(
-    { name: n.name, network: 'none', hostname: 'web', memory: '64m', 'pids-limit': '50', detach: true },
+    { name: n.name, network: 'none', hostname: 'app', memory: '64m', 'pids-limit': '50', detach: true },
     { image: ctx.rootfs, path: ctx.rootfs },
-    ['sh', '-c', WEB],
+    ['sh', '-c', APP],
     { id: n.id },
   );
   const s = req.spec;
@@ -131,7 +131,7 @@ function webSpec(ctx: LessonContext<State>): ContainerSpec {
   };
 }
 
-const pidOf = (ctx: LessonContext<State>) => ctx.state.web?.pid;
+const pidOf = (ctx: LessonContext<State>) => ctx.state.app?.pid;
 
 /** What the host knows of a process: its namespaces, its cgroup (the memory line), its profile. */
 function observe(pid: number): Process {
@@ -182,10 +182,10 @@ export default defineLesson<State>({
     'A detached container, then two ways in: plain nsenter (its namespaces and root, but not its cgroup nor ' +
     'its capabilities) and exec the way ctr does it (cgroup, namespaces, then its profile). Then logs, stop ' +
     '(SIGTERM, then SIGKILL after the grace period) and rm, after which nothing is left.',
-  docker: 'docker run -d --name web busybox ...; docker exec web sh; docker logs web; docker stop web; docker rm web',
+  docker: 'docker run -d --name app busybox ...; docker exec app sh; docker logs app; docker stop app; docker rm app',
   needsRoot: true,
   needsRootfs: true,
-  rootfsCommands: ['sh', 'sleep', 'httpd', 'mkdir', 'hostname', 'ps', 'wget', 'ls'],
+  rootfsCommands: ['sh', 'sleep', 'hostname', 'ps', 'ls', 'cat'],
   initialState: () => ({}),
 
   steps: [
@@ -194,31 +194,31 @@ export default defineLesson<State>({
       explain:
         '`ctr run -d` starts the container and returns at once: a small waiter process (`ctr __shim`, like ' +
         'containerd-shim) stays behind as the container’s parent, records its exit, and sends its output to a ' +
-        'log file. Its PID 1 is a shell that serves a page with busybox httpd and, unlike most, handles SIGTERM. ' +
+        'log file. Its PID 1 is a shell that leaves a file in /tmp, sleeps, and — unlike most — handles SIGTERM. ' +
         'ctr ps reads the state files under /run/scratch; lsns lists the namespaces the PID 1 is in — all but the ' +
         'user namespace are its own.',
-      docker: 'docker run -d --name web --memory 64m --pids-limit 50 --network none busybox sh -c "..."',
+      docker: 'docker run -d --name app --memory 64m --pids-limit 50 --network none busybox sh -c "..."',
       commands: (ctx) => ({
-        run: runArgs(ctx, 'web'),
+        run: runArgs(ctx, 'app'),
         ps: ctr('ps'),
-        pid: { shell: `PID=$(node bin/ctr.mjs inspect ${names(ctx).web.name} | grep -m1 '"pid":' | tr -dc 0-9)` },
+        pid: { shell: `PID=$(node bin/ctr.mjs inspect ${names(ctx).app.name} | grep -m1 '"pid":' | tr -dc 0-9)` },
         lsns: [...LSNS, String(pidOf(ctx) ?? '$PID')],
       }),
       async run(ctx, cmd) {
-        const n = names(ctx).web;
+        const n = names(ctx).app;
         ctx.cleanup.push(`remove container ${n.name}`, async () => {
           await ctx.runner.run(ctr('rm', '-f', n.name), { ...inRepo, reject: false });
         });
         const started = await ctx.runner.run(cmd.run as string[], inRepo);
-        const web = readState(n.id);
-        if (!web?.pid) throw new Error(`ctr run -d printed ${started.stdout} but left no running state`);
-        ctx.state.web = web;
+        const app = readState(n.id);
+        if (!app?.pid) throw new Error(`ctr run -d printed ${started.stdout} but left no running state`);
+        ctx.state.app = app;
         const ps = await ctx.runner.run(cmd.ps as string[], inRepo);
-        const lsns = await ctx.runner.run([...LSNS, String(web.pid)]);
+        const lsns = await ctx.runner.run([...LSNS, String(app.pid)]);
         ctx.state.ps = ps.stdout;
         ctx.state.lsns = lsns.stdout;
-        ctx.state.pid1 = observe(web.pid);
-        ctx.out.evidence(`ctr run -d printed the container’s id; its PID 1 on the host is ${web.pid}`, started.stdout);
+        ctx.state.pid1 = observe(app.pid);
+        ctx.out.evidence(`ctr run -d printed the container’s id; its PID 1 on the host is ${app.pid}`, started.stdout);
         ctx.out.evidence('ctr ps (its id, status and name)', psColumns(ps.stdout, PS_COLUMNS));
         ctx.out.evidence('lsns -p: the namespaces of its PID 1', lsns.stdout);
       },
@@ -235,7 +235,7 @@ export default defineLesson<State>({
       docker: '(docker has no plain-nsenter mode: docker exec does the next step)',
       commands: (ctx) => {
         const pid = pidOf(ctx);
-        const spec = webSpec(ctx);
+        const spec = appSpec(ctx);
         const plain = ctx.state.plain?.pid;
         return {
           enter: { bg: nsenterExecArgv(spec, pid ?? '$PID', ['sleep', '30']) },
@@ -246,7 +246,7 @@ export default defineLesson<State>({
         };
       },
       async run(ctx, cmd) {
-        const web = ctx.state.web!;
+        const app = ctx.state.app!;
         const proc = ctx.runner.start((cmd.enter as { bg: string[] }).bg);
         ctx.cleanup.push(`stop the plain nsenter (PID ${proc.pid})`, async () => {
           proc.kill('SIGKILL');
@@ -259,12 +259,12 @@ export default defineLesson<State>({
         }
         if (plain === undefined) throw new Error('nsenter did not start its sleep');
         ctx.state.plain = observe(plain);
-        const pids = `/proc/${web.pid}`;
+        const pids = `/proc/${app.pid}`;
         await ctx.runner.run(['cat', `${pids}/cgroup`, `/proc/${plain}/cgroup`]);
         await ctx.runner.run([...GREP_PROFILE, `${pids}/status`, `/proc/${plain}/status`], { reject: false });
         ctx.out.evidence(
           'the container’s PID 1, and what plain nsenter started, as the host sees them',
-          sideBySide(ctx.state.pid1!, ctx.state.plain, [`PID 1 (${web.pid})`, `nsenter'd (${plain})`]),
+          sideBySide(ctx.state.pid1!, ctx.state.plain, [`PID 1 (${app.pid})`, `nsenter'd (${plain})`]),
         );
         ctx.runner.apply({ kind: 'kill', pid: plain, signal: 'SIGKILL' });
         await proc.wait();
@@ -281,11 +281,11 @@ export default defineLesson<State>({
         'every page and process it makes counts against the limits. Then the init, in exec mode, enters the ' +
         'container’s root through /proc/<pid>/root and applies PID 1’s profile: bounding set, capabilities, ' +
         'no_new_privs, seccomp; then it execs the command. From the host, nothing tells the two apart.',
-      docker: 'docker exec web sleep 30',
+      docker: 'docker exec app sleep 30',
       commands: (ctx) => {
         const pid = pidOf(ctx);
-        const spec = webSpec(ctx);
-        const procs = cgroupOf(ctx.state.web?.id ?? names(ctx).web.id).procsFiles;
+        const spec = appSpec(ctx);
+        const procs = cgroupOf(ctx.state.app?.id ?? names(ctx).app.id).procsFiles;
         const exec = ctx.state.exec?.pid;
         return {
           start: { bg: ctx.use(execArgvFor)(spec, pid ?? '$PID', tsInitPaths()) },
@@ -304,16 +304,16 @@ export default defineLesson<State>({
         };
       },
       async run(ctx, cmd) {
-        const web = ctx.state.web!;
+        const app = ctx.state.app!;
         const init = await initBundle();
         let seen: Process | undefined;
-        const result = await execInContainer(ctx.runner, ctx.cleanup, web.spec, web.pid!, ['sleep', '30'], {
+        const result = await execInContainer(ctx.runner, ctx.cleanup, app.spec, app.pid!, ['sleep', '30'], {
           init,
-          procsFiles: cgroupOf(web.id).procsFiles,
+          procsFiles: cgroupOf(app.id).procsFiles,
           argv: (cmd.start as { bg: string[] }).bg,
           started: async (pid) => {
             seen = observe(pid);
-            await ctx.runner.run([...GREP_PROFILE, `/proc/${web.pid}/status`, `/proc/${pid}/status`], {
+            await ctx.runner.run([...GREP_PROFILE, `/proc/${app.pid}/status`, `/proc/${pid}/status`], {
               reject: false,
             });
             ctx.runner.apply({ kind: 'kill', pid, signal: 'SIGKILL' });
@@ -323,7 +323,7 @@ export default defineLesson<State>({
         ctx.state.exec = { ...seen, result };
         ctx.out.evidence(
           'the container’s PID 1, and the exec’d process, as the host sees them',
-          sideBySide(ctx.state.pid1!, seen, [`PID 1 (${web.pid})`, `exec'd (${seen.pid})`]),
+          sideBySide(ctx.state.pid1!, seen, [`PID 1 (${app.pid})`, `exec'd (${seen.pid})`]),
         );
       },
     }),
@@ -331,15 +331,15 @@ export default defineLesson<State>({
     step({
       title: 'ctr exec: the container’s hostname, processes, network and files',
       explain:
-        'The same thing as one command. Inside, the exec’d shell sees what PID 1 sees: the hostname `web`, the ' +
-        'container’s processes (PID 1 is its shell, httpd beside it), its network namespace — httpd answers on ' +
-        '127.0.0.1:8080, which on the host is someone else’s or nobody’s — and its files.',
-      docker: 'docker exec web sh -c "hostname; ps; wget -qO- localhost:8080"',
-      commands: (ctx) => ({ exec: ctr('exec', names(ctx).web.name, 'sh', '-c', LOOK) }),
+        'The same thing as one command. Inside, the exec’d shell sees what PID 1 sees: the hostname `app`, the ' +
+        'container’s processes (PID 1 is its shell), its network namespace — only `lo`, where the host has its ' +
+        'own devices — and the file PID 1 wrote in its /tmp, which on the host is in its overlay’s upper dir.',
+      docker: 'docker exec app sh -c "hostname; ps; ls /sys/class/net; cat /tmp/hello"',
+      commands: (ctx) => ({ exec: ctr('exec', names(ctx).app.name, 'sh', '-c', LOOK) }),
       async run(ctx, cmd) {
         const look = await ctx.runner.run(cmd.exec as string[], { ...inRepo, reject: false });
         ctx.state.look = look;
-        ctx.out.evidence('ctr exec web sh -c "…", inside:', look.stdout || look.stderr);
+        ctx.out.evidence('ctr exec app sh -c "…", inside:', look.stdout || look.stderr);
       },
     }),
 
@@ -347,20 +347,20 @@ export default defineLesson<State>({
       title: 'ctr stop: SIGTERM, then SIGKILL after the grace period',
       explain:
         '`ctr stop` sends SIGTERM to PID 1 and waits; what is still running after the grace period gets SIGKILL. ' +
-        'The web container’s shell traps SIGTERM: it stops httpd and exits at once, status 0. A second ' +
+        'The app container’s shell traps SIGTERM and exits at once, status 0. A second ' +
         'container runs `sleep` as PID 1 — and the kernel does not deliver a signal to a namespace’s init that ' +
         'has no handler for it: SIGTERM is simply ignored, and only the SIGKILL after the grace period ends it ' +
         '(137 = 128 + 9). That is why the grace period exists. Afterwards, exec into the stopped container, or ' +
         'into one that does not exist, is one line saying so.',
-      docker: 'docker stop -t 2 web stubborn; docker ps -a',
+      docker: 'docker stop -t 2 app stubborn; docker ps -a',
       commands: (ctx) => {
         const n = names(ctx);
         return {
           stubborn: runArgs(ctx, 'stubborn'),
-          stopWeb: ctr('stop', '-t', String(GRACE_S), n.web.name),
+          stopWeb: ctr('stop', '-t', String(GRACE_S), n.app.name),
           stopStubborn: ctr('stop', '-t', String(GRACE_S), n.stubborn.name),
           ps: ctr('ps', '-a'),
-          stopped: ctr('exec', n.web.name, 'true'),
+          stopped: ctr('exec', n.app.name, 'true'),
           unknown: ctr('exec', `no-such-${ctx.id}`, 'true'),
         };
       },
@@ -371,10 +371,10 @@ export default defineLesson<State>({
         });
         await ctx.runner.run(cmd.stubborn as string[], inRepo);
         ctx.state.stubborn = readState(n.stubborn.id);
-        const web = await timed(ctx, cmd.stopWeb as string[]);
+        const app = await timed(ctx, cmd.stopWeb as string[]);
         const stubborn = await timed(ctx, cmd.stopStubborn as string[]);
         ctx.state.stops = {
-          web: { ms: web.ms, exitCode: readState(n.web.id)?.exitCode },
+          app: { ms: app.ms, exitCode: readState(n.app.id)?.exitCode },
           stubborn: { ms: stubborn.ms, exitCode: readState(n.stubborn.id)?.exitCode },
         };
         const ps = await ctx.runner.run(cmd.ps as string[], inRepo);
@@ -385,7 +385,7 @@ export default defineLesson<State>({
         ctx.out.evidence(
           `ctr stop -t ${GRACE_S}, timed`,
           [
-            `${n.web.name}: ${(s.web.ms / 1000).toFixed(1)} s, exit ${s.web.exitCode} (it handled SIGTERM)`,
+            `${n.app.name}: ${(s.app.ms / 1000).toFixed(1)} s, exit ${s.app.exitCode} (it handled SIGTERM)`,
             `${n.stubborn.name}: ${(s.stubborn.ms / 1000).toFixed(1)} s, exit ${s.stubborn.exitCode} ` +
               '(SIGTERM ignored, SIGKILL after the grace period)',
           ].join('\n'),
@@ -403,8 +403,8 @@ export default defineLesson<State>({
       explain:
         'Nobody was attached to the container’s output: the waiter sent it to /run/scratch/<id>/container.log, ' +
         'and `ctr logs` prints that file — the line from when it started, and the one its SIGTERM handler wrote.',
-      docker: 'docker logs web',
-      commands: (ctx) => ({ logs: ctr('logs', names(ctx).web.name) }),
+      docker: 'docker logs app',
+      commands: (ctx) => ({ logs: ctr('logs', names(ctx).app.name) }),
       async run(ctx, cmd) {
         const logs = await ctx.runner.run(cmd.logs as string[], inRepo);
         ctx.state.logs = logs.stdout;
@@ -418,12 +418,12 @@ export default defineLesson<State>({
         'A stopped container keeps its state, its log and its own directory (its overlay’s upper dir, where its ' +
         'writes are) until `ctr rm`; its cgroup and network namespace went when it stopped. After rm, the host ' +
         'has nothing of either container: no state, no cgroup, no network namespace, no directory, no mount.',
-      docker: 'docker rm web stubborn',
+      docker: 'docker rm app stubborn',
       commands: (ctx) => {
         const n = names(ctx);
-        const ids = [n.web.id, n.stubborn.id];
+        const ids = [n.app.id, n.stubborn.id];
         return {
-          rm: ctr('rm', n.web.name, n.stubborn.name),
+          rm: ctr('rm', n.app.name, n.stubborn.name),
           ls: [
             'ls',
             '-d',
@@ -436,7 +436,7 @@ export default defineLesson<State>({
         const n = names(ctx);
         await ctx.runner.run(cmd.rm as string[], inRepo);
         const ls = await ctx.runner.run(cmd.ls as string[], { reject: false });
-        const ids = [n.web.id, n.stubborn.id];
+        const ids = [n.app.id, n.stubborn.id];
         const cgroups = ids.flatMap((id) => cgroupOf(id).dirs);
         const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8');
         ctx.state.removed = [
@@ -473,8 +473,8 @@ export default defineLesson<State>({
       {
         claim: 'ctr run -d left the container running; ctr ps listed it and lsns showed its namespaces',
         ok:
-          s.web?.status === 'running' &&
-          !!s.ps?.includes(s.web.id) &&
+          s.app?.status === 'running' &&
+          !!s.ps?.includes(s.app.id) &&
           !!s.lsns &&
           ['pid', 'mnt', 'uts', 'ipc', 'net'].every((k) => new RegExp(`\\b${k}\\b`).test(s.lsns ?? '')),
       },
@@ -498,20 +498,21 @@ export default defineLesson<State>({
         ok:
           !!s.look &&
           s.look.exitCode === 0 &&
-          /^web$/m.test(s.look.stdout) &&
+          /^app$/m.test(s.look.stdout) &&
           /^\s*1 sh$/m.test(s.look.stdout) &&
-          /hello from inside/.test(s.look.stdout) &&
-          /index\.html/.test(s.look.stdout),
+          /^lo$/m.test(s.look.stdout) &&
+          !/^(eth|ens|enp|wl|scr)\w*$/m.test(s.look.stdout) &&
+          /made by PID 1/.test(s.look.stdout),
       },
       {
         claim: `ctr stop: the PID 1 that handles SIGTERM exited at once; the one that ignores it died after ${GRACE_S} s (137)`,
         ok:
           !!stops &&
-          stops.web.exitCode === 0 &&
-          stops.web.ms < GRACE_S * 1000 &&
+          stops.app.exitCode === 0 &&
+          stops.app.ms < GRACE_S * 1000 &&
           stops.stubborn.exitCode === 137 &&
           stops.stubborn.ms >= GRACE_S * 1000,
-        detail: stops ? `${stops.web.ms} ms and ${stops.stubborn.ms} ms` : undefined,
+        detail: stops ? `${stops.app.ms} ms and ${stops.stubborn.ms} ms` : undefined,
       },
       {
         claim: 'exec into a stopped or an unknown container: one line each, exit 125',
@@ -525,7 +526,7 @@ export default defineLesson<State>({
       },
       {
         claim: 'ctr logs showed what the container printed, its SIGTERM handler’s line included',
-        ok: !!s.logs && /web: serving on :8080/.test(s.logs) && /web: SIGTERM, stopping/.test(s.logs),
+        ok: !!s.logs && /app: up/.test(s.logs) && /app: SIGTERM, stopping/.test(s.logs),
       },
       {
         claim: 'after ctr rm, nothing of either container is on the host',

@@ -83,6 +83,8 @@ const PACKAGE_OF: Record<string, string> = {
   ps: 'procps',
   ip: 'iproute2',
   hostname: 'hostname',
+  insmod: 'kmod',
+  wget: 'wget',
 };
 
 /**

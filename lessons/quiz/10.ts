@@ -43,7 +43,7 @@ export default defineQuiz({
         'The container keeps running',
       ],
       answer: 1,
-      why: 'That is why the grace period exists. The web container’s shell trapped SIGTERM and exited at once, status 0.',
+      why: 'That is why the grace period exists. The app container’s shell trapped SIGTERM and exited at once, status 0.',
     },
     {
       prompt: 'Which docker commands did this lesson build?',

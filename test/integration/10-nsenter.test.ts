@@ -20,7 +20,7 @@ describe.skipIf(!canRunIntegration)('lesson 10: nsenter and ctr exec', () => {
 
     // ctr exec: every namespace inode, the cgroup, the capability sets, no_new_privs and seccomp of PID 1.
     expect(s.exec?.ns).toEqual(pid1.ns);
-    expect(s.exec?.cgroup).toBe(`/scratch/${s.web?.id}`);
+    expect(s.exec?.cgroup).toBe(`/scratch/${s.app?.id}`);
     expect(s.exec?.profile).toEqual(pid1.profile);
     expect(pid1.profile.Seccomp).toBe('2');
     expect(pid1.profile.CapEff).not.toBe('000001ffffffffff');
@@ -32,26 +32,26 @@ describe.skipIf(!canRunIntegration)('lesson 10: nsenter and ctr exec', () => {
     expect(s.plain?.profile.Seccomp).toBe('0');
 
     // Inside: the container's hostname, PIDs, network and files.
-    expect(s.look?.stdout).toMatch(/^web$/m);
-    expect(s.look?.stdout).toContain('hello from inside');
+    expect(s.look?.stdout).toMatch(/^app$/m);
+    expect(s.look?.stdout).toContain('made by PID 1');
 
     // stop: a PID 1 with a SIGTERM handler ends at once, one without is SIGKILLed after the grace period.
-    expect(s.stops?.web.exitCode).toBe(0);
+    expect(s.stops?.app.exitCode).toBe(0);
     expect(s.stops?.stubborn.exitCode).toBe(137);
     expect(s.stops?.stubborn.ms).toBeGreaterThanOrEqual(2000);
 
     // Exec into a stopped or an unknown container: one line each, naming the fix, exit 125.
-    expect(s.badInput?.stopped.stderr.trim()).toMatch(/^✘ container web-\w+ is not running — fix: /);
+    expect(s.badInput?.stopped.stderr.trim()).toMatch(/^✘ container app-\w+ is not running — fix: /);
     expect(s.badInput?.unknown.stderr.trim()).toMatch(/^✘ no such container: no-such-\w+ — fix: ctr ps -a$/);
 
-    expect(s.logs).toMatch(/web: serving on :8080\nweb: SIGTERM, stopping/);
-    expect(fs.existsSync(stateDir(s.web?.id ?? '?'))).toBe(false);
+    expect(s.logs).toMatch(/app: up\napp: SIGTERM, stopping/);
+    expect(fs.existsSync(stateDir(s.app?.id ?? '?'))).toBe(false);
     expect(await leftoversOf(r.id)).toEqual([]);
   }, 120_000);
 
   it('explain mode shows ctr, nsenter and the exec join, and starts nothing', async () => {
     const r = await runLessonForTest(lesson, { mode: 'explain' });
-    expect(r.output).toContain('node bin/ctr.mjs run -d --name web-');
+    expect(r.output).toContain('node bin/ctr.mjs run -d --name app-');
     expect(r.output).toMatch(/nsenter --target "\$PID" --cgroup --ipc --uts --net --pid --mount --root=\/ --wd=\//);
     expect(r.output).toMatch(/echo \$EXEC > \/sys\/fs\/cgroup\/.*scratch\/10[0-9a-f]{8}\/cgroup\.procs/);
     expect(r.output).toContain('chroot("/proc/$PID/root")');
