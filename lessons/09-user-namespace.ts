@@ -703,7 +703,8 @@ export default defineLesson<State>({
     }
     return interactiveShell(
       rootlessSpec(ctx, 'shell', mapsOf(ctx, true), ['sh']),
-      `A rootless shell, started by ${userOf(ctx).name} with 65,536 ids. Try \`id\`, ` +
+      `A rootless shell, started by ${userOf(ctx).name} with 65,536 ids (newuidmap and newgidmap write its ` +
+        'maps as in step 7). Try `id`, ' +
         '`cat /proc/self/uid_map`, `ls -ln /`, `touch /x; chown 1000 /x` (then `ls -ln` its upper dir from the ' +
         'host), `hostname x`, `cat /etc/shadow`. Type `exit` to leave.',
       { executor: 'ts', runner: ctx.runner, cleanup: ctx.cleanup, mapWriter: writer(ctx) },
