@@ -238,7 +238,7 @@ async function waitForUserns(pid: number): Promise<void> {
 
 export default defineLesson<State>({
   number: '09',
-  title: 'The user namespace: a rootless container',
+  title: 'User namespace: a rootless container',
   summary:
     'An unprivileged user starts the busybox container: uid 0 inside, an ordinary uid to the host. The maps that ' +
     'say so, why setgroups must be denied first, what root inside may and may not do, no cgroup without ' +
