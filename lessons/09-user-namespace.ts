@@ -347,7 +347,8 @@ export default defineLesson<State>({
         return {
           mkdir: { op: { kind: 'mkdir', path: d.dir, parents: true, mode: 0o755 } },
           pass: { op: { kind: 'chmod', path: path.dirname(d.dir), mode: 0o711 } },
-          copy: ['cp', '-a', ctx.rootfs, d.image],
+          // --one-file-system: a /proc some chroot left mounted in the rootfs is not part of it.
+          copy: ['cp', '-a', '--one-file-system', ctx.rootfs, d.image],
           own: { op: { kind: 'chown', path: d.image, uid: u.uid, gid: u.gid, recursive: true } },
           owned: { op: { kind: 'write', path: d.owned, value: 'a file of the host’s root' } },
           ...Object.fromEntries(userDirs(ctx, [b.upper, b.work, b.root]).map((s, i) => [`dir${i}`, s])),
