@@ -9,7 +9,7 @@
  * and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
-import { CGROUP2_MOUNT, DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, type Mount } from './mounts.ts';
+import { CGROUP2_MOUNT, DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, SYS_BIND_MOUNT, type Mount } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
 import { CGROUP_PARENT } from './names.ts';
@@ -20,6 +20,7 @@ import {
   withEnv,
   type Capabilities,
   type ContainerSpec,
+  type IdMapping,
   type Resources,
   type RootfsSource,
   type User,
@@ -261,4 +262,38 @@ export function withUser(user: User): Transform {
       process: { ...spec.process, user, ...(caps ? { capabilities: capabilitiesFor(caps, user) } : {}) },
     };
   };
+}
+
+/**
+ * Lesson 09: a user namespace of its own, with these maps — root inside is whoever uid 0 maps to outside. Two
+ * mounts change with it: a fresh sysfs needs a network namespace the user namespace owns, so the host's /sys is
+ * bound in read-only instead (lib/mounts.ts); and the init binds device nodes from the host's /dev, since mknod
+ * is refused in a user namespace (lib/init/plan.ts). Apply it after withPivotRoot, which sets the mounts.
+ */
+export function withUserns(maps: { uidMappings: IdMapping[]; gidMappings: IdMapping[] }): Transform {
+  return (spec) => {
+    const s = addNamespaces(spec, ['user']);
+    return {
+      ...s,
+      mounts: s.mounts.map((m) => (m.destination === '/sys' && m.type === 'sysfs' ? SYS_BIND_MOUNT : m)),
+      linux: { ...s.linux, uidMappings: [...maps.uidMappings], gidMappings: [...maps.gidMappings] },
+    };
+  };
+}
+
+/**
+ * Lesson 09's rootless container: a user namespace with these maps, and a network namespace of its own — an
+ * unprivileged user can join nothing root made, and its user namespace must own the network namespace it
+ * configures (a user-mode stack such as slirp4netns attaches to it from outside).
+ */
+export function withRootless(maps: { uidMappings: IdMapping[]; gidMappings: IdMapping[] }): Transform {
+  return (spec) => withUserns(maps)(addNamespaces(spec, ['network']));
+}
+
+/** A host file or directory bound into the container (docker run -v SOURCE:DESTINATION). */
+export function withBind(source: string, destination: string, options: string[] = []): Transform {
+  return (spec) => ({
+    ...spec,
+    mounts: [...spec.mounts, { destination, type: 'bind', source, options: ['bind', ...options] }],
+  });
 }

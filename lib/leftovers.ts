@@ -5,7 +5,8 @@
  * everything the workshop creates carries the `scr` prefix or lives under a `scratch` directory (see names.ts),
  * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
  * cgroups below the `scratch` parent, links and network namespaces named `scr…`, iptables rules whose comment
- * starts with `scr:`, address and port leases (lib/network/ipam.ts), state directories, and the processes still
+ * starts with `scr:`, address and port leases (lib/network/ipam.ts), id ranges a run granted a user in /etc/subuid
+ * for its length (noted in its state directory, lib/userns.ts), state directories, and the processes still
  * inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order that works:
  * processes, then mounts (deepest first), then rules and network, cgroups, leases and state.
  *
@@ -19,8 +20,9 @@ import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT, stateDir 
 import { ourRules, parseRules } from './network/iptables.ts';
 import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
+import { readGrantNote, revokeArgv } from './userns.ts';
 
-export type LeftoverKind = 'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'state';
+export type LeftoverKind = 'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'subid' | 'state';
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -181,6 +183,10 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
     ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
+    ...state.flatMap((s) => {
+      const g = readGrantNote(s);
+      return g ? [{ kind: 'subid' as const, name: `${g.user}:${g.range.start}:${g.range.count}`, via: s }] : [];
+    }),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
     ...orphanContainerDirs().map((d) => ({ kind: 'state' as const, name: d })),
   ];
@@ -229,6 +235,10 @@ export function removalArgv(l: Leftover): string[] {
       return ['rmdir', l.name];
     case 'lease':
       return ['rm', '-f', l.name];
+    case 'subid': {
+      const [user = '', start = '0', count = '0'] = l.name.split(':');
+      return revokeArgv({ user, range: { start: Number(start), count: Number(count) } });
+    }
     case 'state':
       return ['rm', '-rf', '--one-file-system', l.name];
   }

@@ -86,6 +86,19 @@ export const DEFAULT_MOUNTS: readonly Mount[] = [
   },
 ];
 
+/**
+ * /sys for a container with a user namespace: the host's, bound in and read-only all the way down (`rro`). A
+ * fresh sysfs may only be mounted by a process whose network namespace belongs to its user namespace, and a
+ * bind of a tree with mounts below it must take them along (`rbind`) — hence read-only recursively, not only at
+ * the top.
+ */
+export const SYS_BIND_MOUNT: Mount = {
+  destination: '/sys',
+  type: 'bind',
+  source: '/sys',
+  options: ['rbind', 'nosuid', 'noexec', 'nodev', 'rro'],
+};
+
 /** The device nodes a program can rely on (Documentation/admin-guide/devices.txt gives the numbers). */
 export const DEFAULT_DEVICES: readonly Device[] = [
   { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666 },

@@ -19,6 +19,15 @@ import { fsTypeOf, upperUnsupported } from './overlay.ts';
 import { rootfsExists, BUILD_COMMAND } from './rootfs.ts';
 import { findOnPath, toolPath } from './runner.ts';
 import { BREAKOUT_FIX, breakoutIsFresh, canBuildBreakout } from './security/breakout.ts';
+import {
+  freeIdBlock,
+  readSubids,
+  subidRangeOf,
+  SUBGID_FILE,
+  SUBID_COUNT,
+  SUBUID_FILE,
+  type SubidRange,
+} from './userns.ts';
 
 export const MIN_KERNEL: readonly [number, number] = [4, 18];
 
@@ -36,6 +45,10 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
   ps: { pkg: 'procps', required: true, usedBy: 'lessons 00 and 03 (the host view of processes)' },
   ip: { pkg: 'iproute2', required: true, usedBy: 'lesson 08 (veth, bridge, netns)' },
   iptables: { pkg: 'iptables', required: false, usedBy: 'lesson 08 (NAT out, port publish; it stops without)' },
+  newuidmap: { pkg: 'uidmap', required: false, usedBy: 'lesson 09 (65,536 ids for a rootless container)' },
+  newgidmap: { pkg: 'uidmap', required: false, usedBy: 'lesson 09 (65,536 ids for a rootless container)' },
+  slirp4netns: { pkg: 'slirp4netns', required: false, usedBy: "lesson 09 (a rootless container's network)" },
+  lsns: { pkg: 'util-linux', required: false, usedBy: "lesson 10 (a running container's namespaces)" },
   busybox: { pkg: 'busybox-static', required: true, usedBy: "the default rootfs, and lesson 08's ping and nc" },
   debootstrap: { pkg: 'debootstrap', required: false, usedBy: 'the optional Debian rootfs' },
   'docker-registry': {
@@ -65,6 +78,10 @@ export interface HostFacts {
   unprivilegedUsernsClone: number | undefined;
   /** Ubuntu 24.04's AppArmor switch that blocks unprivileged user namespaces. */
   apparmorRestrictsUserns: number | undefined;
+  /** Whether the workshop's AppArmor profile for unshare (vagrant/apparmor/scratch-unshare) is loaded. */
+  apparmorUnshareProfile?: boolean;
+  /** Lesson 09's user (the one who ran sudo) and their ranges in /etc/subuid and /etc/subgid, when known. */
+  subids?: { user: string; uid: number; uids?: SubidRange; gids?: SubidRange; free: number };
   rootfs: string;
   rootfsReady: boolean;
   /** The filesystem of /var/lib/scratch/containers, where containers' upper and work directories go (06 on). */
@@ -168,6 +185,42 @@ function subnetFinding(n: NetworkFacts): Finding | undefined {
   }
 }
 
+/** The AppArmor profile that lets util-linux's unshare make user namespaces under Ubuntu 24.04's restriction. */
+export const APPARMOR_PROFILE = 'scratch-unshare';
+/** How to install it (provision.sh does this in the workshop VM). */
+export const APPARMOR_FIX =
+  'sudo install -m 644 vagrant/apparmor/scratch-unshare /etc/apparmor.d/ && ' +
+  'sudo apparmor_parser -r /etc/apparmor.d/scratch-unshare';
+
+/** Loaded profiles are listed in securityfs (readable by root); elsewhere, the installed file stands for it. */
+function apparmorProfileLoaded(name: string): boolean {
+  try {
+    return fs
+      .readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8')
+      .split('\n')
+      .some((l) => l.startsWith(`${name} (`));
+  } catch {
+    return fs.existsSync(path.join('/etc/apparmor.d', name));
+  }
+}
+
+/** The learner (who ran sudo; else whoever runs this, unless root) and their subordinate ranges. */
+function learnerSubids(env: NodeJS.ProcessEnv): HostFacts['subids'] {
+  const sudoUid = Number(env.SUDO_UID);
+  const uid = Number.isInteger(sudoUid) && sudoUid > 0 ? sudoUid : (process.getuid?.() ?? 0);
+  const user = uid === sudoUid ? env.SUDO_USER : os.userInfo().username;
+  if (uid === 0 || !user) return undefined;
+  const uids = readSubids(SUBUID_FILE);
+  const gids = readSubids(SUBGID_FILE);
+  return {
+    user,
+    uid,
+    uids: subidRangeOf(uids, { name: user, id: uid }),
+    gids: subidRangeOf(gids, { name: user, id: uid }),
+    free: freeIdBlock([...uids, ...gids], 100_000),
+  };
+}
+
 /**
  * Facts about this machine. Tools are looked up on the PATH the lessons' commands really get (the runner's
  * `toolPath`: this PATH — which sudo keeps for the lessons — plus the system directories), so doctor's ✔ is
@@ -189,6 +242,8 @@ export function gatherFacts(rootfs: string = DEFAULT_ROOTFS, env: NodeJS.Process
     maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
     unprivilegedUsernsClone: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
     apparmorRestrictsUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    apparmorUnshareProfile: linux ? apparmorProfileLoaded(APPARMOR_PROFILE) : undefined,
+    subids: linux ? learnerSubids(env) : undefined,
     rootfs,
     rootfsReady: linux && rootfsExists(rootfs),
     upperFs: linux ? fsTypeOf(CONTAINERS_ROOT) : undefined,
@@ -406,22 +461,7 @@ export function evaluate(f: HostFacts): Finding[] {
       fix: `mkdir -p ${CONTAINERS_ROOT} && mount -t tmpfs scratch ${CONTAINERS_ROOT}   (or a volume there)`,
     });
   }
-  const usernsOff =
-    (f.maxUserNamespaces ?? 1) === 0 || f.unprivilegedUsernsClone === 0 || f.apparmorRestrictsUserns === 1;
-  out.push({
-    name: 'user namespaces',
-    ok: !usernsOff,
-    required: false,
-    detail: usernsOff
-      ? 'unprivileged user namespaces are disabled (needed by lesson 09, rootless)'
-      : 'enabled (lesson 09)',
-    fix:
-      f.apparmorRestrictsUserns === 1
-        ? 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0'
-        : f.unprivilegedUsernsClone === 0
-          ? 'sysctl -w kernel.unprivileged_userns_clone=1'
-          : 'sysctl -w user.max_user_namespaces=15000',
-  });
+  out.push(...usernsFindings(f));
   out.push({
     name: 'rootfs',
     ok: f.rootfsReady,
@@ -432,6 +472,87 @@ export function evaluate(f: HostFacts): Finding[] {
   if (f.network) out.push(...networkFindings(f.network));
   if (f.security) out.push(...securityFindings(f.security));
   return out;
+}
+
+/**
+ * Lesson 09's needs, one finding per setting that can stop an unprivileged user namespace, each naming the
+ * setting and the command that changes it. None of them stops the other lessons.
+ */
+export type UsernsFacts = Pick<
+  HostFacts,
+  'maxUserNamespaces' | 'unprivilegedUsernsClone' | 'apparmorRestrictsUserns' | 'apparmorUnshareProfile' | 'subids'
+>;
+
+/** The user-namespace facts alone (what `ctr run --userns` checks before it makes anything). */
+export function gatherUsernsFacts(): UsernsFacts {
+  return {
+    maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
+    unprivilegedUsernsClone: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
+    apparmorRestrictsUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    apparmorUnshareProfile: apparmorProfileLoaded(APPARMOR_PROFILE),
+  };
+}
+
+export function usernsFindings(f: UsernsFacts): Finding[] {
+  const out: Finding[] = [];
+  const max = f.maxUserNamespaces;
+  out.push({
+    name: 'user namespaces',
+    ok: max !== 0,
+    required: false,
+    detail:
+      max === 0
+        ? 'user.max_user_namespaces=0: no user namespace can be made ("No space left on device")'
+        : `up to ${max ?? 'an unknown number of'} per user (lesson 09, ctr run --userns)`,
+    fix: 'sysctl -w user.max_user_namespaces=15000',
+  });
+  if (f.unprivilegedUsernsClone !== undefined) {
+    out.push({
+      name: 'userns_clone',
+      ok: f.unprivilegedUsernsClone !== 0,
+      required: false,
+      detail:
+        f.unprivilegedUsernsClone === 0
+          ? 'kernel.unprivileged_userns_clone=0 (Debian before 11): only root may make a user namespace'
+          : 'kernel.unprivileged_userns_clone=1: users may make user namespaces',
+      fix: 'sysctl -w kernel.unprivileged_userns_clone=1',
+    });
+  }
+  if (f.apparmorRestrictsUserns !== undefined) {
+    const restricted = f.apparmorRestrictsUserns === 1;
+    out.push({
+      name: 'AppArmor userns',
+      ok: !restricted || !!f.apparmorUnshareProfile,
+      required: false,
+      detail: !restricted
+        ? 'kernel.apparmor_restrict_unprivileged_userns=0: not restricted'
+        : f.apparmorUnshareProfile
+          ? `restricted, but the ${APPARMOR_PROFILE} profile lets util-linux's unshare make them (lesson 09)`
+          : 'kernel.apparmor_restrict_unprivileged_userns=1: a user namespace gets no capabilities (lesson 09)',
+      fix: APPARMOR_FIX,
+    });
+  }
+  if (f.subids) {
+    const { user, uids, gids, free } = f.subids;
+    const ok = !!uids && !!gids && uids.count >= SUBID_COUNT && gids.count >= SUBID_COUNT;
+    out.push({
+      name: 'subuid range',
+      ok,
+      required: false,
+      detail: ok
+        ? `${user}: uids ${uids.start}+${uids.count}, gids ${gids.start}+${gids.count} (lesson 09's 65,536 ids)`
+        : `${user} has no range of ${SUBID_COUNT} ids in /etc/subuid and /etc/subgid: lesson 09 lends one while it runs`,
+      fix: `usermod --add-subuids ${free}-${free + SUBID_COUNT - 1} --add-subgids ${free}-${free + SUBID_COUNT - 1} ${user}`,
+    });
+  }
+  return out;
+}
+
+/** The first setting that stops an unprivileged user namespace here, as the error lesson 09 and ctr stop with. */
+export function usernsBlocker(f: UsernsFacts = gatherUsernsFacts()): UserError | undefined {
+  const names = ['user namespaces', 'userns_clone', 'AppArmor userns'];
+  const bad = usernsFindings(f).find((x) => names.includes(x.name) && !x.ok);
+  return bad ? new UserError(bad.detail, bad.fix) : undefined;
 }
 
 /** Throws the one-line explanation when not root. */

@@ -86,6 +86,8 @@ const PACKAGE_OF: Record<string, string> = {
   ping: 'iputils-ping',
   nc: 'netcat-openbsd',
   busybox: 'busybox',
+  insmod: 'kmod',
+  wget: 'wget',
 };
 
 /**

@@ -2,9 +2,9 @@
  * npm run setup — everything the lessons need on this machine, then the default rootfs.
  *
  * Installs the missing Debian/Ubuntu packages (busybox-static for the rootfs; util-linux, iproute2, iptables,
- * procps for the lessons) with apt-get when it can, builds the busybox rootfs and, from it, the image archives of
- * lesson 07 (rootfs-scripts/images.ts), and says what is next. Without
- * root it re-runs itself with sudo; where apt-get is not available it prints the exact command to run instead.
+ * procps, uidmap, slirp4netns, gcc for the lessons) with apt-get when it can, builds the busybox rootfs and, from
+ * it, the image archives of lesson 07 (rootfs-scripts/images.ts), and says what is next. Without root it re-runs
+ * itself with sudo; where apt-get is not available it prints the exact command to run instead.
  */
 import { fileURLToPath } from 'node:url';
 import { $ } from 'zx';
@@ -33,6 +33,10 @@ export const PACKAGES = [
   // Lesson 11 compiles its attack kit, static: gcc and the static C library.
   'gcc',
   'libc6-dev',
+  // Lesson 09: newuidmap/newgidmap (65,536 ids for a rootless container; util-linux's unshare --map-users runs
+  // them too, even for root), and a user-mode network stack for it.
+  'uidmap',
+  'slirp4netns',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {

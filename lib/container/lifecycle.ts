@@ -23,8 +23,8 @@ import {
   type PortMapping,
 } from '../network/index.ts';
 import type { Runner } from '../runner.ts';
-import type { ContainerSpec } from '../spec.ts';
-import { createOverlayRoot, overlayPaths } from './root.ts';
+import { mappedRoot, type ContainerSpec } from '../spec.ts';
+import { createOverlayRoot, overlayPaths, upperMountPoints } from './root.ts';
 import {
   effectiveState,
   isSameProcess,
@@ -106,12 +106,16 @@ export interface Created {
 export async function createContainer(runner: Runner, cleanup: CleanupStack, req: CreateRequest): Promise<Created> {
   const { id } = req.spec;
   const dir = stateDir(id);
+  // With a user namespace, the container's root is an ordinary host uid that must reach the files bound in
+  // from here (resolv.conf, hosts): the directories let it pass (x), never list (r).
+  const owner = mappedRoot(req.spec);
   const drops: Array<() => void> = [];
   drops.push(cleanup.push(`remove ${dir}`, () => runner.apply({ kind: 'remove', path: dir })));
-  runner.apply({ kind: 'mkdir', path: dir, parents: true, mode: 0o700 });
+  runner.apply({ kind: 'mkdir', path: dir, parents: true, mode: owner ? 0o711 : 0o700 });
+  if (owner) runner.apply({ kind: 'chmod', path: STATE_ROOT, mode: 0o711 });
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
   const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
-  const root = createOverlayRoot(runner, cleanup, id, req.layers);
+  const root = createOverlayRoot(runner, cleanup, id, req.layers, owner);
   drops.push(root.dropRemoval);
   // The network namespace is made and wired first; the container joins it by path (as CNI plugins do).
   const net =
@@ -123,6 +127,7 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
     withOverlay(root.root, root.rootfs),
     withNetwork(net.netnsPath, net.mounts),
   );
+  if (owner) for (const op of upperMountPoints(root, spec.mounts, owner)) runner.apply(op);
   const state: ContainerState = {
     id,
     name: req.spec.name,

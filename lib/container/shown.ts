@@ -17,6 +17,7 @@ import type { CleanupStack } from '../cleanup.ts';
 import { writeFile, type InteractiveShell, type Shown } from '../lesson.ts';
 import type { Runner } from '../runner.ts';
 import { hasNamespace, withEnv, type ContainerSpec } from '../spec.ts';
+import { idMapSteps, userMaps, writeIdMaps, type MapWriter } from '../userns.ts';
 import { execArgvFor, runArgv, type TsInit, type UnshareArgv } from './launch.ts';
 import { runContainer } from './start.ts';
 
@@ -38,6 +39,8 @@ export interface LaunchOptions {
    * descriptor into the container (`sh -c 'exec 7</ && exec "$@"' leak …`).
    */
   launcher?: readonly string[];
+  /** With a user namespace: who writes its maps at the sync point (default: root). */
+  mapWriter?: MapWriter;
 }
 
 /** The argv that starts the container, and the script or plan it runs: one value for showing and running. */
@@ -64,8 +67,23 @@ export function pidLine(spec: ContainerSpec, name = 'PID'): string {
 }
 
 /**
+ * What the host does at a user namespace's sync point, as shown commands: the map writes for `$PID` (the
+ * launcher's waiting `sh`, which becomes the container's first process). Empty without a user namespace.
+ */
+export function mapCommands(spec: ContainerSpec, writer: MapWriter = { as: 'root' }): Record<string, Shown> {
+  if (!hasNamespace(spec, 'user')) return {};
+  return Object.fromEntries(idMapSteps('$PID', userMaps(spec), writer).map((s, i) => [`map${i}`, s]));
+}
+
+/** The function the runtime calls at that sync point to run those very commands (start.ts `mapIds`). */
+export function mapIdsWith(runner: Runner, spec: ContainerSpec, writer: MapWriter) {
+  return (pid: number) => writeIdMaps(runner, idMapSteps(pid, userMaps(spec), writer));
+}
+
+/**
  * What a step shows to start a container: init.sh (or the syscall plan), the start command (in the background,
- * `&`, when `background`), and the PID line. The runtime starts exactly `start`'s argv.
+ * `&`, when `background`), the PID line, and with a user namespace the maps written while it waits. The
+ * runtime starts exactly `start`'s argv.
  */
 export function containerCommands(
   spec: ContainerSpec,
@@ -85,8 +103,10 @@ export function containerCommands(
           shell: `# the TypeScript init makes the system calls shown before, and now also:\n${addedSyscalls(opts.since, spec, opts.executor)}`,
         }
       : { shell: `# the TypeScript init makes these system calls, then execve:\n${renderSyscalls(l.plan)}` };
-  if (!opts.background) return { init, run: l.argv };
-  return { init, start: { bg: l.argv }, pid: { shell: pidLine(spec, opts.pidVar) } };
+  const maps = mapCommands(spec, opts.mapWriter);
+  if (!opts.background && Object.keys(maps).length === 0) return { init, run: l.argv };
+  // With maps to write, the container waits for them: it is started in the background even when shown whole.
+  return { init, start: { bg: l.argv }, pid: { shell: pidLine(spec, opts.pidVar) }, ...maps };
 }
 
 /**
@@ -161,6 +181,7 @@ export function interactiveShell(
         parts: opts.parts,
         unshareArgv: opts.unshareArgv,
         stdio: 'inherit',
+        mapIds: opts.mapWriter ? mapIdsWith(opts.runner, shell, opts.mapWriter) : undefined,
       }),
   };
 }

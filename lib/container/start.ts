@@ -14,13 +14,14 @@ import { CommandError, UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
 import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
-import { LineSplitter, parseInitLine } from '../init/protocol.ts';
+import { LineSplitter, MAPPED_LINE, parseInitLine } from '../init/protocol.ts';
 import { renderSh } from '../init/render-sh.ts';
-import { readProcessState } from '../namespaces.ts';
+import { childrenOf, readProcessState } from '../namespaces.ts';
 import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
-import type { ContainerSpec } from '../spec.ts';
+import { hasNamespace, type ContainerSpec } from '../spec.ts';
+import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { assertRoot } from './root.ts';
 
@@ -119,8 +120,13 @@ export interface StartOptions {
   unshareArgv?: UnshareArgv;
   /** The cgroup.procs files of the container's cgroup: the sh init joins through the launcher, the TS init at sync. */
   procsFiles?: readonly string[];
-  /** More host work at the sync point, after the cgroup join (network, uid maps). */
+  /** More host work at the sync point, after the cgroup join (network, a user-mode network stack). */
   atSync?: (pid: number) => Promise<void>;
+  /**
+   * With a user namespace: how the host writes the maps while the launcher waits before the init (default: root
+   * writes the spec's maps itself). A rootless container passes the user's own writes (lib/userns.ts idMapSteps).
+   */
+  mapIds?: (pid: number) => Promise<void>;
   /** Written to the container's stdin. */
   input?: string;
   /** `inherit`: the container gets this terminal (an interactive shell). */
@@ -197,7 +203,9 @@ async function execDone(pid: number, args: readonly string[], limitMs = 2000): P
 
 /**
  * Talk to the init until it says `exec` (resolves with its PID), or fails: an `error` line, an exit before
- * `exec`, or the timeout. `onReady` is the host's part at the sync point.
+ * `exec`, or the timeout. `onReady` is the host's part at the sync point. With `onUserns`, the launcher first
+ * stops before the init (`userns <pid>`): the host writes the maps there, says `mapped`, and only then sends
+ * the plan, which the init would otherwise find in the socket in place of the word it waits for.
  */
 export function handshake(
   proc: BackgroundProcess,
@@ -205,6 +213,7 @@ export function handshake(
   sendPlan: boolean,
   onReady: (pid: number) => Promise<void>,
   timeoutMs: number,
+  onUserns?: (pid: number) => Promise<void>,
 ): Promise<Handshake> {
   const sync = proc.sync;
   if (!sync) throw new Error('the container was started without its sync socket');
@@ -231,7 +240,16 @@ export function handshake(
     sync.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
         const msg = parseInitLine(line);
-        if (msg.kind === 'ready') {
+        if (msg.kind === 'userns' && onUserns) {
+          // The waiting sh: unshare's child with a PID namespace (--fork), else unshare itself, exec'd in place.
+          onUserns(msg.pid ?? childrenOf(proc.pid)[0] ?? proc.pid).then(
+            () => sync.write(`${MAPPED_LINE}\n${sendPlan ? `${JSON.stringify(plan)}\n` : ''}`),
+            (error: unknown) => {
+              sync.write('abort\n');
+              finish(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        } else if (msg.kind === 'ready') {
           pid = msg.pid;
           onReady(pid).then(
             () => sync.write('go\n'),
@@ -242,8 +260,10 @@ export function handshake(
           );
         } else if (msg.kind === 'exec') {
           finish();
-        } else {
+        } else if (msg.kind === 'error') {
           finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
+        } else {
+          finish(new Error(`container ${plan.id}: a user-namespace sync nobody expected`));
         }
       }
     });
@@ -262,7 +282,7 @@ export function handshake(
         }),
       );
     });
-    if (sendPlan) sync.write(`${JSON.stringify(plan)}\n`);
+    if (sendPlan && !onUserns) sync.write(`${JSON.stringify(plan)}\n`);
   });
 }
 
@@ -341,7 +361,17 @@ export async function startContainer(
       if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
       await opts.atSync?.(pid);
     };
-    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    const mapIds = hasNamespace(spec, 'user')
+      ? (opts.mapIds ?? ((pid: number) => writeIdMaps(runner, idMapSteps(pid, userMaps(spec), { as: 'root' }))))
+      : undefined;
+    const started = await handshake(
+      proc,
+      plan,
+      executor === 'ts',
+      joinCgroup,
+      opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
+      mapIds,
+    );
     hostPid = started.pid;
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);

@@ -24,8 +24,10 @@ import {
   withSecurity,
   withTmpfs,
   withUser,
+  withUserns,
   type Transform,
 } from '../kit.ts';
+import { freeIdBlock, readSubids, remappedIds, SUBGID_FILE, SUBUID_FILE, type SubidEntry } from '../userns.ts';
 import { parseCpuList } from '../security/paths.ts';
 import { parsePublish, type PortMapping } from '../network/index.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
@@ -84,6 +86,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
+  {
+    name: 'userns',
+    help: 'root inside is an unprivileged host uid (ids 0–65535 → a free range); the rootfs stays read-only to it',
+  },
   {
     name: 'publish',
     short: 'p',
@@ -223,7 +229,13 @@ export function runRequest(
   flags: FlagValues,
   source: RunSource,
   args: string[],
-  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[]; pureCgroupV2?: boolean } = {},
+  opts: {
+    id?: string;
+    hostEnv?: NodeJS.ProcessEnv;
+    cpus?: number[];
+    pureCgroupV2?: boolean;
+    subids?: SubidEntry[];
+  } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
   const name = str(flags.name);
@@ -259,6 +271,10 @@ export function runRequest(
     ...(user && !fromImage ? [withUser(parseUser(user))] : []),
     ...(bool(flags['read-only']) ? [withReadOnlyRoot] : []),
     ...(tmpfs.length > 0 ? [withTmpfs(tmpfs)] : []),
+    // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
+    ...(bool(flags.userns)
+      ? [withUserns(remappedIds(freeIdBlock(opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)])))]
+      : []),
   ];
   const rootPath = source.kind === 'rootfs' ? source.path : (source.lowerDirs[0] ?? '');
   let spec = build(

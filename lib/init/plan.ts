@@ -17,6 +17,11 @@
  *      needs CAP_SYS_ADMIN and so comes before the capabilities go (runc does the same);
  *   8. signals back to default, every fd but 0–2 closed on exec, and execve.
  * `exec` into a running container reuses 1 and 6–8, entering the container's root by chroot("/proc/PID/root").
+ *
+ * With a user namespace (lesson 09) the init is root only inside it, and two things a host's root does are
+ * refused there: mknod (device nodes are bound from the host's /dev instead, as runc does for rootless
+ * containers) and overlay's trusted.* xattrs (it keeps them in user.* instead: `userxattr`). Its maps were
+ * written before the init started (lib/userns.ts says why), so the plan itself has no step for them.
  */
 import { DEV_SYMLINKS, type Mount } from '../mounts.ts';
 import { parseMountOptions } from '../mount-options.ts';
@@ -86,7 +91,7 @@ function inRoot(root: string, p: string): string {
 /** mkdir the mount point, mount, and — for a bind mount with flags — the remount that applies them. */
 export function mountOps(root: string, m: Mount): InitOp[] {
   const target = inRoot(root, m.destination);
-  const { flags, data, propagation } = parseMountOptions(m.options);
+  const { flags, data, propagation, recursiveReadonly } = parseMountOptions(m.options);
   const isBind = m.type === 'bind' || flags.includes('MS_BIND');
   // A file is bound onto a file (resolv.conf), a directory onto a directory: the source's type decides, when it runs.
   const ops: InitOp[] = [isBind ? { op: 'mkpath', path: target, like: m.source } : { op: 'mkpath', path: target }];
@@ -111,6 +116,7 @@ export function mountOps(root: string, m: Mount): InitOp[] {
   }
   if (propagation.length > 0)
     ops.push({ op: 'mount', source: null, target, fstype: null, flags: propagation, data: '' });
+  if (recursiveReadonly) ops.push({ op: 'readonlyTree', path: target });
   return ops;
 }
 
@@ -121,6 +127,23 @@ export function mountOps(root: string, m: Mount): InitOp[] {
  */
 export function overlayData(lower: readonly string[], upper: string, work: string): string {
   return `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
+}
+
+/**
+ * The container's devices: made with mknod — or, in a user namespace, where mknod is refused, bound from the
+ * host's own node onto an empty file (the node is the host's; the container gets only the ones listed).
+ */
+function deviceOps(root: string, devices: ContainerSpec['linux']['devices'], userns: boolean): InitOp[] {
+  return devices.flatMap((d): InitOp[] => {
+    const path = inRoot(root, d.path);
+    if (!userns) {
+      return [{ op: 'mknod', path, type: d.type, major: d.major, minor: d.minor, mode: d.fileMode }];
+    }
+    return [
+      { op: 'mkpath', path, like: d.path },
+      { op: 'mount', source: d.path, target: path, fstype: null, flags: ['MS_BIND'], data: '' },
+    ];
+  });
 }
 
 /**
@@ -136,6 +159,7 @@ export const OVERLAY_FEATURES = 'redirect_dir=off,metacopy=off';
 
 function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   const root = spec.root.path;
+  const userns = hasNamespace(spec, 'user');
   const steps: PlanStep[] = [];
   const privateStep: PlanStep = {
     feature: 'mount namespace: nothing mounted here propagates to the host',
@@ -161,7 +185,7 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
             target: root,
             fstype: 'overlay',
             flags: [],
-            data: `${parts.overlayData(lower, upper, work)},${OVERLAY_FEATURES}`,
+            data: `${parts.overlayData(lower, upper, work)},${OVERLAY_FEATURES}${userns ? ',userxattr' : ''}`,
           },
         ],
       });
@@ -175,16 +199,11 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   }
   if (spec.linux.devices.length > 0) {
     steps.push({
-      feature: 'devices: only the harmless ones, and the usual links',
+      feature: userns
+        ? 'devices: the harmless ones, bound from the host (mknod is refused in a user namespace)'
+        : 'devices: only the harmless ones, and the usual links',
       ops: [
-        ...spec.linux.devices.map((d): InitOp => ({
-          op: 'mknod',
-          path: inRoot(root, d.path),
-          type: d.type,
-          major: d.major,
-          minor: d.minor,
-          mode: d.fileMode,
-        })),
+        ...deviceOps(root, spec.linux.devices, userns),
         ...DEV_SYMLINKS.map(([target, link]): InitOp => ({ op: 'symlink', target, path: inRoot(root, link) })),
       ],
     });

@@ -9,6 +9,7 @@ import type { InitOp, InitPlan } from './ops.ts';
 const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
+/** Capability names with a space after each comma, so a long set wraps on a projector. */
 const capList = (caps: readonly string[]) =>
   caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
 
@@ -32,6 +33,8 @@ export function syscallLines(op: InitOp): string[] {
       const pieces = dataPieces(op.data);
       return [head, ...pieces.map((piece, i) => `      ${q(piece)}${i === pieces.length - 1 ? ')' : ''}`)];
     }
+    case 'readonlyTree':
+      return [`mount_setattr(AT_FDCWD, ${q(op.path)}, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})`];
     case 'mknod':
       return [
         `mknod(${q(op.path)}, S_IF${op.type === 'c' ? 'CHR' : 'BLK'}|${octal(op.mode)}, makedev(${op.major}, ${op.minor}))`,

@@ -43,12 +43,15 @@ describe('parseMountOptions', () => {
       flags: ['MS_NOSUID', 'MS_STRICTATIME'],
       data: 'mode=755,size=64k',
       propagation: [],
+      recursiveReadonly: false,
     });
     expect(parseMountOptions(['rbind', 'ro', 'rprivate'])).toEqual({
       flags: ['MS_BIND', 'MS_REC', 'MS_RDONLY'],
       data: '',
       propagation: ['MS_PRIVATE', 'MS_REC'],
+      recursiveReadonly: false,
     });
+    expect(parseMountOptions(['rbind', 'rro']).recursiveReadonly).toBe(true);
     expect(parseMountOptions(['rw', 'suid', 'dev', 'exec']).flags).toEqual([]);
   });
 });

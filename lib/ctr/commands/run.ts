@@ -17,6 +17,8 @@ import { createContainer, markExited, markRunning, oomKilledIn } from '../../con
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
+import { usernsBlocker } from '../../preflight.ts';
+import { hasNamespace } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
 import type { ImageRecord, ImageStore } from '../../image/store.ts';
 import { RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
@@ -180,6 +182,11 @@ export const run: Command = {
       id: idFromEnv(ctx.env),
       hostEnv: ctx.env,
     });
+    // Before anything is made: a host that refuses user namespaces says so in one line, with its setting.
+    if (hasNamespace(req.spec, 'user')) {
+      const blocked = usernsBlocker();
+      if (blocked) throw blocked;
+    }
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
     return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);

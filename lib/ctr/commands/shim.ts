@@ -64,8 +64,9 @@ export const shim: Command = {
       const e = error instanceof Error ? error : new Error(String(error));
       const exitCode = (e as { exitCode?: number }).exitCode ?? 125;
       const fix = e instanceof UserError ? e.fix : undefined;
-      sock.end(`error ${JSON.stringify({ message: e.message, fix, exitCode })}\n`);
+      // Undo first, answer after: `ctr run -d` returns on the answer, and must find nothing of it left.
       await cleanup.unwind();
+      sock.end(`error ${JSON.stringify({ message: e.message, fix, exitCode })}\n`);
       return exitCode;
     }
     const r = await container.wait();
