@@ -55,6 +55,23 @@ export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'st
   return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The last few kilobytes of a file ('' when it cannot be read). */
+function fileTail(file: string, bytes = 4096): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** One line saying how an exit code was put back, for output that shows the container's exit. */
 export function rewrittenNote(r: ContainerResult): string | undefined {
   return r.rewritten
@@ -252,7 +269,10 @@ export async function startContainer(
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
-  const done = proc.wait().then((r) => (finished = toContainerResult(r)));
+  // A detached container's output goes straight to its log file: what its launcher said last is read back from there.
+  const done = proc
+    .wait()
+    .then((r) => (finished = toContainerResult(opts.logFile ? { ...r, stderr: fileTail(opts.logFile) } : r)));
   let hostPid = 0;
 
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
