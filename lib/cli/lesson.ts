@@ -7,7 +7,6 @@
  * it. Every user mistake ends as one line with its fix (see main.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { CleanupStack } from '../cleanup.ts';
 import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type LessonFile } from '../discovery.ts';
 import { UserError } from '../errors.ts';
@@ -70,6 +69,7 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
  * exit code. PATH is kept, and already holds the sbin directories (see the top of main).
  */
 async function rerunWithSudo(reason: string, argv: string[], out: Printer): Promise<number> {
+  const { execa } = await import('execa'); // only here: loading it costs every other start-up time
   const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
   if (!hasSudo) throw new UserError(`${reason} needs root and sudo is not installed`, 'su -c "npm run lesson ..."');
   out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
