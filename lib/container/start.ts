@@ -21,6 +21,7 @@ import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
 import type { ContainerSpec } from '../spec.ts';
+import type { Timeline } from '../timeline.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { assertRoot } from './root.ts';
 
@@ -101,6 +102,8 @@ export interface StartOptions {
   logFile?: string;
   /** How long the init may take to reach its command (slow, emulated guests need more). */
   readyTimeoutMs?: number;
+  /** Marks `launch`, `ready`, `go`, `exec` and `running` on it as the start goes (npm run bench reads them). */
+  timeline?: Timeline;
 }
 
 export interface Container {
@@ -175,6 +178,7 @@ export function handshake(
   sendPlan: boolean,
   onReady: (pid: number) => Promise<void>,
   timeoutMs: number,
+  timeline?: Timeline,
 ): Promise<Handshake> {
   const sync = proc.sync;
   if (!sync) throw new Error('the container was started without its sync socket');
@@ -189,7 +193,11 @@ export function handshake(
       clearTimeout(timer);
       sync.removeAllListeners('data');
       if (error) reject(error);
-      else void execDone(pid, args).then(() => resolve({ pid }));
+      else
+        void execDone(pid, args).then(() => {
+          timeline?.mark('running');
+          resolve({ pid });
+        });
     };
     const timer = setTimeout(
       () => finish(new Error(`container ${plan.id} did not reach its command within ${timeoutMs / 1000}s`)),
@@ -203,14 +211,19 @@ export function handshake(
         const msg = parseInitLine(line);
         if (msg.kind === 'ready') {
           pid = msg.pid;
+          timeline?.mark('ready');
           onReady(pid).then(
-            () => sync.write('go\n'),
+            () => {
+              sync.write('go\n');
+              timeline?.mark('go');
+            },
             (error: unknown) => {
               sync.write('abort\n');
               finish(error instanceof Error ? error : new Error(String(error)));
             },
           );
         } else if (msg.kind === 'exec') {
+          timeline?.mark('exec');
           finish();
         } else {
           finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
@@ -265,7 +278,10 @@ export async function startContainer(
   const program = initProgram(plan, executor, opts.init);
   const procsFiles = opts.procsFiles ?? [];
   const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv);
-  if (!runner.dryRun) await markInheritedFdsCloseOnExec();
+  // The sh init cannot close what it inherits; the TypeScript init marks every fd above 2 close-on-exec itself
+  // (its closeFds step), so for it the host need not load an FFI to do it first.
+  if (!runner.dryRun && executor === 'sh') await markInheritedFdsCloseOnExec();
+  opts.timeline?.mark('launch');
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
@@ -300,7 +316,8 @@ export async function startContainer(
       if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
       await opts.atSync?.(pid);
     };
-    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    const timeout = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, timeout, opts.timeline);
     hostPid = started.pid;
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);

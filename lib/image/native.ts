@@ -10,8 +10,15 @@
  * The library is loaded on first use, not on import, so that modules which import this one still load on macOS
  * (where unit tests run and these calls are never made).
  */
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import koffi from 'koffi';
+
+type Koffi = typeof import('koffi');
+
+/** koffi itself is loaded on first use too: loading it costs every program that imports this module ~8 ms. */
+function koffiModule(): Koffi {
+  return createRequire(import.meta.url)('koffi') as Koffi;
+}
 
 interface Libc {
   mknod: (path: string, mode: number, dev: number) => number;
@@ -25,7 +32,7 @@ let libc: Libc | undefined;
 function load(): Libc {
   if (libc) return libc;
   if (process.platform !== 'linux') throw new Error('device nodes and xattrs are made on Linux only');
-  const lib = koffi.load('libc.so.6');
+  const lib = koffiModule().load('libc.so.6');
   libc = {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
@@ -37,7 +44,7 @@ function load(): Libc {
 
 /** An Error like Node's own fs errors: `code` is the errno name (EEXIST, EPERM, ENODATA, ...). */
 function sysError(call: string, path: string): NodeJS.ErrnoException {
-  const errno = koffi.errno();
+  const errno = koffiModule().errno();
   const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `E${errno}`;
   const err: NodeJS.ErrnoException = new Error(`${code}: ${call} ${path}`);
   err.code = code === 'ENOATTR' ? 'ENODATA' : code;

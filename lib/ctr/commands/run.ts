@@ -15,6 +15,7 @@ import { createContainer, markExited, markRunning } from '../../container/lifecy
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
+import { Timeline } from '../../timeline.ts';
 import type { Command, CtrContext } from '../command.ts';
 import { RUN_FLAGS, runRequest, type RunRequest } from '../run-spec.ts';
 
@@ -64,7 +65,16 @@ function forwardSignals(pid: () => number, kill: () => void): () => void {
   };
 }
 
-async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
+/**
+ * SCRATCH_TIMINGS=FILE: when the run is over, write its timeline there as JSON (spec, created, launch, ready, go,
+ * exec, running, exited, removed; milliseconds since ctr started) — what `npm run bench` reads.
+ */
+function writeTimings(timeline: Timeline): void {
+  const file = process.env.SCRATCH_TIMINGS;
+  if (file) fs.writeFileSync(file, `${JSON.stringify(timeline.marks)}\n`);
+}
+
+async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline): Promise<number> {
   const cleanup = new CleanupStack();
   let pid = 0;
   let killed = false;
@@ -77,16 +87,19 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
   );
   try {
     const created = await createContainer(ctx.runner, cleanup, { ...req, detached: false });
+    timeline.mark('created');
     const c = await startContainer(ctx.runner, cleanup, created.state.spec, {
       executor: 'ts',
       init: await ctx.init(),
       procsFiles: created.cgroup.procsFiles,
       stdio: req.interactive ? 'inherit' : 'inherit-output',
+      timeline,
     });
     pid = c.hostPid;
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
+    timeline.mark('exited');
     const note = rewrittenNote(r);
     if (note) ctx.err(`ctr: ${note}\n`);
     markExited(
@@ -98,6 +111,8 @@ async function runAttached(ctx: CtrContext, req: RunRequest): Promise<number> {
   } finally {
     stopForwarding();
     await cleanup.unwind();
+    timeline.mark('removed');
+    writeTimings(timeline);
   }
 }
 
@@ -144,8 +159,10 @@ export const run: Command = {
     if (!image)
       throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
     const req = runRequest(flags, resolveRootfsArg(image), args, { id: idFromEnv() });
+    const timeline = new Timeline();
+    timeline.mark('spec');
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
-    return req.detach ? runDetached(ctx, req) : runAttached(ctx, req);
+    return req.detach ? runDetached(ctx, req) : runAttached(ctx, req, timeline);
   },
 };
