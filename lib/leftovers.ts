@@ -5,21 +5,30 @@
  * everything the workshop creates carries the `scr` prefix or lives under a `scratch` directory (see names.ts),
  * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
  * cgroups below the `scratch` parent, links and network namespaces named `scr…`, iptables rules whose comment
- * starts with `scr:`, address and port leases (lib/network/ipam.ts), state directories, and the processes still
- * inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order that works:
- * processes, then mounts (deepest first), then rules and network, cgroups, leases and state.
+ * starts with `scr:`, address and port leases (lib/network/ipam.ts), state directories, name and run-id
+ * reservations, containers' own directories (an overlay's upper and work), and the processes still inside those
+ * cgroups or rooted in those directories. `npm run clean` removes them, in an order that works: processes, then
+ * mounts (deepest first), then rules and network, cgroups, leases, state and directories.
  *
  * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { readMountinfo } from './mountinfo.ts';
-import { CGROUP_PARENT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
+import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
 import { ourRules, parseRules } from './network/iptables.ts';
 import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
 
-export type LeftoverKind = 'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'state';
+export type LeftoverKind =
+  'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'state' | 'reservation' | 'directory';
+
+/**
+ * Directories under /run/scratch whose entries each belong to one run: a name reservation (`.names/web/<id>`,
+ * lib/container/lifecycle.ts) and a run-id claim (`.runs/<id>`, lib/run-ids.ts). Listed entry by entry, so one
+ * run's can be found and removed without touching another's.
+ */
+export const RESERVATION_DIRS = ['.names', '.runs'];
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -135,6 +144,34 @@ function networkLeases(): Array<{ path: string; owner: string }> {
   return out;
 }
 
+/** Name reservations and run-id claims, each with the run it belongs to. */
+function reservations(): Array<{ path: string; owner: string }> {
+  const out: Array<{ path: string; owner: string }> = [];
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  for (const name of list(path.join(STATE_ROOT, '.names'))) {
+    const dir = path.join(STATE_ROOT, '.names', name);
+    out.push({ path: dir, owner: list(dir)[0] ?? '' });
+  }
+  for (const id of list(path.join(STATE_ROOT, '.runs')))
+    out.push({ path: path.join(STATE_ROOT, '.runs', id), owner: id });
+  return out;
+}
+
+/** Containers' own directories (an overlay root's upper and work): /var/lib/scratch/containers/<id>. */
+function containerDirs(): string[] {
+  try {
+    return fs.readdirSync(CONTAINERS_ROOT).map((e) => path.join(CONTAINERS_ROOT, e));
+  } catch {
+    return [];
+  }
+}
+
 /** Everything with the workshop's names that is on the host now. */
 export async function scanLeftovers(runner: Runner = createRunner()): Promise<Leftover[]> {
   const cgroups = scratchCgroups();
@@ -147,7 +184,11 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
   let state: string[] = [];
   try {
-    state = fs.readdirSync(STATE_ROOT).map((e) => path.join(STATE_ROOT, e));
+    // The reservation directories are listed entry by entry below; an empty one is no run's leftover.
+    state = fs
+      .readdirSync(STATE_ROOT)
+      .filter((e) => !RESERVATION_DIRS.includes(e))
+      .map((e) => path.join(STATE_ROOT, e));
   } catch {
     state = [];
   }
@@ -165,7 +206,9 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
     ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
+    ...reservations().map((r) => ({ kind: 'reservation' as const, name: r.path, via: r.owner })),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
+    ...containerDirs().map((d) => ({ kind: 'directory' as const, name: d })),
   ];
 }
 
@@ -212,7 +255,9 @@ export function removalArgv(l: Leftover): string[] {
       return ['rmdir', l.name];
     case 'lease':
       return ['rm', '-f', l.name];
+    case 'reservation':
     case 'state':
+    case 'directory':
       return ['rm', '-rf', '--one-file-system', l.name];
   }
 }

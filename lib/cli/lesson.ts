@@ -18,6 +18,7 @@ import { ensureWorkingCopy, shownPath, workingCopy } from '../exercise.ts';
 import { loadExercise, type LoadedExercise } from '../exercise-sandbox.ts';
 import { invokingOwner, markCompleted, markSolved, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
+import { claimRunId, releaseClaim } from '../run-ids.ts';
 import { createRunner, toolPath } from '../runner.ts';
 import { lessonArgv, parseLessonArgs, USAGE, type LessonArgs } from './args.ts';
 import { main } from './main.ts';
@@ -209,6 +210,12 @@ await main(async () => {
   const echo = mode === 'step' || mode === 'explain' || args.verbose;
   const runner = createRunner({ dryRun: mode === 'explain', echo: echo ? (l) => out.echo(l) : undefined });
   const cleanup = new CleanupStack();
+  // A real run claims its id, so a run started at the same moment in another terminal never gets the same one;
+  // the claim is given back once the lesson has cleaned up (a run killed with -9 leaves a stale one, taken over).
+  const wantedId = runIdFromEnv(lesson.number);
+  const id = mode === 'explain' ? wantedId : claimRunId(lesson.number, wantedId);
+  const releaseId = () => id !== undefined && mode !== 'explain' && releaseClaim(id);
+  process.once('exit', releaseId);
 
   // Ctrl-C and SIGTERM: the lesson stops at once (its steps print and start nothing more), undoes what was
   // made, and the runner exits with the conventional code. Outside a lesson there is nothing to undo.
@@ -227,7 +234,7 @@ await main(async () => {
 
   inLesson = true;
   const result = await runLesson(lesson, {
-    id: runIdFromEnv(lesson.number),
+    id,
     runner,
     cleanup,
     out,

@@ -48,6 +48,16 @@ export function checkName(name: string): void {
   }
 }
 
+/** Give a name back, and the reservations directory with it when no other name is held. */
+function releaseName(name: string): void {
+  fs.rmSync(path.join(NAMES_DIR, name), { recursive: true, force: true });
+  try {
+    fs.rmdirSync(NAMES_DIR);
+  } catch {
+    // Other names are held, or it is gone already.
+  }
+}
+
 /** Reserve a unique name; the undo is registered before the reservation (and returned, to keep the name). */
 function reserveName(cleanup: CleanupStack, name: string, id: string): () => void {
   checkName(name);
@@ -68,7 +78,7 @@ function reserveName(cleanup: CleanupStack, name: string, id: string): () => voi
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir);
   }
-  const drop = cleanup.push(`release the name ${name}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const drop = cleanup.push(`release the name ${name}`, () => releaseName(name));
   fs.writeFileSync(path.join(dir, id), '');
   return drop;
 }
@@ -104,8 +114,18 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
   const { id } = req.spec;
   const dir = stateDir(id);
   const drops: Array<() => void> = [];
-  drops.push(cleanup.push(`remove ${dir}`, () => runner.apply({ kind: 'remove', path: dir })));
-  runner.apply({ kind: 'mkdir', path: dir, parents: true, mode: 0o700 });
+  // The state directory is made exclusively (never `mkdir -p`): an id another container holds is refused, and
+  // the undo, registered first as always, removes the directory only if this call made it.
+  let made = false;
+  drops.push(cleanup.push(`remove ${dir}`, () => made && runner.apply({ kind: 'remove', path: dir })));
+  runner.apply({ kind: 'mkdir', path: STATE_ROOT, parents: true });
+  try {
+    runner.apply({ kind: 'mkdir', path: dir, mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new UserError(`container id ${id} is in use by another container`, 'ctr ps -a   (unset SCRATCH_RUN_ID)');
+  }
+  made = true;
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
   const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
   const root = createOverlayRoot(runner, cleanup, id, req.layers);
@@ -233,6 +253,6 @@ export async function removeContainer(runner: Runner, state: ContainerState, for
   await disconnectContainer(runner, { id: s.id });
   const dir = s.containerDir ?? overlayPaths(s.id, []).dir;
   runner.apply({ kind: 'remove', path: dir });
-  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) });
+  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) }, () => releaseName(s.name ?? ''));
   runner.apply({ kind: 'remove', path: stateDir(s.id) });
 }
