@@ -231,6 +231,12 @@ await main(async () => {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A promise a step forgot to handle would otherwise end node on the spot, skipping the cleanup: it is a bug, shown
+  // as one, and the lesson stops and undoes what it made as on Ctrl-C.
+  process.on('unhandledRejection', (error) => {
+    out.error(`unexpected error (a bug in the workshop — please report it): ${String(error)}`);
+    stop.abort('an unexpected error');
+  });
 
   inLesson = true;
   const result = await runLesson(lesson, {
