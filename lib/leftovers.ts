@@ -88,14 +88,32 @@ function cgroupPids(dir: string): number[] {
   }
 }
 
-/** Processes whose root directory is one of ours (a chroot into the rootfs, a container on an overlay). */
-function processesRootedInScratch(): Array<{ pid: number; root: string }> {
-  const out: Array<{ pid: number; root: string }> = [];
+/** The HOSTNAME in a process's environment: a container's own name, `scr<id>` unless the run chose another. */
+function hostnameEnv(pid: string): string | undefined {
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return env.find((e) => e.startsWith('HOSTNAME='))?.slice('HOSTNAME='.length);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Processes of ours outside any cgroup of ours: those whose root directory is one of ours (a chroot into the
+ * rootfs, a container on an overlay), and those whose environment names a container of ours (HOSTNAME=scr<id>, as
+ * every container and its launcher get it) — the containers of lessons 02–04, which have no cgroup, and which a
+ * run killed with -9 leaves running. `via` says where each was found, the run's id included when it is known.
+ */
+function processesOfOurs(): Array<{ pid: number; via: string }> {
+  const out: Array<{ pid: number; via: string }> = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const root = fs.readlinkSync(`/proc/${name}/root`);
-      if (root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`)) out.push({ pid: Number(name), root });
+      const ours = root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`);
+      const host = hostnameEnv(name);
+      const named = host?.startsWith(PREFIX) ? `HOSTNAME=${host}` : undefined;
+      if (ours || named) out.push({ pid: Number(name), via: [ours ? root : '', named ?? ''].join(' ').trim() });
     } catch {
       // Gone, or a kernel thread.
     }
@@ -177,7 +195,7 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
   const cgroups = scratchCgroups();
   const pids = new Map<number, string>();
   for (const c of cgroups) for (const pid of cgroupPids(c)) pids.set(pid, c);
-  for (const { pid, root } of processesRootedInScratch()) if (!pids.has(pid)) pids.set(pid, root);
+  for (const { pid, via } of processesOfOurs()) if (!pids.has(pid)) pids.set(pid, via);
   pids.delete(process.pid);
   const mounts = readMountinfo()
     .filter((m) => isOurMountPoint(m.mountPoint))

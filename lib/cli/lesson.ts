@@ -210,12 +210,6 @@ await main(async () => {
   const echo = mode === 'step' || mode === 'explain' || args.verbose;
   const runner = createRunner({ dryRun: mode === 'explain', echo: echo ? (l) => out.echo(l) : undefined });
   const cleanup = new CleanupStack();
-  // A real run claims its id, so a run started at the same moment in another terminal never gets the same one;
-  // the claim is given back once the lesson has cleaned up (a run killed with -9 leaves a stale one, taken over).
-  const wantedId = runIdFromEnv(lesson.number);
-  const id = mode === 'explain' ? wantedId : claimRunId(lesson.number, wantedId);
-  const releaseId = () => id !== undefined && mode !== 'explain' && releaseClaim(id);
-  process.once('exit', releaseId);
 
   // Ctrl-C and SIGTERM: the lesson stops at once (its steps print and start nothing more), undoes what was
   // made, and the runner exits with the conventional code. Outside a lesson there is nothing to undo.
@@ -237,6 +231,12 @@ await main(async () => {
     out.error(`unexpected error (a bug in the workshop — please report it): ${String(error)}`);
     stop.abort('an unexpected error');
   });
+  // A real run claims its id, so a run started at the same moment in another terminal never gets the same one;
+  // the claim is given back as the process exits, however it exits (a run killed with -9 leaves a stale one, which
+  // the next claimant takes over). Claimed only now that a signal can no longer end the process unannounced.
+  const wantedId = runIdFromEnv(lesson.number);
+  const id = mode === 'explain' ? wantedId : claimRunId(lesson.number, wantedId);
+  if (mode !== 'explain' && id !== undefined) process.once('exit', () => releaseClaim(id));
 
   inLesson = true;
   const result = await runLesson(lesson, {

@@ -108,6 +108,28 @@ export function processGroup(pgid: number): number[] {
   return out;
 }
 
+/** `4711 sleep 3600 (root /var/lib/scratch/…, HOSTNAME=scr05ab12)`: enough to tell what a stray process is. */
+export function describeProcess(pid: number): string {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  let root = '';
+  try {
+    root = fs.readlinkSync(`/proc/${pid}/root`);
+  } catch {
+    root = '?';
+  }
+  const host =
+    read('environ')
+      .split('\0')
+      .find((e) => e.startsWith('HOSTNAME=')) ?? 'no HOSTNAME';
+  return `${pid} ${read('cmdline').replace(/\0/g, ' ').trim().slice(0, 80)} (root ${root}, ${host})`;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until `check` is true or `ms` have passed; returns its last answer. */

@@ -45,23 +45,40 @@ function idFromEnv(): string | undefined {
   return id;
 }
 
-/** Ctrl-C and SIGTERM while attached: the first goes to the container's PID 1, the second kills it. */
-function forwardSignals(pid: () => number, kill: () => void): () => void {
+/**
+ * Ctrl-C and SIGTERM while attached: the first goes to the container's PID 1, the second kills it. One that comes
+ * while the container is being made is kept and passed on the moment it runs (so it stops at once); one that comes
+ * after it ended, while its cgroup, root and network are taken down, waits for that to finish — a second Ctrl-C
+ * must not leave half of a container behind. The handlers stay until the very end (`stop()`).
+ */
+function forwardSignals(pid: () => number, kill: () => void) {
   let count = 0;
-  const on = (signal: NodeJS.Signals) => {
-    count++;
-    if (count > 1 || pid() === 0) return kill();
+  let pending: NodeJS.Signals | undefined;
+  const forward = (signal: NodeJS.Signals) => {
     try {
       process.kill(pid(), signal);
     } catch {
       kill();
     }
   };
+  const on = (signal: NodeJS.Signals) => {
+    count++;
+    if (pid() === 0) {
+      pending ??= signal;
+      return;
+    }
+    if (count > 1) return kill();
+    forward(signal);
+  };
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
-  return () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
+  return {
+    /** The container runs now: a signal that came while it was being made is passed on. */
+    started: () => pending && pid() !== 0 && forward(pending),
+    stop: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
   };
 }
 
@@ -78,7 +95,7 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
   const cleanup = new CleanupStack();
   let pid = 0;
   let killed = false;
-  const stopForwarding = forwardSignals(
+  const signals = forwardSignals(
     () => pid,
     () => {
       killed = true;
@@ -96,9 +113,12 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
       timeline,
     });
     pid = c.hostPid;
+    signals.started();
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
+    // Its PID is free now, and may be another process's soon: nothing is sent to it any more.
+    pid = 0;
     timeline.mark('exited');
     const note = rewrittenNote(r);
     if (note) ctx.err(`ctr: ${note}\n`);
@@ -109,8 +129,8 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     );
     return r.exitCode;
   } finally {
-    stopForwarding();
     await cleanup.unwind();
+    signals.stop();
     timeline.mark('removed');
     writeTimings(timeline);
   }
