@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import type { CleanupStack } from '../cleanup.ts';
-import { CommandError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
 import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
@@ -231,22 +231,33 @@ export function handshake(
       }
     });
     void proc.wait().then((r) => {
-      if (settled) return;
-      const res = toContainerResult(r);
-      const why = res.stderr.trim().split('\n').slice(-3).join(' | ');
-      finish(
-        new CommandError({
-          argv: proc.argv,
-          display: `container ${plan.id} (init)`,
-          exitCode: res.exitCode,
-          signal: res.signal,
-          stdout: res.stdout,
-          stderr: why ? res.stderr : 'it exited before its command started',
-        }),
-      );
+      if (!settled) finish(new InitDied(plan.id, toContainerResult(r)));
     });
     if (sendPlan) sync.write(`${JSON.stringify(plan)}\n`);
   });
+}
+
+/**
+ * The init ended before its command started, without saying why over the socket (killed, or a shell init whose
+ * step failed): one line for the user, with what it printed last, and docker's 125.
+ */
+export class InitDied extends UserError {
+  readonly exitCode = 125;
+
+  constructor(
+    readonly id: string,
+    readonly result: ContainerResult,
+  ) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+    const said = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    super(
+      `container ${id}: its init ${how} before its command started${said ? ` (${said})` : ''}`,
+      result.signal === 'SIGKILL'
+        ? 'a larger memory limit (the OOM killer kills with SIGKILL), or dmesg for why'
+        : 'npm run doctor   (it checks what containers need here)',
+    );
+    this.name = 'InitDied';
+  }
 }
 
 /** The init reported a failed step: one line for the user, with docker's exit code (125, 126 or 127). */
