@@ -14,6 +14,10 @@ export type HostOp =
   /** One write(2) of `value`; `note` is shown after it (`# if present`). */
   | { kind: 'write'; path: string; value: string; note?: string }
   | { kind: 'mkdir'; path: string; parents?: boolean; mode?: number }
+  /** Hand a path to a user (a rootless container's directories); `recursive` for a whole tree. */
+  | { kind: 'chown'; path: string; uid: number; gid: number; recursive?: boolean }
+  /** `mode` in octal, as chmod takes it. */
+  | { kind: 'chmod'; path: string; mode: number }
   /** `ifEmpty`: a shared parent, removed only when no other run still has something in it. */
   | { kind: 'rmdir'; path: string; ifEmpty?: boolean }
   /** rm -rf --one-file-system: a state or container directory (never a mount point's contents). */
@@ -23,13 +27,30 @@ export type HostOp =
   /** SIGKILL to every process listed in these cgroup.procs files (a cgroup being removed). */
   | { kind: 'killGroup'; procsFiles: string[] };
 
+/**
+ * A path as a shell reads it back. One holding a placeholder for a value not known yet (`/proc/$PID/uid_map`)
+ * stays unquoted, so the shell fills in the number the shown `PID=…` line set (single quotes would not).
+ */
+function showPath(p: string): string {
+  return /^[A-Za-z0-9_@%+=:,./$-]+$/.test(p) && /\$[A-Z][A-Z0-9_]*/.test(p) ? p : quoteArg(p);
+}
+
 /** The shell line that does the same thing. */
 export function showHostOp(op: HostOp): string {
   switch (op.kind) {
-    case 'write':
-      return `echo ${quoteArg(op.value)} > ${quoteArg(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    case 'write': {
+      // echo adds the newline: a value that is one line ending in one is shown as exactly the echo that writes it.
+      const oneLine = /^[^\n]*\n$/.test(op.value) ? op.value.slice(0, -1) : op.value;
+      // A value not known yet (`$EXEC`, a PID) stays unquoted, so the shell fills it in.
+      const value = /^\$[A-Z][A-Z0-9_]*$/.test(oneLine) ? oneLine : quoteArg(oneLine);
+      return `echo ${value} > ${showPath(op.path)}${op.note ? `   # ${op.note}` : ''}`;
+    }
     case 'mkdir':
       return `mkdir ${op.parents ? '-p ' : ''}${op.mode !== undefined ? `-m ${op.mode.toString(8)} ` : ''}${quoteArg(op.path)}`;
+    case 'chown':
+      return `chown ${op.recursive ? '-R ' : ''}${op.uid}:${op.gid} ${quoteArg(op.path)}`;
+    case 'chmod':
+      return `chmod ${op.mode.toString(8)} ${quoteArg(op.path)}`;
     case 'rmdir':
       return `rmdir ${quoteArg(op.path)}${op.ifEmpty ? '   # only if no other run has one in it' : ''}`;
     case 'remove':
@@ -51,6 +72,13 @@ export function performHostOp(op: HostOp): void {
       return;
     case 'mkdir':
       fs.mkdirSync(op.path, { recursive: op.parents ?? false, mode: op.mode });
+      return;
+    case 'chown':
+      if (op.recursive) chownTree(op.path, op.uid, op.gid);
+      else fs.chownSync(op.path, op.uid, op.gid);
+      return;
+    case 'chmod':
+      fs.chmodSync(op.path, op.mode);
       return;
     case 'rmdir':
       try {
@@ -81,4 +109,11 @@ export function performHostOp(op: HostOp): void {
         for (const pid of pids) performHostOp({ kind: 'kill', pid: Number(pid), signal: 'SIGKILL' });
       }
   }
+}
+
+/** chown -R, without following links (a link is re-owned itself, never what it points at). */
+function chownTree(p: string, uid: number, gid: number): void {
+  fs.lchownSync(p, uid, gid);
+  if (!fs.lstatSync(p).isDirectory()) return;
+  for (const e of fs.readdirSync(p)) chownTree(`${p}/${e}`, uid, gid);
 }

@@ -5,12 +5,15 @@
  * everything the workshop creates carries the `scr` prefix or lives under a `scratch` directory (see names.ts),
  * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
  * cgroups below the `scratch` parent, links and network namespaces named `scr…`, iptables rules whose comment
- * starts with `scr:`, address and port leases (lib/network/ipam.ts), state directories, name and run-id
- * reservations, containers' own directories (an overlay's upper and work), and the processes still inside those
- * cgroups or rooted in those directories. `npm run clean` removes them, in an order that works: processes, then
- * mounts (deepest first), then rules and network, cgroups, leases, state and directories.
+ * starts with `scr:`, address and port leases (lib/network/ipam.ts), id ranges a run granted a user in /etc/subuid
+ * for its length (noted in its state directory, lib/userns.ts), state directories, name and run-id reservations,
+ * containers' own directories (an overlay's upper and work), and the processes still inside those cgroups, rooted
+ * in those directories or named as a container of ours. `npm run clean` removes them, in an order that works:
+ * processes, then mounts (deepest first), then rules and network, cgroups, leases, state and directories.
  *
- * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose.
+ * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose. A
+ * container's own directory there (its upper and work) is, as its state directory is: a `ctr` container kept
+ * after it exited is listed until `ctr rm`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,9 +22,20 @@ import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT } from './
 import { ourRules, parseRules } from './network/iptables.ts';
 import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
+import { readGrantNote, revokeArgv } from './userns.ts';
 
 export type LeftoverKind =
-  'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'state' | 'reservation' | 'directory';
+  | 'process'
+  | 'mount'
+  | 'rule'
+  | 'link'
+  | 'netns'
+  | 'cgroup'
+  | 'lease'
+  | 'subid'
+  | 'state'
+  | 'reservation'
+  | 'directory';
 
 /**
  * Directories under /run/scratch whose entries each belong to one run: a name reservation (`.names/web/<id>`,
@@ -225,6 +239,10 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
     ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
     ...reservations().map((r) => ({ kind: 'reservation' as const, name: r.path, via: r.owner })),
+    ...state.flatMap((s) => {
+      const g = readGrantNote(s);
+      return g ? [{ kind: 'subid' as const, name: `${g.user}:${g.range.start}:${g.range.count}`, via: s }] : [];
+    }),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
     ...containerDirs().map((d) => ({ kind: 'directory' as const, name: d })),
   ];
@@ -273,6 +291,10 @@ export function removalArgv(l: Leftover): string[] {
       return ['rmdir', l.name];
     case 'lease':
       return ['rm', '-f', l.name];
+    case 'subid': {
+      const [user = '', start = '0', count = '0'] = l.name.split(':');
+      return revokeArgv({ user, range: { start: Number(start), count: Number(count) } });
+    }
     case 'reservation':
     case 'state':
     case 'directory':

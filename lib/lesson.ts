@@ -106,6 +106,11 @@ export interface Lesson<S = unknown> {
    * script runs after pivot_root). A rootfs without one of them stops the lesson before it makes anything.
    */
   rootfsCommands?: readonly string[];
+  /**
+   * The lesson changes the network of the namespace it runs in — a bridge, iptables rules, sysctls — as lesson 08
+   * does to the learner's VM. Tests run such a lesson in a network namespace of their own, never the machine's.
+   */
+  changesHostNetwork?: boolean;
   initialState: () => S;
   steps: Step<S>[];
   /** The shell offered at the end (skipped with --no-shell or when stdin is not a terminal). */

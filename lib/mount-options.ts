@@ -37,6 +37,10 @@ export type MountFlag = keyof typeof MS;
 /** umount2(2) flags. */
 export const MNT_DETACH = 0x2;
 
+/** mount_setattr(2): AT_RECURSIVE in its flags, MOUNT_ATTR_RDONLY in attr_set. */
+export const AT_RECURSIVE = 0x8000;
+export const MOUNT_ATTR_RDONLY = 0x1;
+
 /** Option word → the flag it sets (or, for `rw`/`suid`/…, `null`: the default, nothing to set). */
 const FLAG_OPTIONS: Record<string, MountFlag[] | null> = {
   ro: ['MS_RDONLY'],
@@ -78,6 +82,11 @@ export interface ParsedMountOptions {
   data: string;
   /** Propagation to set afterwards with a second mount(2) call, if any. */
   propagation: MountFlag[];
+  /**
+   * `rro` (OCI runtime spec 1.1): read-only all the way down, the mounts below included — one mount_setattr(2)
+   * with AT_RECURSIVE, since a remount only ever changes one mount.
+   */
+  recursiveReadonly: boolean;
 }
 
 /** Sort `mount -o` words into mount(2)'s flags, its data string, and a propagation change. Pure. */
@@ -85,12 +94,14 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
   const flags = new Set<MountFlag>();
   const data: string[] = [];
   let propagation: MountFlag[] = [];
+  let recursiveReadonly = false;
   for (const o of options) {
-    if (o in FLAG_OPTIONS) for (const f of FLAG_OPTIONS[o] ?? []) flags.add(f);
+    if (o === 'rro') recursiveReadonly = true;
+    else if (o in FLAG_OPTIONS) for (const f of FLAG_OPTIONS[o] ?? []) flags.add(f);
     else if (o in PROPAGATION) propagation = PROPAGATION[o] ?? [];
     else data.push(o);
   }
-  return { flags: [...flags], data: data.join(','), propagation };
+  return { flags: [...flags], data: data.join(','), propagation, recursiveReadonly };
 }
 
 /** The numeric value of some flags, for mount(2). */

@@ -27,7 +27,7 @@ import type { Runner } from './runner.ts';
 export interface Mount {
   /** Where, inside the container's root. */
   destination: string;
-  /** Filesystem type: `proc`, `sysfs`, `tmpfs`, `devpts`, or `bind`. */
+  /** Filesystem type: `proc`, `sysfs`, `tmpfs`, `devpts`, `cgroup2`, `overlay`, or `bind`. */
   type: string;
   source: string;
   options?: string[];
@@ -48,6 +48,18 @@ export const PROC_MOUNT: Mount = {
   type: 'proc',
   source: 'proc',
   options: ['nosuid', 'noexec', 'nodev'],
+};
+
+/**
+ * The container's own cgroup at /sys/fs/cgroup, read-only, as docker mounts it on a pure cgroup v2 host: mounted
+ * inside the cgroup namespace, its root is the container's cgroup, so `cat /sys/fs/cgroup/memory.max` inside
+ * shows the container's limit and nothing of the tree above.
+ */
+export const CGROUP2_MOUNT: Mount = {
+  destination: '/sys/fs/cgroup',
+  type: 'cgroup2',
+  source: 'cgroup',
+  options: ['ro', 'nosuid', 'noexec', 'nodev'],
 };
 
 /**
@@ -73,6 +85,19 @@ export const DEFAULT_MOUNTS: readonly Mount[] = [
     options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=64m'],
   },
 ];
+
+/**
+ * /sys for a container with a user namespace: the host's, bound in and read-only all the way down (`rro`). A
+ * fresh sysfs may only be mounted by a process whose network namespace belongs to its user namespace, and a
+ * bind of a tree with mounts below it must take them along (`rbind`) — hence read-only recursively, not only at
+ * the top.
+ */
+export const SYS_BIND_MOUNT: Mount = {
+  destination: '/sys',
+  type: 'bind',
+  source: '/sys',
+  options: ['rbind', 'nosuid', 'noexec', 'nodev', 'rro'],
+};
 
 /** The device nodes a program can rely on (Documentation/admin-guide/devices.txt gives the numbers). */
 export const DEFAULT_DEVICES: readonly Device[] = [

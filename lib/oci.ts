@@ -68,6 +68,8 @@ export interface OciConfig {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     seccomp?: OciSeccomp;
+    uidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
+    gidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
   };
 }
 
@@ -154,6 +156,9 @@ export function toOciConfig(spec: ContainerSpec, opts: OciOptions = {}): OciConf
       ...(spec.linux.maskedPaths?.length ? { maskedPaths: [...spec.linux.maskedPaths] } : {}),
       ...(spec.linux.readonlyPaths?.length ? { readonlyPaths: [...spec.linux.readonlyPaths] } : {}),
       ...(seccomp ? { seccomp } : {}),
+      // With a user namespace (ctr run --userns), runc writes these maps itself, as root.
+      ...(spec.linux.uidMappings?.length ? { uidMappings: spec.linux.uidMappings.map((m) => ({ ...m })) } : {}),
+      ...(spec.linux.gidMappings?.length ? { gidMappings: spec.linux.gidMappings.map((m) => ({ ...m })) } : {}),
     },
   };
 }

@@ -304,11 +304,19 @@ export class Printer {
     for (const r of rest) this.line(`      ${r}`);
   }
 
-  /** Evidence from the host and from the container, side by side, with the same question asked of both. */
-  compare(what: string, host: string, container: string): void {
+  /**
+   * Evidence from the host and from the container, side by side, with the same question asked of both; `titles`
+   * names the columns when they are two containers instead (before and after a change).
+   */
+  compare(
+    what: string,
+    host: string,
+    container: string,
+    titles: readonly [string, string] = ['host', 'container'],
+  ): void {
     this.line(`  ${this.c.bold(what)}`);
     const col = Math.floor((this.width - 5) / 2);
-    this.line(`  ${this.c.magenta('host'.padEnd(col))} │ ${this.c.magenta('container')}`);
+    this.line(`  ${this.c.magenta(titles[0].padEnd(col))} │ ${this.c.magenta(titles[1])}`);
     this.line(`  ${'─'.repeat(col)}─┼─${'─'.repeat(col)}`);
     for (const row of sideBySide(host, container, this.width - 2)) this.line(`  ${row}`);
   }

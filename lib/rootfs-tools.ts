@@ -83,6 +83,11 @@ const PACKAGE_OF: Record<string, string> = {
   ps: 'procps',
   ip: 'iproute2',
   hostname: 'hostname',
+  ping: 'iputils-ping',
+  nc: 'netcat-openbsd',
+  busybox: 'busybox',
+  insmod: 'kmod',
+  wget: 'wget',
 };
 
 /**

@@ -77,6 +77,11 @@ export interface RunOptions {
   sync?: boolean;
   /** Append the command's stdout and stderr to this file instead of a pipe (a detached container's log). */
   outputFile?: string;
+  /**
+   * Only for `start` with `stdio: 'inherit' | 'inherit-output'`: stderr comes through a pipe instead, each chunk
+   * handed to this function as it arrives (which writes it on) and also kept for the result.
+   */
+  onStderr?: (text: string) => void;
 }
 
 export interface RunResult {
@@ -186,7 +191,8 @@ function stdioFor(opts: RunOptions, outputFd: number | undefined): StdioOptions 
   const out = outputFd ?? (inherit || opts.stdio === 'inherit-output' ? 'inherit' : 'pipe');
   const noInput = (outputFd !== undefined || opts.stdio === 'inherit-output') && opts.input === undefined;
   const stdin = inherit ? 'inherit' : noInput ? 'ignore' : 'pipe';
-  return opts.sync ? [stdin, out, out, 'pipe'] : [stdin, out, out];
+  const err = opts.onStderr && outputFd === undefined && out === 'inherit' ? 'pipe' : out;
+  return opts.sync ? [stdin, out, err, 'pipe'] : [stdin, out, err];
 }
 
 /**
@@ -211,7 +217,11 @@ function spawnCommand(file: string, args: readonly string[], opts: RunOptions, s
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const onStderr = opts.onStderr;
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      onStderr?.(d);
+    });
     // The command may exit without reading its input (EPIPE); that is its business, not an error here.
     child.stdin?.on('error', () => {});
     if (child.stdin) child.stdin.end(opts.input ?? '');

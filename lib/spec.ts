@@ -62,6 +62,16 @@ export interface Resources {
   cpu?: { quota: number; period: number };
 }
 
+/**
+ * OCI `linux.uidMappings[]` / `gidMappings[]`: `size` ids from `containerID` on, inside the container's user
+ * namespace, are the ids from `hostID` on outside it — one line of /proc/<pid>/uid_map (`0 1000 1`).
+ */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 /** A seccomp filter: a named profile of lib/seccomp, or none (`seccomp=unconfined`). */
 export interface SeccompSpec {
   profile: string;
@@ -100,6 +110,9 @@ export interface ContainerSpec {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     seccomp?: SeccompSpec;
+    /** With a user namespace (lesson 09): who the container's uids and gids are on the host. */
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
   };
   /**
    * Not OCI: how `/` is switched. `chroot` (lessons 01–03) only changes where `/` resolves and leaves the host's
@@ -125,6 +138,24 @@ export function joinedNamespaces(spec: ContainerSpec): Array<[NamespaceType, str
   return spec.linux.namespaces.flatMap((n) =>
     n.path === undefined ? [] : [[n.type, n.path] as [NamespaceType, string]],
   );
+}
+
+/** The host id that container id `id` maps to, or undefined when no mapping covers it. */
+export function hostIdOf(mappings: readonly IdMapping[], id: number): number | undefined {
+  const m = mappings.find((x) => id >= x.containerID && id < x.containerID + x.size);
+  return m === undefined ? undefined : m.hostID + (id - m.containerID);
+}
+
+/**
+ * Who the container's root is on the host, when it has a user namespace of its own: the uid and gid that
+ * container id 0 maps to. The container is started as that uid (lib/container/launch.ts), so it never holds
+ * more than an ordinary user does on the host; undefined without a user namespace.
+ */
+export function mappedRoot(spec: ContainerSpec): { uid: number; gid: number } | undefined {
+  if (!hasNamespace(spec, 'user')) return undefined;
+  const uid = hostIdOf(spec.linux.uidMappings ?? [], 0);
+  const gid = hostIdOf(spec.linux.gidMappings ?? [], 0);
+  return uid === undefined || gid === undefined ? undefined : { uid, gid };
 }
 
 /** The value of `NAME` in an env list, as the command will see it. */
@@ -173,5 +204,40 @@ export function validateSpec(spec: ContainerSpec): void {
   }
   if (spec.linux.resources && !spec.linux.cgroupsPath) {
     throw new Error('limits (linux.resources) need a cgroup (linux.cgroupsPath)');
+  }
+  validateUserNamespace(spec);
+}
+
+/**
+ * A user namespace needs both maps, each mapping container id 0 (the container's root is started as the host
+ * id it maps to), with no two lines overlapping inside or outside — the kernel refuses such a map, and after
+ * the process started it would be too late to say why. Maps without a user namespace would silently not apply.
+ */
+function validateUserNamespace(spec: ContainerSpec): void {
+  const { uidMappings, gidMappings } = spec.linux;
+  if (!hasNamespace(spec, 'user')) {
+    if (uidMappings?.length || gidMappings?.length) throw new Error('uid/gid mappings need a user namespace');
+    return;
+  }
+  if (spec.linux.namespaces.some((n) => n.type === 'user' && n.path !== undefined)) {
+    throw new Error('joining an existing user namespace by path is not supported: give the container its own');
+  }
+  for (const [name, maps] of [
+    ['uidMappings', uidMappings],
+    ['gidMappings', gidMappings],
+  ] as const) {
+    if (!maps?.length) throw new Error(`a user namespace needs linux.${name}`);
+    if (hostIdOf(maps, 0) === undefined) throw new Error(`linux.${name} must map container id 0 (the root)`);
+    for (const [i, a] of maps.entries()) {
+      if (![a.containerID, a.hostID, a.size].every((n) => Number.isInteger(n) && n >= 0) || a.size === 0) {
+        throw new Error(`linux.${name}[${i}] is not a mapping: ${JSON.stringify(a)}`);
+      }
+      for (const b of maps.slice(i + 1)) {
+        const overlaps = (x: number, y: number) => x < y + b.size && y < x + a.size;
+        if (overlaps(a.containerID, b.containerID) || overlaps(a.hostID, b.hostID)) {
+          throw new Error(`linux.${name} has overlapping lines: ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
+        }
+      }
+    }
   }
 }

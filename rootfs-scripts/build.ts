@@ -2,7 +2,8 @@
  * npm run rootfs [-- busybox|debian|debian-minbase] [--force] [--dir DIR]
  *
  * Builds a root filesystem for the lessons. `busybox` (the default) is built offline in a second or two from
- * Debian's busybox-static; `debian` and `debian-minbase` run debootstrap (need Debian's mirror, take minutes).
+ * Debian's busybox-static, with lesson 11's attack kit (dist/breakout, compiled by gcc); `debian` and
+ * `debian-minbase` run debootstrap (need Debian's mirror, take minutes).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ import { ROOTFS_ROOT } from '../lib/names.ts';
 import { requireRoot } from '../lib/preflight.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
 import { buildDebianRootfs } from './debian.ts';
+import { describeBreakoutBuild } from './breakout.ts';
 
 await main(async () => {
   const { values, positionals } = parseArgs({
@@ -39,4 +41,5 @@ await main(async () => {
       ? `✔ busybox rootfs built in ${dir} (${r.applets} commands, ${r.ms} ms)`
       : `✔ busybox rootfs already up to date in ${dir} (${r.ms} ms; --force rebuilds)`,
   );
+  console.log(await describeBreakoutBuild(values.force));
 });

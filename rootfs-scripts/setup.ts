@@ -2,8 +2,9 @@
  * npm run setup — everything the lessons need on this machine, then the default rootfs.
  *
  * Installs the missing Debian/Ubuntu packages (busybox-static for the rootfs; util-linux, iproute2, iptables,
- * procps for the lessons) with apt-get when it can, builds the busybox rootfs, and says what is next. Without
- * root it re-runs itself with sudo; where apt-get is not available it prints the exact command to run instead.
+ * procps, uidmap, slirp4netns, gcc for the lessons) with apt-get when it can, builds the busybox rootfs and, from
+ * it, the image archives of lesson 07 (rootfs-scripts/images.ts), and says what is next. Without root it re-runs
+ * itself with sudo; where apt-get is not available it prints the exact command to run instead.
  */
 import { fileURLToPath } from 'node:url';
 import { $ } from 'zx';
@@ -15,6 +16,8 @@ import { quoteArg, quoteArgv } from '../lib/quote.ts';
 import { toolPath } from '../lib/runner.ts';
 import { ALL_BUNDLES, ensureBundle } from '../lib/bundle.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
+import { describeBreakoutBuild } from './breakout.ts';
+import { buildImages } from './images.ts';
 
 /** The packages the lessons use (see lib/preflight.ts TOOLS for which lesson needs which). */
 export const PACKAGES = [
@@ -27,6 +30,13 @@ export const PACKAGES = [
   'hostname',
   'debootstrap',
   'ca-certificates',
+  // Lesson 11 compiles its attack kit, static: gcc and the static C library.
+  'gcc',
+  'libc6-dev',
+  // Lesson 09: newuidmap/newgidmap (65,536 ids for a rootless container; util-linux's unshare --map-users runs
+  // them too, even for root), and a user-mode network stack for it.
+  'uidmap',
+  'slirp4netns',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {
@@ -94,10 +104,18 @@ await main(async () => {
   console.log(
     r.built ? `✔ busybox rootfs built in ${r.dir} (${r.ms} ms)` : `✔ busybox rootfs already up to date in ${r.dir}`,
   );
+  // Lessons 06–07's images, from that rootfs: offline, so the images lesson needs no registry and no network.
+  const images = await buildImages({ log: () => {} });
+  console.log(
+    images.built
+      ? `✔ workshop images (docker save and OCI archives) built in ${images.dir}`
+      : `✔ workshop images already up to date in ${images.dir}`,
+  );
   // The init, ctr and the lesson runner run as compiled bundles; built now so the first start is at full speed.
   const t = Date.now();
   for (const entry of ALL_BUNDLES) await ensureBundle(entry);
   console.log(`✔ the TypeScript init, ctr and the lessons compiled into dist/ (${Date.now() - t} ms)`);
+  console.log(await describeBreakoutBuild());
   console.log('Ready. Next: npm run lesson 01   (npm run doctor checks everything in detail)');
   return 0;
 });

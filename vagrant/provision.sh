@@ -7,7 +7,8 @@
 # makes it safe offline once it has succeeded once (Lima runs it at every boot).
 #
 # Steps: apt packages → Node.js LTS (skipped when node >= 20.19 is there) → npm ci → npm run setup (the
-# lessons' packages and the busybox rootfs) → offline image archives (lesson 07) → npm run doctor.
+# lessons' packages and the busybox rootfs) → offline image archives (lesson 07) → user namespaces for lesson 09
+# (a subordinate id range for the workshop user; on Ubuntu 24.04, an AppArmor profile for unshare) → npm run doctor.
 #
 # Settings (environment):
 #   WORKSHOP_DIR    the repository (default: the directory above this script)
@@ -32,8 +33,11 @@ GUEST_MODULES=/var/lib/workshop/node_modules
 PACKAGES=(
   ca-certificates curl xz-utils git
   util-linux mount iproute2 iptables procps psmisc kmod
-  busybox-static debootstrap uidmap libcap2-bin jq
+  busybox-static debootstrap uidmap slirp4netns libcap2-bin jq gcc libc6-dev
+  docker-registry skopeo
 )
+# docker-registry and skopeo: lesson 07 pulls from a registry it starts on 127.0.0.1 (optional for a laptop of
+# your own, so not in npm run setup's list: the Debian package also starts a registry service for everyone).
 
 step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
 ok() { printf '    \033[32m✔\033[0m %s\n' "$*"; }
@@ -71,6 +75,18 @@ install_packages() {
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   ok "installed: ${missing[*]}"
+  quiet_registry_service
+}
+
+# Debian's docker-registry package enables a registry service on port 5000 for the whole network. The workshop
+# never uses it (lesson 07 starts its own on 127.0.0.1; the classroom mirror is npm run mirror, on 5000 of the
+# instructor's machine), so in the workshop VM it is turned off. Elsewhere it is left as the package set it up.
+quiet_registry_service() {
+  [ "$WORKSHOP_VM" = 1 ] || return 0
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    ok "disabled the docker-registry service the package started (the workshop starts its own)"
+  fi
 }
 
 # --- Node.js --------------------------------------------------------------------------------------------------
@@ -166,9 +182,9 @@ run_setup() {
 }
 
 # --- offline image archives (lesson 07) ------------------------------------------------------------------------
-# TODO(lesson 07): lesson 07 unpacks docker-archive and OCI-layout tars that are built locally, so the images
-# lesson works with no network. When their builder lands it becomes the npm script "images", and this step
-# runs it. Until then there is nothing to build, and the step says so.
+# Lesson 07 loads docker-archive and OCI-layout tars built locally from the busybox rootfs (npm run images), so the
+# images lesson works with no network. npm run setup builds them already; this step says so (it is skipped in
+# about a second when they are up to date) and stays for a checkout whose setup predates them.
 build_images() {
   step "offline image archives (lesson 07)"
   if (cd "$WORKSHOP_DIR" && node -e 'process.exit(require("./package.json").scripts?.images ? 0 : 1)'); then
@@ -176,6 +192,41 @@ build_images() {
   else
     ok "no image builder yet (npm run images): nothing to build"
   fi
+}
+
+# --- user namespaces (lesson 09) --------------------------------------------------------------------------------
+# The workshop user gets 65,536 subordinate uids and gids (useradd gives new users a range; a cloud image's first
+# user may have none), at the first block no one holds yet.
+subordinate_ids() {
+  step "subordinate ids for $WORKSHOP_USER (lesson 09)"
+  if grep -q "^$WORKSHOP_USER:" /etc/subuid 2>/dev/null && grep -q "^$WORKSHOP_USER:" /etc/subgid 2>/dev/null; then
+    ok "$WORKSHOP_USER has a range: $(grep "^$WORKSHOP_USER:" /etc/subuid | head -n1)"
+    return
+  fi
+  local start
+  start=$(cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: 'NF == 3 && $2 + $3 > m { m = $2 + $3 } END { print (m > 100000 ? m : 100000) }')
+  usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" "$WORKSHOP_USER"
+  ok "$WORKSHOP_USER: ids $start-$((start + 65535)) in /etc/subuid and /etc/subgid"
+}
+
+# Ubuntu 24.04 gives a user namespace made without root no capabilities (kernel.apparmor_restrict_unprivileged_userns).
+# Rather than turning that off for every program, one AppArmor profile lets util-linux's unshare through: see the
+# comment in vagrant/apparmor/scratch-unshare for why, and for what it costs.
+apparmor_userns() {
+  local knob=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
+  step "AppArmor and user namespaces (lesson 09)"
+  if [ ! -r "$knob" ] || [ "$(cat "$knob")" != 1 ]; then
+    ok "unprivileged user namespaces are not restricted by AppArmor here: nothing to do"
+    return
+  fi
+  local src="$WORKSHOP_DIR/vagrant/apparmor/scratch-unshare" dst=/etc/apparmor.d/scratch-unshare
+  if cmp -s "$src" "$dst" && grep -q '^scratch-unshare ' /sys/kernel/security/apparmor/profiles 2>/dev/null; then
+    ok "profile scratch-unshare is installed and loaded: unshare may make user namespaces"
+    return
+  fi
+  install -m 644 "$src" "$dst"
+  apparmor_parser -r "$dst"
+  ok "installed and loaded $dst (the restriction stays on for every other program)"
 }
 
 run_doctor() {
@@ -202,6 +253,8 @@ main() {
   install_modules
   run_setup
   build_images
+  subordinate_ids
+  apparmor_userns
   run_doctor
   printf '\n\033[1;32mProvisioned in %ss.\033[0m Next: cd %s && npm run lesson 00\n' $((SECONDS - started)) "$WORKSHOP_DIR"
 }

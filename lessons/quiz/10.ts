@@ -1,4 +1,4 @@
-/** Quiz for lesson 10: nsenter. */
+/** Quiz for lesson 10: nsenter and exec. */
 import { defineQuiz } from '../../lib/quiz.ts';
 
 export default defineQuiz({
@@ -13,29 +13,43 @@ export default defineQuiz({
         'It connects over the network',
       ],
       answer: 0,
-      why: 'Each link in /proc/<pid>/ns is a handle on a namespace; setns(2) moves the caller into it. That is all docker exec needs for isolation.',
+      why: 'Each link in /proc/<pid>/ns is a handle on a namespace; setns(2) moves the caller into it. lsns lists the same namespaces from the host.',
     },
     {
-      prompt: 'After nsenter into the PID namespace, why does the new process get a PID in it only after a fork?',
+      prompt: 'A plain `nsenter --target $PID --all sh` gets the namespaces and the root. What does it miss?',
       choices: [
-        'Because of the cgroup',
-        'For the same reason as unshare --pid: a process never changes its own PID',
-        'It does not: it is PID 1',
+        'Nothing: that is all docker exec does',
+        'The container’s cgroup (limits do not apply) and its profile (it keeps root’s capabilities, no seccomp)',
+        'The container’s hostname',
       ],
       answer: 1,
-      why: 'setns(CLONE_NEWPID) affects children only, so nsenter forks; the child is the process that appears inside the container.',
+      why: 'The lesson read both from the host: /proc/<pid>/cgroup was the host’s, and CapEff the host root’s full set, Seccomp 0 — where PID 1 had docker’s 14 capabilities and the filter.',
     },
     {
-      prompt: 'Besides namespaces, what must an exec also join to be a real part of the container?',
-      choices: ['Nothing', 'The host network', 'Its cgroup (so the limits apply) and its root directory'],
-      answer: 2,
-      why: 'Without the cgroup, the exec process would escape the memory and pids limits; without the container root it would see the host files.',
-    },
-    {
-      prompt: 'Which docker command is this lesson?',
-      choices: ['docker attach', 'docker exec', 'docker run', 'docker cp'],
+      prompt: 'ctr exec puts the new process into the container’s cgroup. When?',
+      choices: [
+        'After the command has started',
+        'At the sync point, before the init does anything in the container',
+        'Never: exec processes are not limited',
+      ],
       answer: 1,
-      why: 'docker exec starts an extra process inside an existing container: same namespaces, same cgroup, same root.',
+      why: 'The init says "ready"; the host writes its PID into cgroup.procs; only then does it enter the root and apply capabilities, no_new_privs and seccomp. Everything it makes counts against the limits.',
+    },
+    {
+      prompt: '`ctr stop -t 2` on a container whose PID 1 is `sleep`: what happens?',
+      choices: [
+        'sleep dies of SIGTERM at once',
+        'SIGTERM is ignored — PID 1 of a namespace gets no signal it has no handler for — and SIGKILL ends it after 2 s (137)',
+        'The container keeps running',
+      ],
+      answer: 1,
+      why: 'That is why the grace period exists. The app container’s shell trapped SIGTERM and exited at once, status 0.',
+    },
+    {
+      prompt: 'Which docker commands did this lesson build?',
+      choices: ['docker attach and docker cp', 'docker exec, logs, stop and rm', 'docker build'],
+      answer: 1,
+      why: 'exec starts a process inside all of a running container; logs reads what the waiter wrote; stop is SIGTERM then SIGKILL; rm takes state, directory, cgroup and network away.',
     },
   ],
 });

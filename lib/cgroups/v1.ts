@@ -14,7 +14,7 @@
  */
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
-import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions, V1Mount } from './index.ts';
+import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions, V1Mount } from './contract.ts';
 import {
   killPids,
   onlyFor,

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
-import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions } from './index.ts';
+import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions } from './contract.ts';
 import { killPids, onlyFor, parseCpuMax, parseKeyedFile, parseLimitValue, readPids, type Limits } from './limits.ts';
 
 /** The files that show each controller's limit, usage and counters, in the order a learner reads them. */

@@ -34,7 +34,10 @@ await main(async () => {
   const runner = createRunner({ dryRun: values['dry-run'] });
   const found = await scan();
   if (found.length === 0) {
-    out.check('nothing to clean: no process, mount, rule, link, netns, cgroup, lease or state dir of scr', true);
+    out.check(
+      'nothing to clean: no process, mount, rule, link, netns, cgroup, lease, id range or state dir of scr',
+      true,
+    );
     return 0;
   }
   if (values.check) {

@@ -1,5 +1,6 @@
 /**
- * ctr — the workshop's `docker`, built only from lib/: `npm run ctr -- run -d --name web ROOTFS httpd -f`.
+ * ctr — the workshop's `docker`, built only from lib/: `npm run ctr -- run -d --name web ROOTFS httpd -f`,
+ * `npm run ctr -- load -i layers.docker.tar`, `npm run ctr -- run scratch/layers`.
  *
  * It grows with the lessons (lesson 12 walks through it whole). It runs as compiled JavaScript (bin/ctr.mjs loads
  * dist/ctr.mjs, rebuilt whenever lib/ changes) because a TypeScript loader at start-up would cost more than the
@@ -8,8 +9,10 @@
  */
 import { initBundle } from '../bundle.ts';
 import type { Command, CtrContext } from '../ctr/command.ts';
+import { commit, diff } from '../ctr/commands/changes.ts';
 import { exec } from '../ctr/commands/exec.ts';
 import { exportBundleCommand } from '../ctr/commands/export-bundle.ts';
+import { images, load, pull, rmi } from '../ctr/commands/images.ts';
 import { logs } from '../ctr/commands/logs.ts';
 import { inspect, kill, rm, stop } from '../ctr/commands/manage.ts';
 import { ps } from '../ctr/commands/ps.ts';
@@ -17,10 +20,28 @@ import { run } from '../ctr/commands/run.ts';
 import { shim } from '../ctr/commands/shim.ts';
 import { flagHelp, parseFlags } from '../ctr/flags.ts';
 import { UserError } from '../errors.ts';
+import { DEFAULT_STORE_ROOT, ImageStore } from '../image/store.ts';
 import { createRunner } from '../runner.ts';
 import { main } from './main.ts';
 
-const COMMANDS: Command[] = [run, ps, exec, logs, stop, kill, rm, inspect, exportBundleCommand, shim];
+const COMMANDS: Command[] = [
+  run,
+  ps,
+  exec,
+  logs,
+  stop,
+  kill,
+  rm,
+  inspect,
+  diff,
+  commit,
+  images,
+  pull,
+  load,
+  rmi,
+  exportBundleCommand,
+  shim,
+];
 
 function overview(): string {
   const shown = COMMANDS.filter((c) => !c.hidden);
@@ -50,7 +71,7 @@ async function rerunWithSudo(args: string[]): Promise<number> {
   const r = await execa(
     'sudo',
     [
-      '--preserve-env=TERM,SCRATCH_REGISTRY_MIRROR',
+      '--preserve-env=TERM,SCRATCH_REGISTRY_MIRROR,SCRATCH_IMAGE_STORE',
       process.execPath,
       ...process.execArgv,
       process.argv[1] ?? '',
@@ -89,6 +110,10 @@ await main(
       err: (t) => process.stderr.write(t),
       init: initBundle,
       self: { node: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] },
+      // SCRATCH_IMAGE_STORE: a store of their own for tests (and for a second store by hand); else /var/lib/scratch.
+      store: new ImageStore(process.env.SCRATCH_IMAGE_STORE || DEFAULT_STORE_ROOT),
+      tty: !!process.stderr.isTTY,
+      env: process.env,
     };
     return command.run(ctx, parsed);
   },

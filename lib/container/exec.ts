@@ -27,6 +27,13 @@ export interface ExecOptions {
   /** `inherit`: the exec'd process gets this terminal (`ctr exec -it`). */
   stdio?: 'pipe' | 'inherit' | 'inherit-output';
   readyTimeoutMs?: number;
+  /**
+   * The launcher's argv, when the caller built it (lesson 10 shows it, and with --mine a learner's execArgvFor
+   * builds it); default: execArgvFor's.
+   */
+  argv?: readonly string[];
+  /** Called with the exec'd process's host PID once it runs the command (evidence read while it runs). */
+  started?: (pid: number) => Promise<void> | void;
 }
 
 /** Run `args` inside the container whose first process is `targetPid`, and wait for it to end. */
@@ -39,7 +46,7 @@ export async function execInContainer(
   opts: ExecOptions,
 ): Promise<ContainerResult & { pid: number }> {
   const plan = initPlan(spec, { mode: 'exec', targetPid, args, env: opts.env, cwd: opts.cwd });
-  const argv = execArgvFor(spec, targetPid, opts.init);
+  const argv = opts.argv ?? execArgvFor(spec, targetPid, opts.init);
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
   const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio });
   const drop = cleanup.push(`stop exec'd process (PID ${proc.pid})`, async () => {
@@ -53,6 +60,7 @@ export async function execInContainer(
         for (const f of opts.procsFiles) runner.apply({ kind: 'write', path: f, value: String(p) });
       };
       pid = (await handshake(proc, plan, true, joinCgroup, opts.readyTimeoutMs ?? 15_000)).pid;
+      await opts.started?.(pid);
     }
     return { ...toContainerResult(await proc.wait()), pid };
   } finally {

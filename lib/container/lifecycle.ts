@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
 import { UserError } from '../errors.ts';
+import { build, withNetwork, withOverlay } from '../kit.ts';
 import { STATE_ROOT, stateDir } from '../names.ts';
 import {
   connectContainer,
@@ -22,8 +23,8 @@ import {
   type PortMapping,
 } from '../network/index.ts';
 import type { Runner } from '../runner.ts';
-import type { ContainerSpec } from '../spec.ts';
-import { createOverlayRoot, overlayPaths } from './root.ts';
+import { mappedRoot, type ContainerSpec } from '../spec.ts';
+import { createOverlayRoot, overlayPaths, upperMountPoints } from './root.ts';
 import {
   effectiveState,
   isSameProcess,
@@ -114,6 +115,8 @@ export interface CreateRequest {
   image: string;
   /** Read-only layers the root is made of, top first (a rootfs directory is one layer). */
   layers: string[];
+  /** The image's id, when it comes from an image in the store. */
+  imageId?: string;
   autoRemove: boolean;
   detached: boolean;
   /** docker's --network: `bridge` (scr0, NAT, published ports) or `none` (only lo). */
@@ -138,6 +141,9 @@ export interface Created {
 export async function createContainer(runner: Runner, cleanup: CleanupStack, req: CreateRequest): Promise<Created> {
   const { id } = req.spec;
   const dir = stateDir(id);
+  // With a user namespace, the container's root is an ordinary host uid that must reach the files bound in
+  // from here (resolv.conf, hosts): the directories let it pass (x), never list (r).
+  const owner = mappedRoot(req.spec);
   const drops: Array<() => void> = [];
   // The state directory is made exclusively (never `mkdir -p`): an id another container holds is refused, and
   // the undo, registered first as always, removes the directory only if this call made it.
@@ -145,38 +151,33 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
   drops.push(cleanup.push(`remove ${dir}`, () => made && runner.apply({ kind: 'remove', path: dir })));
   runner.apply({ kind: 'mkdir', path: STATE_ROOT, parents: true });
   try {
-    runner.apply({ kind: 'mkdir', path: dir, mode: 0o700 });
+    runner.apply({ kind: 'mkdir', path: dir, mode: owner ? 0o711 : 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     throw new UserError(`container id ${id} is in use by another container`, 'ctr ps -a   (unset SCRATCH_RUN_ID)');
   }
   made = true;
+  if (owner) runner.apply({ kind: 'chmod', path: STATE_ROOT, mode: 0o711 });
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
   const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
-  const root = createOverlayRoot(runner, cleanup, id, req.layers);
+  const root = createOverlayRoot(runner, cleanup, id, req.layers, owner);
   drops.push(root.dropRemoval);
   // The network namespace is made and wired first; the container joins it by path (as CNI plugins do).
   const net =
     req.network === 'bridge'
       ? await connectContainer(runner, cleanup, { id, stateDir: dir, hostname: req.spec.hostname, ports: req.ports })
       : { netnsPath: await connectNone(runner, cleanup, id), mounts: [] };
-  const spec: ContainerSpec = {
-    ...req.spec,
-    root: { ...req.spec.root, path: root.root },
-    rootfs: root.rootfs,
-    mounts: [...req.spec.mounts, ...net.mounts],
-    linux: {
-      ...req.spec.linux,
-      namespaces: [
-        ...req.spec.linux.namespaces.filter((n) => n.type !== 'network'),
-        { type: 'network', path: net.netnsPath },
-      ],
-    },
-  };
+  const spec: ContainerSpec = build(
+    req.spec,
+    withOverlay(root.root, root.rootfs),
+    withNetwork(net.netnsPath, net.mounts),
+  );
+  if (owner) for (const op of upperMountPoints(root, spec.mounts, owner)) runner.apply(op);
   const state: ContainerState = {
     id,
     name: req.spec.name,
     image: req.image,
+    ...(req.imageId ? { imageId: req.imageId } : {}),
     spec,
     status: 'created',
     createdAt: new Date().toISOString(),
@@ -204,7 +205,12 @@ export function markRunning(state: ContainerState, pid: number): ContainerState 
   return next;
 }
 
-export function markExited(id: string, exitCode: number, exitReason?: string): ContainerState | undefined {
+export function markExited(
+  id: string,
+  exitCode: number,
+  exitReason?: string,
+  oomKilled = false,
+): ContainerState | undefined {
   const state = readState(id);
   if (!state) return undefined;
   const next: ContainerState = {
@@ -212,10 +218,20 @@ export function markExited(id: string, exitCode: number, exitReason?: string): C
     status: 'exited',
     exitCode,
     exitReason,
+    ...(oomKilled ? { oomKilled } : {}),
     finishedAt: new Date().toISOString(),
   };
   writeState(next);
   return next;
+}
+
+/** Whether the OOM killer killed anything in the container's cgroup: read before the cgroup is removed. */
+export function oomKilledIn(cgroup: Cgroup): boolean {
+  try {
+    return (cgroup.stats().memory?.oomKills ?? 0) > 0;
+  } catch {
+    return false; // a cgroup without the memory controller, or already gone
+  }
 }
 
 /** The container, looked up by id, id prefix or name; one clear line when there is none. */

@@ -11,9 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import { UserError } from '../errors.ts';
+import type { HostOp } from '../hostops.ts';
 import type { Executor } from '../init/plan.ts';
 import { containerDir } from '../names.ts';
 import type { Runner } from '../runner.ts';
+import type { Mount } from '../mounts.ts';
 import type { ContainerSpec, RootfsSource } from '../spec.ts';
 
 function isDirectory(p: string): boolean {
@@ -85,18 +87,81 @@ export function overlayPaths(id: string, lower: readonly string[]): OverlayRoot 
 }
 
 /**
+ * The host effects that make those directories, in order (what a lesson shows): the container's own directory,
+ * readable by root only (an upper dir may hold setuid programs the container wrote), then upper, work and the
+ * mount point inside it.
+ */
+export function overlayRootOps(o: OverlayRoot): HostOp[] {
+  return [
+    { kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 },
+    ...[o.rootfs.upper, o.rootfs.work, o.root].map((d): HostOp => ({ kind: 'mkdir', path: d })),
+  ];
+}
+
+/**
  * Make the container's own directories for an overlay root; their removal is registered first. overlayfs wants
  * upper and work on the same filesystem, and not on overlayfs itself: /var/lib/scratch is on the host's disk.
+ *
+ * With a user namespace the overlay is mounted by the container's root, an ordinary uid on the host (`owner`):
+ * its directories are handed to it, and /var/lib/scratch/containers lets it pass through (x), never list (r).
  */
 export function createOverlayRoot(
   runner: Runner,
   cleanup: CleanupStack,
   id: string,
   lower: readonly string[],
+  owner?: { uid: number; gid: number },
 ): CreatedOverlayRoot {
   const o = overlayPaths(id, lower);
   const dropRemoval = cleanup.push(`remove ${o.dir}`, () => runner.apply({ kind: 'remove', path: o.dir }));
-  runner.apply({ kind: 'mkdir', path: o.dir, parents: true, mode: 0o700 });
-  for (const d of [o.rootfs.upper, o.rootfs.work, o.root]) runner.apply({ kind: 'mkdir', path: d });
+  for (const op of overlayRootOps(o)) runner.apply(op);
+  if (owner) {
+    runner.apply({ kind: 'chmod', path: path.dirname(o.dir), mode: 0o711 });
+    runner.apply({ kind: 'chown', path: o.dir, uid: owner.uid, gid: owner.gid, recursive: true });
+  }
   return { ...o, dropRemoval };
+}
+
+/**
+ * With a user namespace, the container's root cannot make a mount point in a directory of the rootfs (the host's
+ * root owns it, and no line of the map names the host's root): /etc/resolv.conf for the bridge, a --tmpfs
+ * directory. The host makes each missing one in the container's own upper dir instead, before it starts — the
+ * directories above it (the overlay merges them with the rootfs's, keeping their mode) and an empty file or
+ * directory to mount on — and gives them to the container's root, as docker's remapped root owns its layers. A
+ * mount point inside another mount (/dev/pts in the /dev tmpfs) is the container's own to make.
+ */
+export function upperMountPoints(
+  o: Pick<OverlayRoot, 'rootfs'>,
+  mounts: readonly Mount[],
+  owner: { uid: number; gid: number },
+): HostOp[] {
+  const ops: HostOp[] = [];
+  const made = new Set<string>();
+  const inLayers = (p: string) => o.rootfs.lower.find((l) => fs.existsSync(path.join(l, p)));
+  const rels = mounts.map((m) => path.normalize(m.destination).replace(/^\/+/, ''));
+  const make = (rel: string, op: HostOp) => {
+    made.add(rel);
+    ops.push(op, { kind: 'chown', path: path.join(o.rootfs.upper, rel), uid: owner.uid, gid: owner.gid });
+  };
+  for (const [i, m] of mounts.entries()) {
+    const rel = rels[i] ?? '';
+    const nested = rels.slice(0, i).some((r) => r !== '' && rel.startsWith(`${r}/`));
+    if (!rel || nested || inLayers(rel)) continue;
+    const parts = rel.split('/');
+    for (let j = 1; j < parts.length; j++) {
+      const dir = parts.slice(0, j).join('/');
+      if (made.has(dir)) continue;
+      const lower = inLayers(dir);
+      const mode = lower ? fs.statSync(path.join(lower, dir)).mode & 0o7777 : 0o755;
+      make(dir, { kind: 'mkdir', path: path.join(o.rootfs.upper, dir), mode });
+    }
+    const isFile = m.type === 'bind' && fs.existsSync(m.source) && !fs.statSync(m.source).isDirectory();
+    make(
+      rel,
+      isFile
+        ? { kind: 'write', path: path.join(o.rootfs.upper, rel), value: '' }
+        : { kind: 'mkdir', path: path.join(o.rootfs.upper, rel), mode: 0o755 },
+    );
+  }
+  return ops;
 }

@@ -14,14 +14,15 @@ import { UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
 import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
-import { LineSplitter, parseInitLine } from '../init/protocol.ts';
+import { LineSplitter, MAPPED_LINE, parseInitLine } from '../init/protocol.ts';
 import { renderSh } from '../init/render-sh.ts';
-import { readProcessState } from '../namespaces.ts';
+import { childrenOf, readProcessState } from '../namespaces.ts';
 import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
-import type { ContainerSpec } from '../spec.ts';
+import { hasNamespace, type ContainerSpec } from '../spec.ts';
 import type { Timeline } from '../timeline.ts';
+import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { assertRoot } from './root.ts';
 
@@ -41,6 +42,51 @@ export interface ContainerResult {
  * keeps what unshare really said, so a lesson can show it.
  */
 const UNSHARE_LOST_SIGKILL = /^unshare: sigprocmask unblock failed: Invalid argument\n?/m;
+
+const LAUNCHER_LINE = 'unshare: sigprocmask unblock failed: Invalid argument';
+
+/**
+ * A container whose output goes to the terminal still has its stderr read by the host (as docker does without
+ * -t): passed on as it comes, without unshare's line above, which is kept for the result to put the 137 back.
+ * unshare writes that line in pieces, so text that could be its start is held until it is known not to be.
+ * With a terminal (-t) stderr is the terminal itself, so there the line shows and the exit stays 1.
+ */
+export function stderrWithoutLauncherLine(write: (text: string) => void): {
+  push: (text: string) => void;
+  end: () => void;
+} {
+  let held = '';
+  const couldStartLine = (text: string) => `${LAUNCHER_LINE}\n`.startsWith(text);
+  return {
+    push(text) {
+      held += text;
+      let out = '';
+      for (;;) {
+        const at = held.indexOf(LAUNCHER_LINE.slice(0, 1));
+        if (at < 0) {
+          out += held;
+          held = '';
+          break;
+        }
+        out += held.slice(0, at);
+        held = held.slice(at);
+        if (held.startsWith(`${LAUNCHER_LINE}\n`)) {
+          held = held.slice(LAUNCHER_LINE.length + 1);
+        } else if (couldStartLine(held)) {
+          break; // maybe the start of the line: wait for more
+        } else {
+          out += held.slice(0, 1);
+          held = held.slice(1);
+        }
+      }
+      if (out !== '') write(out);
+    },
+    end() {
+      if (held !== '' && held !== LAUNCHER_LINE) write(held);
+      held = '';
+    },
+  };
+}
 
 export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr'>): ContainerResult {
   if (r.exitCode === 1 && UNSHARE_LOST_SIGKILL.test(r.stderr)) {
@@ -92,8 +138,13 @@ export interface StartOptions {
   unshareArgv?: UnshareArgv;
   /** The cgroup.procs files of the container's cgroup: the sh init joins through the launcher, the TS init at sync. */
   procsFiles?: readonly string[];
-  /** More host work at the sync point, after the cgroup join (network, uid maps). */
+  /** More host work at the sync point, after the cgroup join (network, a user-mode network stack). */
   atSync?: (pid: number) => Promise<void>;
+  /**
+   * With a user namespace: how the host writes the maps while the launcher waits before the init (default: root
+   * writes the spec's maps itself). A rootless container passes the user's own writes (lib/userns.ts idMapSteps).
+   */
+  mapIds?: (pid: number) => Promise<void>;
   /** Written to the container's stdin. */
   input?: string;
   /** `inherit`: the container gets this terminal (an interactive shell). */
@@ -102,6 +153,8 @@ export interface StartOptions {
   logFile?: string;
   /** How long the init may take to reach its command (slow, emulated guests need more). */
   readyTimeoutMs?: number;
+  /** A command in front of the launcher, which must exec the rest (see LaunchOptions in shown.ts). */
+  launcher?: readonly string[];
   /** Marks `launch`, `ready`, `go`, `exec` and `running` on it as the start goes (npm run bench reads them). */
   timeline?: Timeline;
 }
@@ -170,7 +223,9 @@ async function execDone(pid: number, args: readonly string[], limitMs = 2000): P
 
 /**
  * Talk to the init until it says `exec` (resolves with its PID), or fails: an `error` line, an exit before
- * `exec`, or the timeout. `onReady` is the host's part at the sync point.
+ * `exec`, or the timeout. `onReady` is the host's part at the sync point. With `onUserns`, the launcher first
+ * stops before the init (`userns <pid>`): the host writes the maps there, says `mapped`, and only then sends
+ * the plan, which the init would otherwise find in the socket in place of the word it waits for.
  */
 export function handshake(
   proc: BackgroundProcess,
@@ -178,6 +233,7 @@ export function handshake(
   sendPlan: boolean,
   onReady: (pid: number) => Promise<void>,
   timeoutMs: number,
+  onUserns?: (pid: number) => Promise<void>,
   timeline?: Timeline,
 ): Promise<Handshake> {
   const sync = proc.sync;
@@ -209,7 +265,16 @@ export function handshake(
     sync.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
         const msg = parseInitLine(line);
-        if (msg.kind === 'ready') {
+        if (msg.kind === 'userns' && onUserns) {
+          // The waiting sh: unshare's child with a PID namespace (--fork), else unshare itself, exec'd in place.
+          onUserns(msg.pid ?? childrenOf(proc.pid)[0] ?? proc.pid).then(
+            () => sync.write(`${MAPPED_LINE}\n${sendPlan ? `${JSON.stringify(plan)}\n` : ''}`),
+            (error: unknown) => {
+              sync.write('abort\n');
+              finish(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        } else if (msg.kind === 'ready') {
           pid = msg.pid;
           timeline?.mark('ready');
           onReady(pid).then(
@@ -225,15 +290,17 @@ export function handshake(
         } else if (msg.kind === 'exec') {
           timeline?.mark('exec');
           finish();
-        } else {
+        } else if (msg.kind === 'error') {
           finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
+        } else {
+          finish(new Error(`container ${plan.id}: a user-namespace sync nobody expected`));
         }
       }
     });
     void proc.wait().then((r) => {
       if (!settled) finish(new InitDied(plan.id, toContainerResult(r)));
     });
-    if (sendPlan) sync.write(`${JSON.stringify(plan)}\n`);
+    if (sendPlan && !onUserns) sync.write(`${JSON.stringify(plan)}\n`);
   });
 }
 
@@ -288,18 +355,30 @@ export async function startContainer(
   const plan = initPlan(spec, { mode: 'run', executor, parts: opts.parts });
   const program = initProgram(plan, executor, opts.init);
   const procsFiles = opts.procsFiles ?? [];
-  const argv = runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv);
+  const argv = [
+    ...(opts.launcher ?? []),
+    ...runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv),
+  ];
   // The sh init cannot close what it inherits; the TypeScript init marks every fd above 2 close-on-exec itself
   // (its closeFds step), so for it the host need not load an FFI to do it first.
   if (!runner.dryRun && executor === 'sh') await markInheritedFdsCloseOnExec();
+  const toTerminal = (opts.stdio === 'inherit' || opts.stdio === 'inherit-output') && !spec.process.terminal;
+  const stderrFilter = toTerminal ? stderrWithoutLauncherLine((t) => process.stderr.write(t)) : undefined;
   opts.timeline?.mark('launch');
-  const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio, outputFile: opts.logFile });
+  const proc = runner.start(argv, {
+    sync: true,
+    input: opts.input,
+    stdio: opts.stdio,
+    outputFile: opts.logFile,
+    onStderr: stderrFilter?.push,
+  });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
   // A detached container's output goes straight to its log file: what its launcher said last is read back from there.
-  const done = proc
-    .wait()
-    .then((r) => (finished = toContainerResult(opts.logFile ? { ...r, stderr: fileTail(opts.logFile) } : r)));
+  const done = proc.wait().then((r) => {
+    stderrFilter?.end();
+    return (finished = toContainerResult(opts.logFile ? { ...r, stderr: fileTail(opts.logFile) } : r));
+  });
   let hostPid = 0;
 
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
@@ -327,8 +406,11 @@ export async function startContainer(
       if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
       await opts.atSync?.(pid);
     };
+    const mapIds = hasNamespace(spec, 'user')
+      ? (opts.mapIds ?? ((pid: number) => writeIdMaps(runner, idMapSteps(pid, userMaps(spec), { as: 'root' }))))
+      : undefined;
     const timeout = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
-    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, timeout, opts.timeline);
+    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, timeout, mapIds, opts.timeline);
     hostPid = started.pid;
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);

@@ -20,6 +20,8 @@ export interface ContainerState {
   name?: string;
   /** What was asked for: the image or rootfs as the user named it. */
   image: string;
+  /** The image's id (its config digest), when it was started from an image: what `ctr rmi` and `ctr commit` use. */
+  imageId?: string;
   spec: ContainerSpec;
   status: Status;
   /** Host PID of the container's first process, and its start time (see the module comment). */
@@ -34,6 +36,8 @@ export interface ContainerState {
   exitCode?: number;
   /** Why it ended, when the exit code alone does not say: "killed by SIGKILL", "the waiter was killed". */
   exitReason?: string;
+  /** The kernel's OOM killer killed a process in its cgroup (docker inspect's State.OOMKilled). */
+  oomKilled?: boolean;
   /** The container's cgroup directories and its own directory (upper, work), for inspect and removal. */
   cgroupDirs: string[];
   containerDir?: string;

@@ -5,6 +5,7 @@
  */
 import type { Runner } from '../runner.ts';
 import type { TsInit } from '../container/launch.ts';
+import type { ImageStore } from '../image/store.ts';
 import type { FlagSpec, Parsed } from './flags.ts';
 
 export interface CtrContext {
@@ -16,6 +17,12 @@ export interface CtrContext {
   init(): Promise<TsInit>;
   /** How to start this same program again (the waiter of a detached container is `ctr __shim`). */
   self: { node: string; args: string[] };
+  /** The image store: /var/lib/scratch, or the directory SCRATCH_IMAGE_STORE names (tests keep their own). */
+  store: ImageStore;
+  /** Whether stderr is a terminal: progress bars there, one line per layer otherwise. */
+  tty: boolean;
+  /** The environment ctr was started with (SCRATCH_REGISTRY_MIRROR, `-e NAME` copies). */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Command {
@@ -29,4 +36,12 @@ export interface Command {
   /** Hidden from `ctr --help` (the waiter). */
   hidden?: boolean;
   run(ctx: CtrContext, parsed: Parsed): Promise<number>;
+}
+
+/**
+ * The argv that runs `ctr` (what `npm run ctr -- ARGS` runs), from the project's directory: how a lesson shows
+ * and runs it.
+ */
+export function ctrArgv(args: readonly string[]): string[] {
+  return ['node', 'bin/ctr.mjs', ...args];
 }

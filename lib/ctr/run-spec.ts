@@ -7,20 +7,27 @@
  * value is checked here, before anything is created on the host, so a typo costs one line and leaves nothing.
  */
 import crypto from 'node:crypto';
+import { detectLayout, isPureV2 } from '../cgroups/layout.ts';
 import { parseLimits, resourcesFromLimits } from '../cgroups/limits.ts';
 import { UserError } from '../errors.ts';
 import fs from 'node:fs';
+import { containerProcess, type ImageConfig } from '../image/config.ts';
+import { resolveImageUser } from '../image/user.ts';
 import {
   build,
   isolatedSpec,
   withCgroup,
+  withCgroupfs,
   withCwd,
+  withImageProcess,
   withReadOnlyRoot,
   withSecurity,
   withTmpfs,
   withUser,
+  withUserns,
   type Transform,
 } from '../kit.ts';
+import { freeIdBlock, readSubids, remappedIds, SUBGID_FILE, SUBUID_FILE, type SubidEntry } from '../userns.ts';
 import { parseCpuList } from '../security/paths.ts';
 import { parsePublish, type PortMapping } from '../network/index.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
@@ -42,12 +49,25 @@ export const RUN_FLAGS: FlagSpec[] = [
     arg: 'K=V',
     help: 'set an environment variable (K alone: copy it)',
   },
+  { name: 'env-file', value: true, multiple: true, arg: 'FILE', help: 'read K=V lines from a file (# comments)' },
   { name: 'workdir', short: 'w', value: true, arg: 'DIR', help: 'working directory inside the container' },
+  {
+    name: 'entrypoint',
+    value: true,
+    arg: 'CMD',
+    help: "replace the image's Entrypoint (and drop its Cmd); '' clears it",
+  },
   { name: 'memory', short: 'm', value: true, arg: 'SIZE', help: 'memory limit (64m, 1g)' },
   { name: 'memory-swap', value: true, arg: 'SIZE', help: 'memory + swap limit (default: no swap)' },
   { name: 'cpus', value: true, arg: 'N', help: 'CPU quota, in CPUs (0.5)' },
   { name: 'pids-limit', value: true, arg: 'N', help: 'most processes at once' },
-  { name: 'user', short: 'u', value: true, arg: 'UID[:GID]', help: 'run as this user (numbers)' },
+  {
+    name: 'user',
+    short: 'u',
+    value: true,
+    arg: 'USER[:GROUP]',
+    help: "run as this user: numbers, or names from an image's /etc/passwd",
+  },
   {
     name: 'cap-add',
     value: true,
@@ -66,6 +86,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
+  {
+    name: 'userns',
+    help: 'root inside is an unprivileged host uid (ids 0–65535 → a free range); the rootfs stays read-only to it',
+  },
   {
     name: 'publish',
     short: 'p',
@@ -134,32 +158,98 @@ export function hostCpus(): number[] {
   }
 }
 
+/**
+ * docker's --env-file: one `K=V` (or `K`, copied from ctr's own environment) per line; blank lines and lines
+ * starting with # are skipped; the value is taken as it is, quotes included.
+ */
+export function envFileLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+}
+
+function readEnvFiles(files: readonly string[]): string[] {
+  return files.flatMap((f) => {
+    try {
+      return envFileLines(fs.readFileSync(f, 'utf8'));
+    } catch {
+      throw new UserError(`cannot read --env-file ${f}`, `ls -l ${f}`);
+    }
+  });
+}
+
+/**
+ * What `ctr run` starts from: a rootfs directory (the lessons' busybox, a `docker export`), or an image from the
+ * store — its config (the command, environment, working directory and user to start with) and its layers.
+ */
+export type RunSource =
+  | { kind: 'rootfs'; image: string; path: string }
+  | { kind: 'image'; image: string; id: string; config: ImageConfig; lowerDirs: string[] };
+
 export interface RunRequest {
   spec: ContainerSpec;
   network: 'bridge' | 'none';
   ports: PortMapping[];
-  /** The rootfs (or image) as the user named it, and the read-only layers it is. */
+  /** The rootfs (or image) as the user named it, and the read-only layers it is (top first). */
   image: string;
   layers: string[];
+  /** The image's id, when it runs an image. */
+  imageId?: string;
   detach: boolean;
   autoRemove: boolean;
   interactive: boolean;
   tty: boolean;
 }
 
-/** Build the spec of `ctr run [flags] ROOTFS CMD…`. Pure but for the id (random) and `-e K` (host env). */
+/**
+ * The command, environment, working directory and user of a container from an image: the config's defaults with
+ * `ctr run`'s overrides, the user looked up in the image's own /etc/passwd (which reads the image's files).
+ */
+function imageProcess(source: Extract<RunSource, { kind: 'image' }>, flags: FlagValues, args: string[]) {
+  const entrypoint = str(flags.entrypoint);
+  const p = containerProcess(
+    source.config,
+    {
+      args,
+      entrypoint: entrypoint === undefined ? undefined : entrypoint === '' ? [] : [entrypoint],
+      workdir: str(flags.workdir),
+      user: str(flags.user),
+    },
+    source.image,
+  );
+  return { process: p, user: resolveImageUser(p.user, source.lowerDirs) };
+}
+
+/**
+ * Build the spec of `ctr run [flags] ROOTFS|IMAGE [CMD…]`. Pure but for the id (random), `-e K` (host env) and,
+ * for an image, reading its /etc/passwd and /etc/group.
+ */
 export function runRequest(
   flags: FlagValues,
-  rootfs: { image: string; path: string },
+  source: RunSource,
   args: string[],
-  opts: { id?: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[] } = {},
+  opts: {
+    id?: string;
+    hostEnv?: NodeJS.ProcessEnv;
+    cpus?: number[];
+    pureCgroupV2?: boolean;
+    subids?: SubidEntry[];
+  } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
   const name = str(flags.name);
   if (name !== undefined) checkName(name);
-  if (args.length === 0) {
-    throw new UserError(`no command given, and a rootfs directory has no default one`, `ctr run ${rootfs.image} sh`);
+  if (args.length === 0 && source.kind === 'rootfs') {
+    throw new UserError(`no command given, and a rootfs directory has no default one`, `ctr run ${source.image} sh`);
   }
+  if (source.kind === 'rootfs' && str(flags.entrypoint) !== undefined) {
+    throw new UserError(
+      '--entrypoint replaces an image’s Entrypoint; a rootfs directory has none',
+      'drop --entrypoint',
+    );
+  }
+  const fromImage = source.kind === 'image' ? imageProcess(source, flags, args) : undefined;
   const cwd = str(flags.workdir);
   if (cwd !== undefined && !cwd.startsWith('/'))
     throw new UserError(`the working directory must be absolute: ${cwd}`, '-w /tmp');
@@ -176,14 +266,21 @@ export function runRequest(
   for (const t of tmpfs)
     if (!t.startsWith('/')) throw new UserError(`--tmpfs ${t}: the path must be absolute`, '--tmpfs /tmp');
   const extra: Transform[] = [
-    ...(cwd ? [withCwd(cwd)] : []),
-    ...(user ? [withUser(parseUser(user))] : []),
+    ...(fromImage ? [withImageProcess(fromImage.process, fromImage.user)] : []),
+    ...(cwd && !fromImage ? [withCwd(cwd)] : []),
+    ...(user && !fromImage ? [withUser(parseUser(user))] : []),
     ...(bool(flags['read-only']) ? [withReadOnlyRoot] : []),
     ...(tmpfs.length > 0 ? [withTmpfs(tmpfs)] : []),
+    // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
+    ...(bool(flags.userns)
+      ? [withUserns(remappedIds(freeIdBlock(opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)])))]
+      : []),
   ];
+  const rootPath = source.kind === 'rootfs' ? source.path : (source.lowerDirs[0] ?? '');
   let spec = build(
-    isolatedSpec({ id, rootfs: rootfs.path, args, hostname }),
+    isolatedSpec({ id, rootfs: rootPath, args: args.length > 0 ? args : ['true'], hostname }),
     withCgroup(resourcesFromLimits(limits)),
+    ...((opts.pureCgroupV2 ?? isPureV2(detectLayout())) ? [withCgroupfs] : []),
     withSecurity({
       add: list(flags['cap-add']),
       drop: list(flags['cap-drop']),
@@ -194,7 +291,8 @@ export function runRequest(
   );
   let env = spec.process.env;
   if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
-  env = applyEnvFlags(env, list(flags.env), opts.hostEnv ?? process.env);
+  // Files first, then -e: as docker does, a flag on the command line wins over a file.
+  env = applyEnvFlags(env, [...readEnvFiles(list(flags['env-file'])), ...list(flags.env)], opts.hostEnv ?? process.env);
   spec = { ...spec, name, process: { ...spec.process, env, terminal: bool(flags.tty) } };
   const network = str(flags.network) ?? 'bridge';
   if (network !== 'bridge' && network !== 'none') {
@@ -207,8 +305,9 @@ export function runRequest(
     spec,
     network,
     ports,
-    image: rootfs.image,
-    layers: [rootfs.path],
+    image: source.image,
+    layers: source.kind === 'rootfs' ? [source.path] : source.lowerDirs,
+    ...(source.kind === 'image' ? { imageId: source.id } : {}),
     detach: bool(flags.detach),
     autoRemove: bool(flags.rm),
     interactive: bool(flags.interactive),

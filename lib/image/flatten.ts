@@ -74,7 +74,8 @@ export function flattenLayers(
         if (!existing || !existing.isDirectory()) fs.mkdirSync(to, 0o700);
         if (owners) fs.lchownSync(to, st.uid, st.gid);
         copyXattrs(from, to);
-        apply(from, to, links);
+        // One filesystem per layer: a /proc a lesson's shell mounted in a rootfs is not part of it.
+        if (st.dev === layerDev) apply(from, to, links);
         dirMeta.set(to, st);
         continue;
       }
@@ -101,7 +102,11 @@ export function flattenLayers(
     }
   };
 
-  for (const layer of layersBottomFirst) apply(layer, dest, new Map());
+  let layerDev = 0;
+  for (const layer of layersBottomFirst) {
+    layerDev = fs.statSync(layer).dev;
+    apply(layer, dest, new Map());
+  }
   // Modes and times last, deepest first: filling a directory changes its mtime, a read-only one refuses it.
   const deepestFirst = [...dirMeta].sort((a, b) => b[0].length - a[0].length);
   for (const [dir, st] of deepestFirst) setMeta(dir, st, false);

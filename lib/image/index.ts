@@ -24,7 +24,8 @@ export type { LayerProgress } from './import.ts';
 export { tarDirectory } from './layer-tar.ts';
 export { layerStackView, lookupInLayers } from './layer-view.ts';
 export { loadImages, type ArchiveFormat, type LoadOptions, type LoadResult } from './load.ts';
-export { mirrorArgv, mirrorConfig, type MirrorOptions } from './mirror.ts';
+export { inspectArchive, type InspectedArchive, type InspectedImage, type InspectedLayer } from './inspect.ts';
+export { localRegistryConfig, mirrorArgv, mirrorConfig, type MirrorOptions } from './mirror.ts';
 export { formatPlatform, hostPlatform, parsePlatform, type Platform } from './platform.ts';
 export { endpointFor, mirrorFrom, MIRROR_ENV, pull, type PullOptions, type PullResult } from './pull.ts';
 export { canonicalReference, familiarName, parseReference, type ImageReference } from './reference.ts';
@@ -32,3 +33,4 @@ export { saveImages, type ImageToSave, type SaveFormat, type SaveOptions } from 
 export { DEFAULT_STORE_ROOT, displayName, ImageStore, type ImageRecord, type LayerInfo } from './store.ts';
 export { unpackLayer, type UnpackStats } from './unpack.ts';
 export { resolveImageUser, resolveUser, type ResolvedUser } from './user.ts';
+export { classifyName, layerEntryAction, type LayerEntryAction } from './whiteout.ts';

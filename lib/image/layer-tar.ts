@@ -60,6 +60,8 @@ export async function* directoryEntries(dir: string, opts: DirectoryTarOptions):
   const withXattrs = opts.xattrs ?? process.platform === 'linux';
   const firstName = new Map<string, string>();
   const skip = (rel: string, why: string) => opts.onSkip?.(rel, why);
+  // One filesystem only, as `tar --one-file-system`: a /proc a lesson's shell mounted in the rootfs is not a file.
+  const rootDev = fs.statSync(dir).dev;
 
   async function* walk(rel: string): AsyncGenerator<TarWriteEntry> {
     const here = rel ? `${dir}/${rel}` : dir;
@@ -85,7 +87,8 @@ export async function* directoryEntries(dir: string, opts: DirectoryTarOptions):
         if (opts.kind === 'upper' && withXattrs && lgetxattr(file, OPAQUE_XATTR)?.toString() === 'y') {
           yield { name: `${path}/${OPAQUE_MARKER}`, type: 'file', mode: 0, mtime: base.mtime, body: Buffer.alloc(0) };
         }
-        yield* walk(path);
+        if (st.dev === rootDev) yield* walk(path);
+        else skip(path, 'another filesystem mounted there (only the directory is kept)');
       } else if (st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? firstName.get(key) : undefined;

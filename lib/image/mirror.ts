@@ -45,6 +45,25 @@ export function mirrorConfig(opts: MirrorOptions): string {
   ].join('\n');
 }
 
+/**
+ * A registry that serves only what is pushed into it (lesson 07's, on 127.0.0.1): no auth, no proxy, no access
+ * log. Pulling from it is pulling from any registry: the same HTTP API, the same digests.
+ */
+export function localRegistryConfig(opts: Omit<MirrorOptions, 'upstream'>): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${quoted(opts.storage)}`,
+    'http:',
+    `  addr: ${quoted(opts.listen)}`,
+  ].join('\n');
+}
+
 /** The argv that runs it (for a lesson or `ctr` to show and run). */
 export function mirrorArgv(configFile: string): string[] {
   return ['docker-registry', 'serve', configFile];

@@ -14,10 +14,12 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 
 type Koffi = typeof import('koffi');
+let ffi: Koffi | undefined;
 
-/** koffi itself is loaded on first use too: loading it costs every program that imports this module ~8 ms. */
-function koffiModule(): Koffi {
-  return createRequire(import.meta.url)('koffi') as Koffi;
+/** koffi itself, required on first use: importing it loads its native part, which a foreign platform lacks. */
+function koffi(): Koffi {
+  ffi ??= createRequire(import.meta.url)('koffi') as Koffi;
+  return ffi;
 }
 
 interface Libc {
@@ -32,7 +34,7 @@ let libc: Libc | undefined;
 function load(): Libc {
   if (libc) return libc;
   if (process.platform !== 'linux') throw new Error('device nodes and xattrs are made on Linux only');
-  const lib = koffiModule().load('libc.so.6');
+  const lib = koffi().load('libc.so.6');
   libc = {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
@@ -44,7 +46,7 @@ function load(): Libc {
 
 /** An Error like Node's own fs errors: `code` is the errno name (EEXIST, EPERM, ENODATA, ...). */
 function sysError(call: string, path: string): NodeJS.ErrnoException {
-  const errno = koffiModule().errno();
+  const errno = koffi().errno();
   const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `E${errno}`;
   const err: NodeJS.ErrnoException = new Error(`${code}: ${call} ${path}`);
   err.code = code === 'ENOATTR' ? 'ENODATA' : code;

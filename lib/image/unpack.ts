@@ -29,7 +29,7 @@ import { lsetxattr, mknod, S_IFCHR, S_IFIFO } from './native.ts';
 import { cleanEntryName, hostPath, lstatOrUndefined, printable, resolveInRoot, type TreeView } from './scoped-path.ts';
 import type { TarHeader } from './tar-header.ts';
 import { parseTar, type TarHandler, type TarSink } from './tar-reader.ts';
-import { classifyName, OPAQUE_XATTR, OVERLAY_XATTR_PREFIX } from './whiteout.ts';
+import { layerEntryAction, OPAQUE_XATTR, OVERLAY_XATTR_PREFIX } from './whiteout.ts';
 
 export interface UnpackOptions {
   /** Give entries the owners the tar names (needs root). Default: when running as root. */
@@ -73,11 +73,6 @@ function parentOf(rel: string): [string, string] {
 
 function join(parent: string, base: string): string {
   return parent ? `${parent}/${base}` : base;
-}
-
-/** aufs kept hard-link targets and bookkeeping in `.wh..wh.*` directories: their contents are skipped too. */
-function isInMetaDir(parent: string): boolean {
-  return parent.split('/').some((c) => classifyName(c).kind === 'meta');
 }
 
 function under(p: string, prefix: string): boolean {
@@ -148,25 +143,24 @@ class LayerWriter implements TarHandler {
       this.rootEntry(h);
       return undefined;
     }
-    const [parentName, base] = parentOf(name);
-    const marker = classifyName(base);
-    if (marker.kind === 'meta' || isInMetaDir(parentName)) {
+    const act = layerEntryAction(name);
+    if (act.action === 'skip') {
       this.stats.skipped++;
       return undefined;
     }
-    const parent = this.parentDir(parentName);
-    if (marker.kind === 'opaque') {
+    const parent = this.parentDir(act.dir);
+    if (act.action === 'opaque') {
       this.opaque.add(parent);
       return undefined;
     }
-    if (marker.kind === 'whiteout') {
-      if (marker.target === '' || marker.target === '.' || marker.target === '..') {
+    if (act.action === 'whiteout') {
+      if (act.name === '' || act.name === '.' || act.name === '..') {
         throw new UserError(`entry "${printable(h.name)}" is not a valid whiteout`);
       }
-      this.whiteout(join(parent, marker.target));
+      this.whiteout(join(parent, act.name));
       return undefined;
     }
-    const rel = join(parent, base);
+    const rel = join(parent, act.name);
     if (h.type === 'file') return this.file(rel, h);
     this.nonFile(rel, h);
     return undefined;

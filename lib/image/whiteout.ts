@@ -29,6 +29,34 @@ export function classifyName(base: string): WhiteoutName {
   return { kind: 'whiteout', target: base.slice(WHITEOUT_PREFIX.length) };
 }
 
+/** What one tar entry of a layer asks of the layer directory it is unpacked into (see `layerEntryAction`). */
+export type LayerEntryAction =
+  /** An ordinary entry: `name` is created in `dir` (a file, a directory, a link). */
+  | { action: 'create'; dir: string; name: string }
+  /** `.wh.NAME`: the lower layers' NAME in `dir` is deleted — on disk, a character device 0/0 named NAME. */
+  | { action: 'whiteout'; dir: string; name: string }
+  /** `.wh..wh..opq`: `dir` hides the lower layers' directory — on disk, trusted.overlay.opaque=y on `dir`. */
+  | { action: 'opaque'; dir: string }
+  /** aufs bookkeeping (`.wh..wh.plnk`, and whatever is inside such a directory): nothing to do on overlayfs. */
+  | { action: 'skip' };
+
+/**
+ * Turn a layer's tar entry name (cleaned: relative, no `./`, no trailing `/`; the root itself excluded) into
+ * what unpacking it does: `etc/.wh.os-release` → a whiteout for os-release in etc; `srv/app/.wh..wh..opq` → srv/app
+ * made opaque; `etc/passwd` → create passwd in etc. Pure: the unpacker (unpack.ts) resolves `dir` safely and
+ * acts. Lesson 07's exercise.
+ */
+export function layerEntryAction(entry: string): LayerEntryAction {
+  const slash = entry.lastIndexOf('/');
+  const dir = slash < 0 ? '' : entry.slice(0, slash);
+  const base = entry.slice(slash + 1);
+  const marker = classifyName(base);
+  if (marker.kind === 'meta' || dir.split('/').some((c) => classifyName(c).kind === 'meta')) return { action: 'skip' };
+  if (marker.kind === 'opaque') return { action: 'opaque', dir };
+  if (marker.kind === 'whiteout') return { action: 'whiteout', dir, name: marker.target };
+  return { action: 'create', dir, name: base };
+}
+
 /** Whether a stat (from lstat) is an overlayfs whiteout: a character device 0/0. */
 export function isWhiteoutStat(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;

@@ -84,10 +84,15 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps, whileHostWorks: (
     case 'makePrivate':
       return sys.mount(null, '/', null, flagValue(['MS_REC', 'MS_PRIVATE']), null);
     case 'mkpath':
+      // Already there (the rootfs has /etc/hosts): nothing to make — and in a user namespace, a root-owned file
+      // could not even be opened to touch it.
+      if (sys.kind(op.path) !== undefined) return;
       if (op.like !== undefined && sys.kind(op.like) !== 'dir') return sys.touch(op.path);
       return sys.mkdirp(op.path, 0o755);
     case 'mount':
       return sys.mount(op.source, op.target, op.fstype, flagValue(op.flags), op.data || null);
+    case 'readonlyTree':
+      return sys.mountSetattrReadonly(op.path);
     case 'mknod':
       sys.mknod(op.path, (op.type === 'c' ? 0o020000 : 0o060000) | op.mode, op.major, op.minor);
       return sys.chmod(op.path, op.mode);
@@ -128,7 +133,9 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps, whileHostWorks: (
     case 'keepCaps':
       return sys.setKeepCaps(op.on);
     case 'setUser':
-      sys.setgroups(op.additionalGids);
+      // A user namespace whose gid map was written without privilege refuses setgroups for good; with no
+      // groups to set there is nothing lost, so only a wanted group list makes that an error.
+      if (op.additionalGids.length > 0 || !sys.setgroupsDenied()) sys.setgroups(op.additionalGids);
       sys.setresgid(op.gid);
       return sys.setresuid(op.uid);
     case 'capset':

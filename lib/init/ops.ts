@@ -23,6 +23,8 @@ export type InitOp =
   | { op: 'mkpath'; path: string; like?: string }
   /** mount(source, target, fstype, flags, data). */
   | { op: 'mount'; source: string | null; target: string; fstype: string | null; flags: MountFlag[]; data: string }
+  /** mount_setattr(path, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY}): this mount and every mount below it read-only. */
+  | { op: 'readonlyTree'; path: string }
   /** mknod(path, S_IFCHR|mode, makedev(major, minor)), then chmod to the exact mode (umask applies to mknod). */
   | { op: 'mknod'; path: string; type: 'c' | 'b'; major: number; minor: number; mode: number }
   /** symlink(target, path). */

@@ -17,6 +17,11 @@
  *      needs CAP_SYS_ADMIN and so comes before the capabilities go (runc does the same);
  *   8. signals back to default, every fd but 0–2 closed on exec, and execve.
  * `exec` into a running container reuses 1 and 6–8, entering the container's root by chroot("/proc/PID/root").
+ *
+ * With a user namespace (lesson 09) the init is root only inside it, and two things a host's root does are
+ * refused there: mknod (device nodes are bound from the host's /dev instead, as runc does for rootless
+ * containers) and overlay's trusted.* xattrs (it keeps them in user.* instead: `userxattr`). Its maps were
+ * written before the init started (lib/userns.ts says why), so the plan itself has no step for them.
  */
 import { DEV_SYMLINKS, type Mount } from '../mounts.ts';
 import { parseMountOptions } from '../mount-options.ts';
@@ -27,12 +32,15 @@ import type { InitOp, InitPlan, PlanStep } from './ops.ts';
 export type Executor = 'sh' | 'ts';
 
 /**
- * Parts of the plan a learner can write (lesson 04's exercise), with lib's as the default: how the rootfs becomes
- * a mount point of a private tree, and how pivot_root switches to it and lets go of the host's root.
+ * Parts of the plan a learner can write, with lib's as the default: how the rootfs becomes a mount point of a
+ * private tree, and how pivot_root switches to it and lets go of the host's root (lesson 04's exercise); how
+ * an overlay root names its layers (lesson 06's).
  */
 export interface PlanParts {
   rootMountOps: (root: string) => InitOp[];
   pivotRootOps: (root: string) => InitOp[];
+  /** Lesson 06's exercise: the overlay's layers, as the options of its mount. */
+  overlayData: (lower: readonly string[], upper: string, work: string) => string;
 }
 
 /**
@@ -54,7 +62,7 @@ export function pivotRootOps(root: string): InitOp[] {
   return [{ op: 'chdir', path: root }, { op: 'pivotRoot' }, { op: 'detachOldRoot' }, { op: 'chdir', path: '/' }];
 }
 
-const LIB_PARTS: PlanParts = { rootMountOps, pivotRootOps };
+const LIB_PARTS: PlanParts = { rootMountOps, pivotRootOps, overlayData };
 
 export interface RunPlanOptions {
   mode: 'run';
@@ -83,7 +91,7 @@ function inRoot(root: string, p: string): string {
 /** mkdir the mount point, mount, and — for a bind mount with flags — the remount that applies them. */
 export function mountOps(root: string, m: Mount): InitOp[] {
   const target = inRoot(root, m.destination);
-  const { flags, data, propagation } = parseMountOptions(m.options);
+  const { flags, data, propagation, recursiveReadonly } = parseMountOptions(m.options);
   const isBind = m.type === 'bind' || flags.includes('MS_BIND');
   // A file is bound onto a file (resolv.conf), a directory onto a directory: the source's type decides, when it runs.
   const ops: InitOp[] = [isBind ? { op: 'mkpath', path: target, like: m.source } : { op: 'mkpath', path: target }];
@@ -108,16 +116,50 @@ export function mountOps(root: string, m: Mount): InitOp[] {
   }
   if (propagation.length > 0)
     ops.push({ op: 'mount', source: null, target, fstype: null, flags: propagation, data: '' });
+  if (recursiveReadonly) ops.push({ op: 'readonlyTree', path: target });
   return ops;
 }
 
-/** The overlay's options: lower layers top first, then the container's own upper and work directories. */
+/**
+ * The overlay's options: lower layers top first (the leftmost is on top, and the one a name is looked up in
+ * first), then the container's own upper directory, where every write lands, and its work directory, where
+ * overlayfs prepares a copy-up before renaming it into upper.
+ */
 export function overlayData(lower: readonly string[], upper: string, work: string): string {
   return `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
 }
 
+/**
+ * The container's devices: made with mknod — or, in a user namespace, where mknod is refused, bound from the
+ * host's own node onto an empty file (the node is the host's; the container gets only the ones listed).
+ */
+function deviceOps(root: string, devices: ContainerSpec['linux']['devices'], userns: boolean): InitOp[] {
+  return devices.flatMap((d): InitOp[] => {
+    const path = inRoot(root, d.path);
+    if (!userns) {
+      return [{ op: 'mknod', path, type: d.type, major: d.major, minor: d.minor, mode: d.fileMode }];
+    }
+    return [
+      { op: 'mkpath', path, like: d.path },
+      { op: 'mount', source: d.path, target: path, fstype: null, flags: ['MS_BIND'], data: '' },
+    ];
+  });
+}
+
+/**
+ * Two overlayfs features the runtime always turns off, whatever the kernel's defaults: with `redirect_dir` on,
+ * renaming a directory that came from a lower layer is recorded in upper as an xattr pointing at its old path;
+ * with `metacopy` on, a chmod or chown copies up only the metadata and leaves the data in the lower layer. Either
+ * way the upper directory stops being a complete list of what the container changed, and `docker diff` or a
+ * commit (a tar of upper, lib/image/commit.ts) would be wrong: docker's overlay2 driver falls back to a slow
+ * file-by-file comparison when it finds them on. Off, a renamed lower directory is copied whole (rename(2)
+ * says EXDEV and `mv` copies), and upper is always the container's whole diff.
+ */
+export const OVERLAY_FEATURES = 'redirect_dir=off,metacopy=off';
+
 function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   const root = spec.root.path;
+  const userns = hasNamespace(spec, 'user');
   const steps: PlanStep[] = [];
   const privateStep: PlanStep = {
     feature: 'mount namespace: nothing mounted here propagates to the host',
@@ -143,7 +185,7 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
             target: root,
             fstype: 'overlay',
             flags: [],
-            data: overlayData(lower, upper, work),
+            data: `${parts.overlayData(lower, upper, work)},${OVERLAY_FEATURES}${userns ? ',userxattr' : ''}`,
           },
         ],
       });
@@ -157,16 +199,11 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
   }
   if (spec.linux.devices.length > 0) {
     steps.push({
-      feature: 'devices: only the harmless ones, and the usual links',
+      feature: userns
+        ? 'devices: the harmless ones, bound from the host (mknod is refused in a user namespace)'
+        : 'devices: only the harmless ones, and the usual links',
       ops: [
-        ...spec.linux.devices.map((d): InitOp => ({
-          op: 'mknod',
-          path: inRoot(root, d.path),
-          type: d.type,
-          major: d.major,
-          minor: d.minor,
-          mode: d.fileMode,
-        })),
+        ...deviceOps(root, spec.linux.devices, userns),
         ...DEV_SYMLINKS.map(([target, link]): InitOp => ({ op: 'symlink', target, path: inRoot(root, link) })),
       ],
     });

@@ -1,6 +1,9 @@
 /**
  * The sync protocol between the host and a container's init: a few lines over one socket, the init's fd 3.
  *
+ *   init → host   userns                                        with a user namespace, before the init starts:
+ *   host → init   mapped                                        the launcher's `sh` waits while the host writes
+ *                                                               uid_map and gid_map (lib/container/launch.ts)
  *   host → init   the plan, as one line of JSON                (TypeScript init only; the sh init is its plan)
  *   init → host   ready <host pid>                              the init runs and waits; nothing is done yet
  *   host → init   go                                            the host did its part: cgroup, network, maps
@@ -15,7 +18,13 @@
  */
 
 export type InitMessage =
-  { kind: 'ready'; pid: number } | { kind: 'exec' } | { kind: 'error'; message: string; exitCode: number; op: string };
+  /** The launcher's `sh` says where it is only by its presence: the host knows unshare's PID (pid: undefined). */
+  | { kind: 'userns'; pid?: number }
+  | { kind: 'ready'; pid: number }
+  | { kind: 'exec' }
+  | { kind: 'error'; message: string; exitCode: number; op: string };
+
+export const MAPPED_LINE = 'mapped';
 
 export const EXEC_LINE = 'exec';
 
@@ -31,6 +40,8 @@ export function errorLine(message: string, exitCode: number, op: string): string
 export function parseInitLine(line: string): InitMessage {
   const ready = /^ready (\d+)$/.exec(line.trim());
   if (ready) return { kind: 'ready', pid: Number(ready[1]) };
+  const userns = /^userns(?: (\d+))?$/.exec(line.trim());
+  if (userns) return { kind: 'userns', pid: userns[1] === undefined ? undefined : Number(userns[1]) };
   if (line.trim() === EXEC_LINE) return { kind: 'exec' };
   if (line.startsWith('error ')) {
     try {

@@ -32,6 +32,31 @@ export interface ShScript {
   text: string;
   /** Its positional parameters before the command, in order: [name, value]. */
   params: Array<[string, string]>;
+  /** An overlay's lower layers, top first: passed after the parameters, ended by `--`, joined by the script. */
+  layers?: string[];
+}
+
+/** What follows the script's name on its command line, before the command: the parameters, then the layers. */
+export function scriptArgs(script: ShScript): string[] {
+  return [...script.params.map(([, value]) => value), ...(script.layers ? [...script.layers, '--'] : [])];
+}
+
+/** An overlay's mount options taken apart: its layers, its upper and work dirs, and the rest (no paths). */
+export function splitOverlayOptions(
+  data: string,
+): { lower: string[]; upper?: string; work?: string; rest: string[] } | undefined {
+  const out: { lower: string[]; upper?: string; work?: string; rest: string[] } = { lower: [], rest: [] };
+  for (const item of data.split(',')) {
+    const eq = item.indexOf('=');
+    const [key, value] = eq < 0 ? [item, ''] : [item.slice(0, eq), item.slice(eq + 1)];
+    if (key === 'lowerdir') out.lower = value.split(':');
+    else if (key === 'upperdir') out.upper = value;
+    else if (key === 'workdir') out.work = value;
+    // Anything else is a plain option word; one that would need quoting is not taken apart at all.
+    else if (/^[A-Za-z0-9_.=-]+$/.test(item)) out.rest.push(item);
+    else return undefined;
+  }
+  return out.lower.length > 0 && out.lower.every((l) => l !== '') ? out : undefined;
 }
 
 const FLAG_WORD: Partial<Record<MountFlag, string>> = {
@@ -71,6 +96,24 @@ export function renderSh(plan: InitPlan): ShScript {
         ? `"$root"${quoteArg(path.slice(root.length))}`
         : quoteArg(path);
   let chrootInto: string | undefined;
+  let layers: string[] | undefined;
+
+  /**
+   * An overlay's options are paths (the layers, the container's own upper and work dirs): parameters, so the
+   * script is the same text for every container, and each path is its own argument (a stack of layers in one
+   * would be wider than a screen). The layers come as a list ended by `--`, however many there are.
+   */
+  const overlayLines = (opts: string, target: string): string[] => {
+    const o = splitOverlayOptions(opts);
+    if (!o) return [`mount -t overlay -o ${param('overlay', opts)} overlay ${p(target)}`];
+    layers = o.lower;
+    const paths = [
+      'lowerdir=$lower',
+      ...(o.upper !== undefined ? [`upperdir=${param('upper', o.upper).slice(1, -1)}`] : []),
+      ...(o.work !== undefined ? [`workdir=${param('work', o.work).slice(1, -1)}`] : []),
+    ];
+    return [`opts=${paths.join(',')}`, `mount -t overlay -o "${['$opts', ...o.rest].join(',')}" overlay ${p(target)}`];
+  };
 
   const line = (op: InitOp): string[] => {
     switch (op.op) {
@@ -102,6 +145,7 @@ export function renderSh(plan: InitPlan): ShScript {
           return [`mount --${rec ? 'rbind' : 'bind'} ${p(op.source ?? '')} ${p(op.target)}`];
         }
         const opts = [...words, ...(op.data ? [op.data] : [])].join(',');
+        if (op.fstype === 'overlay') return overlayLines(opts, op.target);
         return [
           `mount -t ${quoteArg(op.fstype ?? '')}${opts ? ` -o ${quoteArg(opts)}` : ''} ${quoteArg(op.source ?? 'none')} ${p(op.target)}`,
         ];
@@ -144,8 +188,14 @@ export function renderSh(plan: InitPlan): ShScript {
     'set -eu',
     params.map(([name], i) => `${name}=$${i + 1}`).join(' '),
     `shift ${params.length}`,
+    ...(layers
+      ? [
+          '# the read-only layers, top first, up to --',
+          'lower=$1; shift; while [ "$1" != -- ]; do lower=$lower:$1; shift; done; shift',
+        ]
+      : []),
   ].join('\n');
-  return { text: [head, ...body].join('\n'), params };
+  return { text: [head, ...body].join('\n'), params, ...(layers ? { layers } : {}) };
 }
 
 /** `MS_*` names a script line cannot express are a bug in this file, not in a plan: keep the table complete. */

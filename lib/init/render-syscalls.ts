@@ -9,8 +9,9 @@ import type { InitOp, InitPlan } from './ops.ts';
 const q = (s: string | null) => (s === null ? 'NULL' : JSON.stringify(s));
 const octal = (n: number) => `0${n.toString(8)}`;
 const list = (xs: readonly (string | number)[]) => `[${xs.join(', ')}]`;
+/** Capability names with a space after each comma, so a long set wraps on a projector. */
 const capList = (caps: readonly string[]) =>
-  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(',');
+  caps.length === 0 ? 'none' : caps.map((c) => c.replace(/^CAP_/, '')).join(', ');
 
 /** One operation as one or a few system-call lines. */
 export function syscallLines(op: InitOp): string[] {
@@ -25,10 +26,15 @@ export function syscallLines(op: InitOp): string[] {
       return op.like === undefined
         ? [`mkdir(${q(op.path)}, 0755)      // and its parents`]
         : [`mkdir or creat(${q(op.path)})      // a directory or an empty file, like ${op.like}`];
-    case 'mount':
-      return [
-        `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)}, ${op.data ? q(op.data) : 'NULL'})`,
-      ];
+    case 'mount': {
+      const head = `mount(${q(op.source)}, ${q(op.target)}, ${q(op.fstype)}, ${showFlags(op.flags)},`;
+      if (op.data.length <= DATA_PIECE) return [`${head} ${op.data ? q(op.data) : 'NULL'})`];
+      // An overlay's options name every layer: written as C writes a long string, in adjacent pieces.
+      const pieces = dataPieces(op.data);
+      return [head, ...pieces.map((piece, i) => `      ${q(piece)}${i === pieces.length - 1 ? ')' : ''}`)];
+    }
+    case 'readonlyTree':
+      return [`mount_setattr(AT_FDCWD, ${q(op.path)}, AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})`];
     case 'mknod':
       return [
         `mknod(${q(op.path)}, S_IF${op.type === 'c' ? 'CHR' : 'BLK'}|${octal(op.mode)}, makedev(${op.major}, ${op.minor}))`,
@@ -83,11 +89,35 @@ export function syscallLines(op: InitOp): string[] {
     case 'closeFds':
       return ['close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); fcntl(0..2, F_SETFD, 0)'];
     case 'exec':
-      return [`execve(${q(op.args[0] ?? '')} found in PATH, ${JSON.stringify(op.args)}, [${op.env.length} variables])`];
+      // The argv as strace prints it, ["sh", "-c", "…"]: a long one can break between its arguments.
+      return [
+        `execve(${q(op.args[0] ?? '')} found in PATH, [${op.args.map(q).join(', ')}], [${op.env.length} variables])`,
+      ];
   }
 }
 
-/** The whole plan: each step's feature as a comment, then its system calls. */
+/** How long a piece of a long mount data string may be in the listing. */
+const DATA_PIECE = 56;
+
+/** A mount data string cut before its `,` and `:` separators into pieces of at most DATA_PIECE characters. */
+export function dataPieces(data: string): string[] {
+  const parts = data.split(/(?=[,:])/);
+  const out: string[] = [];
+  for (const part of parts) {
+    const last = out.at(-1);
+    if (last !== undefined && last.length + part.length <= DATA_PIECE) out[out.length - 1] = last + part;
+    else out.push(part);
+  }
+  return out;
+}
+
+/**
+ * The whole plan: each step's feature as a comment, then its system calls. A layer's 64-digit digest in a path is
+ * shortened to its first 12 digits and `…`, as docker shows image and layer ids: the listing is for reading.
+ */
 export function renderSyscalls(plan: InitPlan): string {
-  return plan.steps.map((s) => [`// ${s.feature}`, ...s.ops.flatMap(syscallLines)].join('\n')).join('\n');
+  return plan.steps
+    .map((s) => [`// ${s.feature}`, ...s.ops.flatMap(syscallLines)].join('\n'))
+    .join('\n')
+    .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');
 }

@@ -10,6 +10,10 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { AT_RECURSIVE, MOUNT_ATTR_RDONLY } from '../mount-options.ts';
+
+/** openat(2)'s "relative to the current directory". */
+const AT_FDCWD = -100;
 
 export class SyscallError extends Error {
   constructor(
@@ -44,6 +48,10 @@ function errnoMessage(errno: number): string {
 export interface Syscalls {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  /** mount_setattr(2) with AT_RECURSIVE: `target` and every mount below it read-only. */
+  mountSetattrReadonly(target: string): void;
+  /** Whether /proc/self/setgroups says `deny` (a user namespace whose gid map was written without privilege). */
+  setgroupsDenied(): boolean;
   /** mkdir -p. */
   mkdirp(path: string, mode: number): void;
   /** An empty file (and its parent directories), unless something is there already. */
@@ -82,9 +90,12 @@ export interface Syscalls {
 export const CLONE_NEWCGROUP = 0x02000000;
 
 /** System call numbers glibc has no wrapper for (or whose wrapper does more than we want), per architecture. */
-const SYSCALL_NUMBERS: Record<string, { pivot_root: number; capset: number; seccomp: number; close_range: number }> = {
-  x64: { pivot_root: 155, capset: 126, seccomp: 317, close_range: 436 },
-  arm64: { pivot_root: 41, capset: 91, seccomp: 277, close_range: 436 },
+const SYSCALL_NUMBERS: Record<
+  string,
+  { pivot_root: number; capset: number; seccomp: number; close_range: number; mount_setattr: number }
+> = {
+  x64: { pivot_root: 155, capset: 126, seccomp: 317, close_range: 436, mount_setattr: 442 },
+  arm64: { pivot_root: 41, capset: 91, seccomp: 277, close_range: 436, mount_setattr: 442 },
 };
 
 /** Signals a process may not or need not reset: SIGKILL, SIGSTOP, and glibc's own (32, 33). */
@@ -126,6 +137,34 @@ export async function libcSyscalls(): Promise<Syscalls> {
     mount: (source, target, fstype, flags, data) =>
       check(`mount ${target}`, c.mount(source, target, fstype, flags, data)),
     umount2: (target, flags) => check(`umount2 ${target}`, c.umount2(target, flags)),
+    mountSetattrReadonly: (target) => {
+      // struct mount_attr { __u64 attr_set, attr_clr, propagation, userns_fd; }
+      const attr = Buffer.alloc(32);
+      attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
+      check(
+        `mount_setattr ${target}`,
+        c.syscall(
+          numbers.mount_setattr,
+          'int',
+          AT_FDCWD,
+          'const char *',
+          target,
+          'unsigned int',
+          AT_RECURSIVE,
+          'uint8_t *',
+          attr,
+          'size_t',
+          attr.length,
+        ),
+      );
+    },
+    setgroupsDenied: () => {
+      try {
+        return fs.readFileSync('/proc/self/setgroups', 'utf8').trim() === 'deny';
+      } catch {
+        return false;
+      }
+    },
     mkdirp: (p, mode) => fs.mkdirSync(p, { recursive: true, mode }),
     touch: (p) => {
       fs.mkdirSync(p.replace(/\/[^/]*$/, '') || '/', { recursive: true });
@@ -241,6 +280,18 @@ export class RecordingSyscalls implements Syscalls {
   }
   umount2(target: string, flags: number) {
     this.record(`umount2 ${target} ${flags}`);
+  }
+  mountSetattrReadonly(target: string) {
+    this.record(`mount_setattr ${target} AT_RECURSIVE rdonly`);
+  }
+  /** Set with `denySetgroups()`: a user namespace whose gid map the user wrote. */
+  private groupsDenied = false;
+  denySetgroups(): this {
+    this.groupsDenied = true;
+    return this;
+  }
+  setgroupsDenied() {
+    return this.groupsDenied;
   }
   mkdirp(path: string) {
     this.record(`mkdirp ${path}`);

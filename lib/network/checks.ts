@@ -12,19 +12,43 @@
  */
 import type { Runner } from '../runner.ts';
 import { containerSubnet, DEFAULT_SUBNET } from './addresses.ts';
-import { assertBridgeMatches, readBridge } from './bridge.ts';
+import { assertBridgeMatches, bridgeAddressesArgv, readBridge } from './bridge.ts';
 import { commentOwner, detectBackend, listRulesArgv, parseRules, type IptablesBackend } from './iptables.ts';
 import { onHost } from './host.ts';
 import { planNetwork, type NetworkRequest } from './plan.ts';
-import { assertPublishable, dnatOnPort, formatSocket, portInUse, readSockets, socketOnPort } from './ports.ts';
-import { checkSubnetAgainstRoutes } from './routes.ts';
+import {
+  assertPublishable,
+  dnatOnPort,
+  formatSocket,
+  portInUse,
+  PROC_NET_FILES,
+  readSockets,
+  socketOnPort,
+} from './ports.ts';
+import { checkSubnetAgainstRoutes, routesArgv } from './routes.ts';
+
+/**
+ * The commands the checks run once the iptables backend is known (detectArgvs in iptables.ts runs before them,
+ * unless the request brings its backend): the routes, the bridge, and for published ports the host's sockets
+ * and its DNAT rules. Every one of them only reads.
+ */
+export function checkArgvs(req: NetworkRequest, iptables: IptablesBackend): string[][] {
+  const plan = planNetwork(req, { iptables });
+  const ports = (req.ports ?? []).length > 0;
+  return [
+    routesArgv(req.hostNetns),
+    bridgeAddressesArgv(plan.bridge, req.hostNetns),
+    ...(ports ? PROC_NET_FILES.map(([, file]) => onHost(req.hostNetns, ['cat', file])) : []),
+    ...(ports ? [onHost(req.hostNetns, listRulesArgv(iptables.binary, 'nat'))] : []),
+  ];
+}
 
 /** Throws the first problem as a UserError; otherwise returns the iptables backend the host's rules are in. */
 export async function checkBeforeConnecting(runner: Runner, req: NetworkRequest): Promise<IptablesBackend> {
   const subnet = containerSubnet(req.subnet ?? DEFAULT_SUBNET);
   const ports = req.ports ?? [];
   assertPublishable(ports);
-  const iptables = await detectBackend(runner, req.hostNetns);
+  const iptables = req.iptables ?? (await detectBackend(runner, req.hostNetns));
   const plan = planNetwork(req, { iptables });
   await checkSubnetAgainstRoutes(runner, subnet, plan.bridge, req.hostNetns);
   assertBridgeMatches(plan.bridge, await readBridge(runner, plan.bridge, req.hostNetns), plan.gatewayCidr);

@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HostOp } from '../hostops.ts';
 import type { Mount } from '../mounts.ts';
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
@@ -112,13 +113,32 @@ export function fileMount(destination: string, source: string): Mount {
 }
 
 /**
+ * The two files for a container, in a directory of its own (`dir`), as host effects to perform (a lesson shows
+ * them), and the mounts that put them in place.
+ */
+export function nameFiles(
+  dir: string,
+  hostname: string,
+  address: string,
+  resolver: ResolverChoice,
+): { writes: Array<Extract<HostOp, { kind: 'write' }>>; mounts: Mount[] } {
+  const hosts = path.join(dir, 'hosts');
+  const resolv = path.join(dir, 'resolv.conf');
+  return {
+    writes: [
+      { kind: 'write', path: hosts, value: hostsFile(hostname, address) },
+      { kind: 'write', path: resolv, value: resolver.content },
+    ],
+    mounts: [fileMount('/etc/hosts', hosts), fileMount('/etc/resolv.conf', resolv)],
+  };
+}
+
+/**
  * Write hosts and resolv.conf into the container's state directory and return the mounts that put them in
  * place. (They go when the state directory goes.)
  */
 export function writeNameFiles(stateDir: string, hostname: string, address: string, resolver: ResolverChoice): Mount[] {
-  const hosts = path.join(stateDir, 'hosts');
-  const resolv = path.join(stateDir, 'resolv.conf');
-  fs.writeFileSync(hosts, hostsFile(hostname, address));
-  fs.writeFileSync(resolv, resolver.content);
-  return [fileMount('/etc/hosts', hosts), fileMount('/etc/resolv.conf', resolv)];
+  const files = nameFiles(stateDir, hostname, address, resolver);
+  for (const w of files.writes) fs.writeFileSync(w.path, w.value);
+  return files.mounts;
 }

@@ -37,14 +37,21 @@ import { BACKEND_FILE, ensureBridge, readRecorded, releaseNetwork, reserveNetwor
 import { netnsChanges } from './veth.ts';
 
 export * from './plan.ts';
-export { reserveNetwork, ensureBridge, releaseNetwork } from './shared.ts';
-export { checkBeforeConnecting } from './checks.ts';
+export {
+  reserveNetwork,
+  ensureBridge,
+  ensureBridgeArgvs,
+  releaseNetwork,
+  SHARED_PARTS,
+  type SharedPart,
+} from './shared.ts';
+export { checkArgvs, checkBeforeConnecting } from './checks.ts';
 export { parsePublish, formatPublish, type PortMapping, type Protocol } from './ports.ts';
 export { DEFAULT_SUBNET, KNOWN_NETWORKS } from './addresses.ts';
 export { SUBNET_ENV, subnetFromEnv } from './routes.ts';
 export { inContainerNetns, onHost, netnsName, netnsPath } from './host.ts';
-export { listOurRules, type IptablesBackend, type ListedRule } from './iptables.ts';
-export { hostResolver, type ResolverChoice } from './dns.ts';
+export { detectArgvs, detectBackend, listOurRules, type IptablesBackend, type ListedRule } from './iptables.ts';
+export { hostResolver, nameFiles, type ResolverChoice } from './dns.ts';
 export type { HostChange } from './changes.ts';
 
 // ---- the container's own stages --------------------------------------------------------------------------------

@@ -77,15 +77,25 @@ export function iptablesMissing(): UserError {
   );
 }
 
+const MODES = ['nft', 'legacy'] as const;
+
+/**
+ * What detectBackend runs, in order: `iptables -V`, then each backend's listing. The -save commands only read:
+ * they list existing tables and create none.
+ */
+export function detectArgvs(hostNetns?: string): string[][] {
+  return [onHost(hostNetns, ['iptables', '-V']), ...MODES.map((mode) => onHost(hostNetns, [`iptables-${mode}-save`]))];
+}
+
 /** Ask the host (or `hostNetns`) which iptables it has and where its rules live. Read-only. */
 export async function detectBackend(runner: Runner, hostNetns?: string): Promise<IptablesBackend> {
-  const v = await runner.run(onHost(hostNetns, ['iptables', '-V']), { reject: false });
+  const [versionArgv = [], ...saveArgvs] = detectArgvs(hostNetns);
+  const v = await runner.run(versionArgv, { reject: false });
   const version = parseIptablesVersion(v.stdout);
   if (v.exitCode !== 0 || !version) throw iptablesMissing();
   const counts = { nft: 0, legacy: 0 };
-  for (const mode of ['nft', 'legacy'] as const) {
-    // The -save commands only read: they list existing tables and create none.
-    const r = await runner.run(onHost(hostNetns, [`iptables-${mode}-save`]), { reject: false });
+  for (const [i, mode] of MODES.entries()) {
+    const r = await runner.run(saveArgvs[i] ?? [], { reject: false });
     counts[mode] = r.exitCode === 0 ? countRules(r.stdout) : 0;
   }
   return chooseBackend(version, counts);

@@ -35,6 +35,11 @@ export interface NetworkRequest {
   /** Where leases and the bridge's state live (default /run/scratch; tests of IPAM use a temporary one). */
   stateRoot?: string;
   /**
+   * The iptables backend, when the caller has detected it already (a lesson that shows the detection as a step
+   * of its own): the checks then use it instead of asking again.
+   */
+  iptables?: IptablesBackend;
+  /**
    * Whose bridge state this is (see hostKey in host.ts): filled in by reserveNetwork, which may read /proc;
    * the plan itself stays a pure function of the request.
    */
@@ -103,7 +108,7 @@ export function planNetwork(
     peerVeth: peerVethName(req.id),
     ifname: CONTAINER_IFNAME,
     ports: req.ports ?? [],
-    iptables: known.iptables ?? UNDETECTED_BACKEND,
+    iptables: known.iptables ?? req.iptables ?? UNDETECTED_BACKEND,
     hostNetns: req.hostNetns,
     stateRoot,
     netDir: networkDir(stateRoot, bridge, req.hostKey ?? req.hostNetns),

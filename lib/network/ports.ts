@@ -15,6 +15,7 @@
  * the host listens on (/proc/net/tcp and udp list every socket of the network namespace), which the DNAT rule
  * would silently hide.
  */
+import fs from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
 import { onHost } from './host.ts';
@@ -110,6 +111,27 @@ export function parseProcNet(text: string, protocol: Protocol): Socket[] {
     out.push({ protocol, address: procAddress(addr), port: parseInt(port, 16), state });
   }
   return out;
+}
+
+/**
+ * The first TCP port from `from` on that no socket of this network namespace listens on, read from /proc/net
+ * (nothing there, as off Linux: `from` itself). For a server a lesson starts and names in the commands it shows.
+ */
+export function unusedTcpPort(from: number, sockets: readonly Socket[] = readTcpSocketsNow()): number {
+  const taken = new Set(sockets.filter((s) => s.protocol === 'tcp').map((s) => s.port));
+  let port = from;
+  while (taken.has(port) && port < 65535) port++;
+  return port;
+}
+
+function readTcpSocketsNow(): Socket[] {
+  return PROC_NET_FILES.filter(([protocol]) => protocol === 'tcp').flatMap(([protocol, file]) => {
+    try {
+      return parseProcNet(fs.readFileSync(file, 'utf8'), protocol);
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** A socket that would collide with publishing this port: any TCP listener, or any UDP socket bound to it. */

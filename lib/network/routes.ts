@@ -33,6 +33,30 @@ export function parseRoutes(json: string): Route[] {
   }));
 }
 
+/**
+ * The routes of /proc/net/route (the main table of the reader's network namespace, readable without running
+ * anything: what doctor uses). Addresses and masks there are little-endian hex: 0002000A with mask 00FFFFFF is
+ * 10.0.2.0/24; destination 0 with mask 0 is the default route.
+ */
+export function parseProcNetRoute(text: string): Route[] {
+  const ip = (hex: string) =>
+    (hex.match(/../g) ?? [])
+      .map((b) => parseInt(b, 16))
+      .reverse()
+      .join('.');
+  const bits = (hex: string) => (parseInt(hex, 16) >>> 0).toString(2).replace(/0/g, '').length;
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && /^[0-9A-F]{8}$/i.test(f[1] ?? ''))
+    .map(([dev = '', dst = '', gateway = '', , , , , mask = '']) => ({
+      dst: parseInt(mask, 16) === 0 ? 'default' : `${ip(dst)}/${bits(mask)}`,
+      dev,
+      gateway: parseInt(gateway, 16) === 0 ? undefined : ip(gateway),
+    }));
+}
+
 /** The route as `ip route` prints it: `10.30.0.0/16 dev eth0`. */
 export function describeRoute(r: Route): string {
   return [r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`].filter(Boolean).join(' ');

@@ -8,7 +8,8 @@
  *   reserveNetwork  takes the container's lease and port claims; registers, before taking them, the one undo
  *                   that releases them — and, when no lease is left afterwards, removes the shared part
  *   ensureBridge    makes whatever of the shared part is missing (all of it for the first container, nothing
- *                   for the next ones, the rest of it after a run killed half-way)
+ *                   for the next ones, the rest of it after a run killed half-way); its two halves, the bridge
+ *                   and the router, can be made one at a time (lesson 08 shows them one step apart)
  *   releaseNetwork  that undo
  *
  * Two small files in the bridge's state directory remember what the removal needs: which iptables backend the
@@ -19,11 +20,11 @@ import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
 import type { Runner } from '../runner.ts';
 import { containerSubnet, DEFAULT_SUBNET } from './addresses.ts';
-import { bridgeChanges, bridgeMac, readBridge, readRouteLocalnetArgv } from './bridge.ts';
+import { bridgeAddressesArgv, bridgeChanges, bridgeMac, readBridge, readRouteLocalnetArgv } from './bridge.ts';
 import { runChanges, runUndo, type HostChange } from './changes.ts';
 import { checkBeforeConnecting } from './checks.ts';
 import { hostKey, onHost } from './host.ts';
-import { deleteListedArgv, listOurRules, ruleChange, type IptablesBackend } from './iptables.ts';
+import { deleteListedArgv, listOurRules, listRulesArgv, ruleChange, type IptablesBackend } from './iptables.ts';
 import { claimPort, claims, LEASES, portKey, portOwner, releaseClaims, takeLease } from './ipam.ts';
 import { withLock } from './lock.ts';
 import { IP_FORWARD, ipForwardChange, readIpForwardArgv, sharedRules } from './nat.ts';
@@ -86,52 +87,100 @@ export async function reserveNetwork(
 }
 
 /**
- * Make whatever of the shared part is missing — the bridge and its address, route_localnet, ip_forward, the
- * shared rules — and return the changes made (none when another container made them all).
+ * The shared part has two halves, which a lesson makes one step apart: the bridge (the switch and its gateway
+ * address, route_localnet), and the router (ip_forward, the FORWARD accepts, the masquerades).
  */
-export async function ensureBridge(runner: Runner, plan: NetworkPlan): Promise<HostChange[]> {
+export type SharedPart = 'bridge' | 'router';
+export const SHARED_PARTS: readonly SharedPart[] = ['bridge', 'router'];
+
+/**
+ * Make whatever of the shared part (both halves, or those named) is missing — the bridge and its address,
+ * route_localnet, ip_forward, the shared rules — and return the changes made (none when another container made
+ * them all). A container holding its lease may make the halves one at a time: the bridge is only removed when
+ * the last lease goes.
+ */
+export async function ensureBridge(
+  runner: Runner,
+  plan: NetworkPlan,
+  parts: readonly SharedPart[] = SHARED_PARTS,
+): Promise<HostChange[]> {
   if (runner.dryRun) {
-    const all = [...bridgeStage(plan), ...hostNatStage(plan)];
+    const all = [
+      ...(parts.includes('bridge') ? bridgeStage(plan) : []),
+      ...(parts.includes('router') ? hostNatStage(plan) : []),
+    ];
     await runChanges(runner, all);
     return all;
   }
   return withLock(lockDir(plan), async () => {
-    const todo = [...(await missingBridgeChanges(runner, plan))];
-    const forward = (await runner.run(readIpForwardArgv(plan.hostNetns))).stdout.trim() || '0';
-    if (forward !== '1') {
-      recordOnce(plan.netDir, IP_FORWARD_BEFORE, forward);
-      todo.push(ipForwardChange(plan.hostNetns, forward));
-    }
-    recordOnce(plan.netDir, BACKEND_FILE, plan.iptables.binary);
-    // Two listings rather than one `iptables -C` per rule: this runs under the lock, once per container.
-    const present = new Set(
-      (await listOurRules(runner, plan.iptables.binary, plan.hostNetns, plan.bridge)).map((r) => r.comment),
-    );
-    for (const rule of sharedRules(plan.bridge, plan.subnet)) {
-      if (!present.has(rule.comment)) todo.push(ruleChange(plan.iptables.binary, plan.hostNetns, rule));
-    }
+    const todo: HostChange[] = [];
+    if (parts.includes('bridge')) todo.push(...(await missingBridgeChanges(runner, plan)));
+    if (parts.includes('router')) todo.push(...(await missingRouterChanges(runner, plan)));
     await runChanges(runner, todo);
     return todo;
   });
 }
 
-/** The bridge's changes that are not true yet: it exists, has the gateway address, is up, has route_localnet. */
+/**
+ * Every command ensureBridge may run for these parts, in the order it runs them: for each half, first what it
+ * reads to see what is there already, then each change (skipped when already true). What a lesson shows.
+ */
+export function ensureBridgeArgvs(plan: NetworkPlan, parts: readonly SharedPart[] = SHARED_PARTS): string[][] {
+  const out: string[][] = [];
+  if (parts.includes('bridge')) {
+    const [create, ...rest] = bridgeStage(plan);
+    out.push(bridgeAddressesArgv(plan.bridge, plan.hostNetns), readRouteLocalnetArgv(plan.bridge, plan.hostNetns));
+    out.push(...[create, setMacChange(plan), ...rest].flatMap((c) => (c ? [c.argv] : [])));
+  }
+  if (parts.includes('router')) {
+    out.push(
+      readIpForwardArgv(plan.hostNetns),
+      ...(['filter', 'nat'] as const).map((t) => onHost(plan.hostNetns, listRulesArgv(plan.iptables.binary, t))),
+      ...hostNatStage(plan).map((c) => c.argv),
+    );
+  }
+  return out;
+}
+
+/** A bridge that exists with another MAC (made before bridges had their own) gets ours. */
+function setMacChange(plan: NetworkPlan): HostChange {
+  return {
+    what: `give ${plan.bridge} its own MAC`,
+    argv: onHost(plan.hostNetns, ['ip', 'link', 'set', plan.bridge, 'address', bridgeMac(plan.gateway)]),
+  };
+}
+
+/** The bridge's changes that are not true yet: it exists, has its MAC and the gateway address, is up, has route_localnet. */
 async function missingBridgeChanges(runner: Runner, plan: NetworkPlan): Promise<HostChange[]> {
   const bridge = await readBridge(runner, plan.bridge, plan.hostNetns);
   const [create, address, up, localnet] = bridgeChanges(plan.bridge, plan.gatewayCidr, plan.hostNetns);
   const routeLocalnet = bridge && (await runner.run(readRouteLocalnetArgv(plan.bridge, plan.hostNetns))).stdout.trim();
-  const mac = bridgeMac(plan.gateway);
-  const setMac: HostChange = {
-    what: `give ${plan.bridge} its own MAC`,
-    argv: onHost(plan.hostNetns, ['ip', 'link', 'set', plan.bridge, 'address', mac]),
-  };
   return [
     !bridge && create,
-    bridge && bridge.mac !== mac && setMac,
+    bridge && bridge.mac !== bridgeMac(plan.gateway) && setMacChange(plan),
     !bridge?.addresses.includes(plan.gatewayCidr) && address,
     !bridge?.up && up,
     routeLocalnet !== '1' && localnet,
   ].filter((c): c is HostChange => !!c);
+}
+
+/** The router's changes that are not true yet: ip_forward on (what it was is recorded once), each shared rule. */
+async function missingRouterChanges(runner: Runner, plan: NetworkPlan): Promise<HostChange[]> {
+  const todo: HostChange[] = [];
+  const forward = (await runner.run(readIpForwardArgv(plan.hostNetns))).stdout.trim() || '0';
+  if (forward !== '1') {
+    recordOnce(plan.netDir, IP_FORWARD_BEFORE, forward);
+    todo.push(ipForwardChange(plan.hostNetns, forward));
+  }
+  recordOnce(plan.netDir, BACKEND_FILE, plan.iptables.binary);
+  // Two listings rather than one `iptables -C` per rule: this runs under the lock, once per container.
+  const present = new Set(
+    (await listOurRules(runner, plan.iptables.binary, plan.hostNetns, plan.bridge)).map((r) => r.comment),
+  );
+  for (const rule of sharedRules(plan.bridge, plan.subnet)) {
+    if (!present.has(rule.comment)) todo.push(ruleChange(plan.iptables.binary, plan.hostNetns, rule));
+  }
+  return todo;
 }
 
 export type ReleaseTarget = Pick<NetworkPlan, 'id' | 'bridge' | 'hostNetns' | 'netDir' | 'stateRoot'> & {

@@ -73,3 +73,54 @@ export function parseCpuList(text: string): number[] {
   }
   return out;
 }
+
+/** One line of a mountinfo file, the fields a mask is told by. */
+interface MountLine {
+  /** The directory of its file system that is mounted here (`/null` for a bind of a /dev tmpfs's null). */
+  root: string;
+  point: string;
+  readOnly: boolean;
+  fsType: string;
+}
+
+function mountLines(mountinfo: string): MountLine[] {
+  return mountinfo
+    .split('\n')
+    .filter((l) => l.includes(' - '))
+    .map((l) => {
+      const f = l.split(' ');
+      const fsType = l.split(' - ')[1]?.split(' ')[0] ?? '';
+      return { root: f[3] ?? '', point: f[4] ?? '', readOnly: (f[5] ?? '').split(',').includes('ro'), fsType };
+    });
+}
+
+/**
+ * What covers each masked and read-only path in a container's mountinfo (read from the host, /proc/<pid>/mountinfo),
+ * one line each: `/proc/kcore          /dev/null bound over it`, `/sys/firmware        an empty tmpfs, read-only`,
+ * `/proc/sys            itself, read-only`. A path this kernel lacks has no line.
+ */
+export function describeMasks(
+  mountinfo: string,
+  paths: readonly string[] = [...MASKED_PATHS, ...READONLY_PATHS],
+): string[] {
+  const wanted = new Set(paths);
+  return mountLines(mountinfo)
+    .filter((m) => wanted.has(m.point))
+    .map((m) => {
+      const what =
+        m.root === '/null'
+          ? '/dev/null bound over it'
+          : m.fsType === 'tmpfs'
+            ? `an empty tmpfs${m.readOnly ? ', read-only' : ''}`
+            : `itself, ${m.readOnly ? 'read-only' : 'writable'}`;
+      return `${m.point.padEnd(20)} ${what}`;
+    });
+}
+
+/** How the mount on top at `point` is mounted: its file system type and `ro` or `rw` (`overlay ro`). */
+export function mountState(mountinfo: string, point: string): string | undefined {
+  const top = mountLines(mountinfo)
+    .filter((m) => m.point === point)
+    .at(-1);
+  return top && `${top.fsType} ${top.readOnly ? 'ro' : 'rw'}`;
+}

@@ -33,7 +33,9 @@ export async function cycleBenchmarks(opts: { cycles: number; log: (l: string) =
   const times: number[] = [];
   let after1 = { rss: 0, heap: 0, fds: 0 };
   const cycle = async () => {
-    const req = runRequest({ rm: true, network }, { image: DEFAULT_ROOTFS, path: DEFAULT_ROOTFS }, ['/bin/true']);
+    const req = runRequest({ rm: true, network }, { kind: 'rootfs', image: DEFAULT_ROOTFS, path: DEFAULT_ROOTFS }, [
+      '/bin/true',
+    ]);
     ids.push(req.spec.id);
     const cleanup = new CleanupStack();
     try {

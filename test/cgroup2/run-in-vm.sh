@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:cgroup2 — run the cgroup tests (lib/cgroups and lesson 05) on a real cgroup v2 kernel.
+# npm run test:cgroup2 — run the cgroup tests (lib/cgroups, lesson 05, ctr -m/--cpus/--pids-limit) on a real cgroup v2 kernel.
 #
 # The CI machine mounts cgroup v1; the workshop VM (Ubuntu 24.04) is pure cgroup v2. To prove both on every
 # change, this boots a throwaway QEMU guest with Debian's kernel and a pure v2 hierarchy (cpu, memory, pids,
@@ -33,7 +33,8 @@ cd "$repo"
 if [ $# -gt 0 ]; then
   tests=("$@")
 else
-  tests=(test/unit/cgroups-*.test.ts test/integration/cgroups-*.test.ts test/integration/05-cgroups.test.ts)
+  tests=(test/unit/cgroups-*.test.ts test/integration/cgroups-*.test.ts test/integration/05-cgroups.test.ts
+    test/integration/ctr-cgroups.test.ts)
 fi
 
 fail() { echo "test:cgroup2: $1" >&2; [ -z "${2:-}" ] || echo "  fix: $2" >&2; exit 1; }
@@ -97,6 +98,9 @@ hostname scr-cgroup2-guest; ip link set lo up 2>/dev/null
 # Temporary files stay in the guest: the host's /tmp is visible (read-only, through 9p) and holds the host's
 # tsx IPC sockets, named by PID, which a guest process with the same parent PID would try to connect to.
 mkdir -p /run/tmp
+# The guest's / is itself an overlay (9p below, tmpfs above), and overlayfs refuses an upper dir on overlayfs
+# (mount: EINVAL): each container's upper and work dirs get a tmpfs of their own, as they have a real disk here.
+mkdir -p /var/lib/scratch/containers && mount -t tmpfs tmpfs /var/lib/scratch/containers
 export HOME=/root PATH=$PATH CI=true TERM=dumb NO_COLOR=1 TMPDIR=/run/tmp
 echo "=== guest up: kernel \$(uname -r), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
 cd "$repo" && sh -c "\$(cat $run/cmd)" </dev/null

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors.ts';
 import { flattenLayers } from '../../lib/image/flatten.ts';
+import { directoryEntries } from '../../lib/image/layer-tar.ts';
 import { loadImages, type ArchiveFormat } from '../../lib/image/load.ts';
 import { lgetxattr } from '../../lib/image/native.ts';
 import { hostPlatform } from '../../lib/image/platform.ts';
@@ -155,6 +156,37 @@ describe.skipIf(!canRunIntegration)('loading the workshop images into a store', 
     expect(fs.statSync(path.join(rootfs, 'tmp')).mode & 0o7777).toBe(0o1777);
     const r = execFileSync('chroot', [rootfs, '/bin/sh', '-c', 'echo ok'], { encoding: 'utf8' });
     expect(r.trim()).toBe('ok');
+  });
+
+  it('a filesystem mounted inside a rootfs (a lesson shell’s /proc) is neither packed nor flattened, as tar --one-file-system', async () => {
+    const src = tempDir('onefs');
+    try {
+      fs.mkdirSync(path.join(src, 'proc'));
+      fs.writeFileSync(path.join(src, 'kept'), 'yes');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', `scr${runIdOf(src)}-onefs`, path.join(src, 'proc')]);
+      try {
+        fs.writeFileSync(path.join(src, 'proc', 'not-in-the-layer'), 'no');
+        const names: string[] = [];
+        const skipped: string[] = [];
+        for await (const e of directoryEntries(src, { kind: 'rootfs', onSkip: (rel) => skipped.push(rel) }))
+          names.push(e.name);
+        expect(names.sort()).toEqual(['kept', 'proc']);
+        expect(skipped).toEqual(['proc']);
+        const flat = path.join(src, '..', `${path.basename(src)}-flat`);
+        try {
+          flattenLayers([src], flat);
+          expect(fs.readdirSync(path.join(flat, 'proc'))).toEqual([]);
+          expect(fs.readFileSync(path.join(flat, 'kept'), 'utf8')).toBe('yes');
+        } finally {
+          fs.rmSync(flat, { recursive: true, force: true });
+        }
+      } finally {
+        execFileSync('umount', [path.join(src, 'proc')]);
+      }
+    } finally {
+      fs.rmSync(src, { recursive: true, force: true });
+    }
+    expect(await leftoversOf(runIdOf(src))).toEqual([]);
   });
 
   it('the no-shell image has exactly one file, its entrypoint', async () => {

@@ -1,6 +1,6 @@
 /**
  * A root filesystem the learner brings: a Debian minbase (`debootstrap --variant=minbase`: sh, coreutils,
- * mount, no ps, no ip — what a slim image's `docker export` gives too). Lessons 01–05 pass on it, reached
+ * mount, no ps, no ip — what a slim image's `docker export` gives too). Lessons 01–06 and 11 pass on it, reached
  * through a symlink as well; a rootfs that lacks what a lesson runs inside gets one line, before anything is
  * made. CI builds it (`npm run rootfs -- debian-minbase`); elsewhere the suite runs once it has been built.
  */
@@ -13,6 +13,8 @@ import lesson02 from '../../lessons/02-uts-ipc.ts';
 import lesson03 from '../../lessons/03-pid-namespace.ts';
 import lesson04 from '../../lessons/04-mount-pivot-root.ts';
 import lesson05 from '../../lessons/05-cgroups.ts';
+import lesson06 from '../../lessons/06-overlay-layers.ts';
+import lesson11 from '../../lessons/11-security.ts';
 import type { Lesson } from '../../lib/lesson.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { mountsUnder } from '../../lib/mountinfo.ts';
@@ -29,14 +31,22 @@ const LESSON = ['--import', 'tsx', 'lib/cli/lesson.ts'];
 const scratch = fs.mkdtempSync('/tmp/scr-minbase-test-');
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-describe.skipIf(!canRunIntegration || !built)('lessons 01–05 on a Debian minbase rootfs (no ps, no ip)', () => {
+describe.skipIf(!canRunIntegration || !built)('lessons 01–06 and 11 on a Debian minbase rootfs (no ps, no ip)', () => {
   it('really is minbase: no ps, no ip, no busybox', () => {
     for (const tool of ['usr/bin/ps', 'bin/ps', 'usr/bin/ip', 'bin/ip', 'bin/busybox']) {
       expect(fs.existsSync(path.join(MINBASE, tool)), tool).toBe(false);
     }
   });
 
-  for (const lesson of [lesson01, lesson02, lesson03, lesson04, lesson05] as unknown as Lesson<unknown>[]) {
+  for (const lesson of [
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson11,
+  ] as unknown as Lesson<unknown>[]) {
     it(`lesson ${lesson.number}: every check passes, nothing left behind`, async () => {
       const r = await runLessonForTest(lesson, { rootfs: MINBASE });
       expect(

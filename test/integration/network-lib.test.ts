@@ -52,8 +52,7 @@ interface Wired {
   inside(argv: readonly string[]): string[];
 }
 
-async function connect(ports: string[] = []): Promise<Wired> {
-  const id = newId();
+async function connect(ports: string[] = [], id = newId()): Promise<Wired> {
   const stack = new CleanupStack();
   try {
     const stateDir = createStateDir(stack, id);
@@ -330,13 +329,16 @@ describe.skipIf(!canRunIntegration)('container networking (lib/network), inside 
 
   it('refuses a taken host port or a subnet over a host route in one line, with nothing made', async () => {
     const refused = async (ports: string[]) => {
-      const before = (await runner.run(['ip', 'netns', 'list'])).stdout;
-      const error = await connect(ports).then(
+      // Only this attempt's own namespace is looked for: other tests make theirs at the same time.
+      const id = newId();
+      const error = await connect(ports, id).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(UserError);
-      expect((await runner.run(['ip', 'netns', 'list'])).stdout).toBe(before);
+      const netns = (await runner.run(['ip', 'netns', 'list'])).stdout.split('\n');
+      expect(netns.filter((l) => l.includes(id))).toEqual([]);
+      expect(await leftoversOf(id)).toEqual([]);
       return (error as UserError).message;
     };
     const listener = await serve(onHost, '8081', 'a host program');

@@ -12,7 +12,7 @@ import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { MAX_WIDTH, Printer } from '../../lib/output.ts';
 import { createRunner } from '../../lib/runner.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { runLessonForTest } from '../helpers/lesson.ts';
+import { runLessonSafely } from '../helpers/lesson.ts';
 
 async function explained(file: ReturnType<typeof listLessonFiles>[number], width: number) {
   const lesson = await loadLesson(file);
@@ -58,7 +58,7 @@ describe.skipIf(!canRunIntegration)('lesson output on a projector, run for real'
   for (const file of listLessonFiles()) {
     for (const width of [MAX_WIDTH, 80]) {
       it(`lesson ${file.number}: evidence, checks and cleanup fit in ${width} columns`, async () => {
-        const r = await runLessonForTest(await loadLesson(file), { width });
+        const r = await runLessonSafely(await loadLesson(file), { width });
         expect(r.checks.filter((c) => !c.ok)).toEqual([]);
         expect(tooWide(r.output, width)).toEqual([]);
       }, 120_000);

@@ -12,6 +12,7 @@ import { initBundle } from '../../lib/bundle.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { run as ctrRun } from '../../lib/ctr/commands/run.ts';
 import { parseFlags } from '../../lib/ctr/flags.ts';
+import { DEFAULT_STORE_ROOT, ImageStore } from '../../lib/image/store.ts';
 import { RUN_FLAGS } from '../../lib/ctr/run-spec.ts';
 import { findLessonFile, loadLesson } from '../../lib/discovery.ts';
 import { newRunId, runLesson } from '../../lib/lesson.ts';
@@ -77,6 +78,9 @@ async function ctrRunOnce(failAt?: number): Promise<Outcome> {
         err: () => {},
         init: initBundle,
         self: { node: process.execPath, args: [] },
+        store: new ImageStore(DEFAULT_STORE_ROOT),
+        tty: false,
+        env: process.env,
       },
       parseFlags(['--rm', DEFAULT_ROOTFS, '/bin/true'], RUN_FLAGS, 'run'),
     );

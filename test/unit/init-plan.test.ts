@@ -3,11 +3,12 @@
  * by the TypeScript init — all checked here without root, through a recording Syscalls.
  */
 import { execFileSync } from 'node:child_process';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { executePlan, InitError, resolveCommand, type ExecuteDeps } from '../../lib/init/execute.ts';
 import { planOps, type InitOp } from '../../lib/init/ops.ts';
 import { initPlan } from '../../lib/init/plan.ts';
-import { renderSh, ShUnsupported } from '../../lib/init/render-sh.ts';
+import { renderSh, scriptArgs, ShUnsupported, splitOverlayOptions } from '../../lib/init/render-sh.ts';
 import { renderSyscalls } from '../../lib/init/render-syscalls.ts';
 import { ExecvedForTest, RecordingSyscalls } from '../../lib/init/syscalls.ts';
 import { build, chrootSpec, isolatedSpec, withCgroup, withOverlay, withUtsIpc } from '../../lib/kit.ts';
@@ -42,12 +43,15 @@ describe('parseMountOptions', () => {
       flags: ['MS_NOSUID', 'MS_STRICTATIME'],
       data: 'mode=755,size=64k',
       propagation: [],
+      recursiveReadonly: false,
     });
     expect(parseMountOptions(['rbind', 'ro', 'rprivate'])).toEqual({
       flags: ['MS_BIND', 'MS_REC', 'MS_RDONLY'],
       data: '',
       propagation: ['MS_PRIVATE', 'MS_REC'],
+      recursiveReadonly: false,
     });
+    expect(parseMountOptions(['rbind', 'rro']).recursiveReadonly).toBe(true);
     expect(parseMountOptions(['rw', 'suid', 'dev', 'exec']).flags).toEqual([]);
   });
 });
@@ -138,8 +142,77 @@ describe('initPlan', () => {
       target: '/c/rootfs',
       fstype: 'overlay',
       flags: [],
-      data: 'lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work',
+      data: 'lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work,redirect_dir=off,metacopy=off',
     });
+  });
+
+  it('the overlay options come from the plan part a learner may write (lesson 06), the runtime’s features after them', () => {
+    const spec = build(
+      lesson04,
+      withOverlay('/c/rootfs', { type: 'overlay', lower: ['/l/2', '/l/1'], upper: '/c/upper', work: '/c/work' }),
+    );
+    const mine = (lower: readonly string[], upper: string, work: string) =>
+      `lowerdir=${[...lower].reverse().join(':')},upperdir=${upper},workdir=${work}`;
+    const ops = planOps(initPlan(spec, { mode: 'run', executor: 'sh', parts: { overlayData: mine } }));
+    expect(ops.find((o) => o.op === 'mount' && o.fstype === 'overlay')).toMatchObject({
+      data: 'lowerdir=/l/1:/l/2,upperdir=/c/upper,workdir=/c/work,redirect_dir=off,metacopy=off',
+    });
+  });
+
+  it('the sh init passes the overlay options as a parameter: one script text for every container', () => {
+    const ovl = (id: string) =>
+      build(
+        { ...lesson04, id },
+        withOverlay(`/c/${id}/rootfs`, { type: 'overlay', lower: ['/l/1'], upper: `/c/${id}/up`, work: `/c/${id}/wk` }),
+      );
+    const a = renderSh(initPlan(ovl('a'), { mode: 'run', executor: 'sh' }));
+    const b = renderSh(initPlan(ovl('b'), { mode: 'run', executor: 'sh' }));
+    expect(a.text).toContain('opts=lowerdir=$lower,upperdir=$upper,workdir=$work\n');
+    expect(a.text).toContain('mount -t overlay -o "$opts,redirect_dir=off,metacopy=off" overlay "$root"');
+    expect(a.text).not.toContain('/c/a');
+    expect(a.text).toBe(b.text);
+    expect(scriptArgs(a)).toEqual(['/c/a/rootfs', 'box', '/c/a/up', '/c/a/wk', '/l/1', '--']);
+  });
+
+  it('a stack of layers is a list the script joins: the same script for one layer or three, run by a real sh', async () => {
+    const stack = build(
+      { ...lesson04, id: 's' },
+      withOverlay('/c/s/rootfs', {
+        type: 'overlay',
+        lower: ['/l/3', '/l/2', '/l/1'],
+        upper: '/c/s/up',
+        work: '/c/s/wk',
+      }),
+    );
+    const one = build(
+      { ...lesson04, id: 's' },
+      withOverlay('/c/s/rootfs', { type: 'overlay', lower: ['/l/1'], upper: '/c/s/up', work: '/c/s/wk' }),
+    );
+    const s3 = renderSh(initPlan(stack, { mode: 'run', executor: 'sh' }));
+    expect(s3.text).toBe(renderSh(initPlan(one, { mode: 'run', executor: 'sh' })).text);
+    expect(scriptArgs(s3).slice(-4)).toEqual(['/l/3', '/l/2', '/l/1', '--']);
+    // The head of the script, run by a real sh: the list becomes lowerdir's value, the command is what is left.
+    const head = s3.text.split('\n').slice(0, 6).join('\n');
+    const r = await execa('sh', [
+      '-c',
+      `${head}\necho "$lower|$upper|$*"`,
+      'scr-init',
+      ...scriptArgs(s3),
+      'echo',
+      'hi',
+    ]);
+    expect(r.stdout).toBe('/l/3:/l/2:/l/1|/c/s/up|echo hi');
+  });
+
+  it('overlay options a learner wrote that cannot be taken apart still reach mount whole, as one parameter', () => {
+    expect(splitOverlayOptions('lowerdir=/a:/b,upperdir=/u,workdir=/w,index=off')).toEqual({
+      lower: ['/a', '/b'],
+      upper: '/u',
+      work: '/w',
+      rest: ['index=off'],
+    });
+    expect(splitOverlayOptions('upperdir=/u,workdir=/w')).toBeUndefined();
+    expect(splitOverlayOptions('lowerdir=/a,x="$(reboot)"')).toBeUndefined();
   });
 
   it('refuses a spec that would change the host', () => {
@@ -157,6 +230,27 @@ describe('the plan rendered', () => {
     expect(text).toContain('umount2(".", MNT_DETACH)');
     expect(text).toContain('sethostname("box", 3)');
     expect(text).toMatch(/^\/\/ pivot_root: the rootfs becomes \//m);
+    expect(text).toContain('execve("sh" found in PATH, ["sh", "-c", "exit 7"], [');
+  });
+
+  it('a long overlay option string as adjacent C literals, one per line, that join back into it', () => {
+    const plan = initPlan(
+      {
+        ...lesson04,
+        root: { path: '/c/rootfs' },
+        rootfs: { type: 'overlay', lower: ['/l/2', '/l/1'], upper: '/c/upper', work: '/c/work' },
+      },
+      { mode: 'run', executor: 'ts' },
+    );
+    const lines = renderSyscalls(plan).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('mount("overlay"'));
+    const call = lines.slice(at, lines.findIndex((l, i) => i >= at && l.endsWith(')')) + 1);
+    // A short one stays on one line; this one is cut into pieces, one per line, that C joins back into one string.
+    const literals = [...call.join(' ').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).slice(3);
+    expect(literals.join('')).toBe(
+      'lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work,redirect_dir=off,metacopy=off',
+    );
+    expect(call[0]).toBe('mount("overlay", "/c/rootfs", "overlay", 0,');
   });
 
   it('as an sh script that parses, takes user values as parameters, and pivots without a directory', () => {

@@ -12,7 +12,7 @@ import {
   unshareArgvFor,
 } from '../../lib/container/launch.ts';
 import { containerCommands, launchOf, pidLine } from '../../lib/container/shown.ts';
-import { toContainerResult } from '../../lib/container/start.ts';
+import { stderrWithoutLauncherLine, toContainerResult } from '../../lib/container/start.ts';
 import { initPlan } from '../../lib/init/plan.ts';
 import { INIT_NAME, renderSh } from '../../lib/init/render-sh.ts';
 import { build, chrootSpec, isolatedSpec, withCgroup, withPid, withUtsIpc } from '../../lib/kit.ts';
@@ -176,5 +176,22 @@ describe('exit status', () => {
     expect(r).toMatchObject({ exitCode: 137, signal: 'SIGKILL', stderr: '' });
     expect(r.rewritten?.launcherSaid).toBe('unshare: sigprocmask unblock failed: Invalid argument');
     expect(toContainerResult({ exitCode: 1, signal: undefined, stdout: '', stderr: 'other\n' }).exitCode).toBe(1);
+  });
+
+  it('stderr passed on to the terminal loses that line however unshare splits its writes, and nothing else', () => {
+    const through = (pieces: string[]) => {
+      let out = '';
+      const f = stderrWithoutLauncherLine((t) => (out += t));
+      for (const p of pieces) f.push(p);
+      f.end();
+      return out;
+    };
+    const line = 'unshare: sigprocmask unblock failed: Invalid argument\n';
+    expect(through(['err\n', 'unshare', ': ', 'sigprocmask unblock failed', ': Invalid argument', '\n'])).toBe('err\n');
+    expect(through([`a${line}b`])).toBe('ab');
+    expect(through(['un', 'usual ', 'unshare: other\n'])).toBe('unusual unshare: other\n');
+    expect(through(['prompt> '])).toBe('prompt> ');
+    expect(through(['unsh'])).toBe('unsh');
+    expect(through([...`x${line}y`])).toBe('xy');
   });
 });

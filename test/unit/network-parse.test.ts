@@ -26,6 +26,7 @@ import {
 } from '../../lib/network/iptables.ts';
 import { dnatOnPort, parseProcNet, parsePublish, socketOnPort, assertPublishable } from '../../lib/network/ports.ts';
 import { networkFindings } from '../../lib/preflight.ts';
+import { parseProcNetRoute } from '../../lib/network/routes.ts';
 import { assertNoClash, clashingRoutes, freeSubnet, parseRoutes, subnetFromEnv } from '../../lib/network/routes.ts';
 
 const cidr = (t: string) =>
@@ -268,6 +269,38 @@ describe('names inside the container', () => {
 });
 
 describe('doctor, for lesson 08', () => {
+  const PROC_NET_ROUTE = [
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+    'eth0\t00000000\t0202000A\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    'eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+    'tun0\t00001E0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+    '',
+  ].join('\n');
+
+  it('reads the routing table from /proc/net/route, little-endian hex and all', () => {
+    expect(parseProcNetRoute(PROC_NET_ROUTE)).toEqual([
+      { dst: 'default', dev: 'eth0', gateway: '10.0.2.2' },
+      { dst: '10.0.2.0/24', dev: 'eth0', gateway: undefined },
+      { dst: '10.30.0.0/16', dev: 'tun0', gateway: undefined },
+    ]);
+  });
+
+  it("says ahead of time when lesson 08's subnet overlaps a host route, and which one would be free", () => {
+    const routes = parseProcNetRoute(PROC_NET_ROUTE);
+    const [clash] = networkFindings({ routes });
+    expect(clash).toMatchObject({ name: 'lesson 08 subnet', ok: false, required: false });
+    expect(clash?.detail).toBe(
+      "the containers' subnet 10.30.0.0/24 overlaps the host's route 10.30.0.0/16 dev tun0: lesson 08 would stop",
+    );
+    expect(clash?.fix).toContain('SCRATCH_SUBNET=10.31.0.0/24');
+    // The control: another subnet, or a host without that route, is fine.
+    expect(networkFindings({ routes, subnetFromEnv: '10.31.0.0/24' })[0]).toMatchObject({ ok: true });
+    expect(networkFindings({ routes: routes.slice(0, 2) })[0]?.detail).toBe(
+      "10.30.0.0/24 overlaps none of this host's routes",
+    );
+    expect(networkFindings({ routes, subnetFromEnv: '10.30.0.1/24' })[0]).toMatchObject({ ok: false });
+  });
+
   it('names the iptables backend, br_netfilter and ip_forward as information that stops nothing', () => {
     const found = networkFindings({ iptablesTarget: 'xtables-legacy-multi', brNetfilter: undefined, ipForward: 1 });
     expect(found.map((f) => [f.name, f.ok, f.required])).toEqual([

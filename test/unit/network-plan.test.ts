@@ -13,8 +13,11 @@ import { parseCidr } from '../../lib/network/addresses.ts';
 import { sharedRules } from '../../lib/network/nat.ts';
 import {
   allStages,
+  checkArgvs,
   connectContainer,
+  detectArgvs,
   ensureBridge,
+  ensureBridgeArgvs,
   parsePublish,
   planNetwork,
   releaseNetwork,
@@ -288,6 +291,49 @@ describe('reserving, connecting and releasing', () => {
     expect(plan.address).toBe('10.30.0.2');
     expect(runner.lines).toEqual([]);
     expect(fs.readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('what a lesson shows before each call is what the call runs', () => {
+  const NFT = { binary: 'iptables', mode: 'nft' as const, reason: 'detected' };
+  const listed = (argvs: string[][]) => argvs.map((a) => quoteArgv(a));
+
+  it('reserveNetwork runs the detection, then exactly the checks checkArgvs lists; with a backend given, only those', async () => {
+    const req = { id: ID, stateRoot: root, ports: [parsePublish('8080:80')] };
+    const runner = freshHost();
+    await reserveNetwork(runner, new CleanupStack(), req);
+    expect(runner.lines).toEqual(listed([...detectArgvs(), ...checkArgvs(req, NFT)]));
+    const given = freshHost();
+    await reserveNetwork(given, new CleanupStack(), { ...req, stateRoot: path.join(root, 'b'), iptables: NFT });
+    expect(given.lines).toEqual(listed(checkArgvs(req, NFT)));
+    // Without ports neither the sockets nor the DNAT rules are read.
+    expect(listed(checkArgvs({ id: ID }, NFT))).toEqual(['ip -j route', 'ip -j addr show dev scr0']);
+  });
+
+  it('ensureBridge, half by half, runs only commands ensureBridgeArgvs lists for that half', async () => {
+    const plan = planNetwork({ id: ID, stateRoot: root }, { iptables: NFT });
+    const bridgeOnly = freshHost();
+    await ensureBridge(bridgeOnly, plan, ['bridge']);
+    const bridgeArgvs = listed(ensureBridgeArgvs(plan, ['bridge']));
+    expect(bridgeOnly.lines.length).toBeGreaterThan(0);
+    for (const l of bridgeOnly.lines) expect(bridgeArgvs).toContain(l);
+    expect(bridgeOnly.lines.filter((l) => /iptables|ip_forward/.test(l))).toEqual([]);
+
+    const routerOnly = freshHost();
+    await ensureBridge(routerOnly, plan, ['router']);
+    const routerArgvs = listed(ensureBridgeArgvs(plan, ['router']));
+    for (const l of routerOnly.lines) expect(routerArgvs).toContain(l);
+    expect(routerOnly.lines.filter((l) => /scr0 (up|address)|route_localnet/.test(l))).toEqual([]);
+    expect(routerOnly.lines).toContain('sysctl -w net.ipv4.ip_forward=1');
+
+    // A bridge an older run left with another MAC and no route_localnet: what is read and fixed is listed too.
+    const old = freshHost()
+      .respondTo('addr show dev scr0', JSON.stringify([{ address: '02:00:00:00:00:09', flags: ['UP'], addr_info: [] }]))
+      .respondTo('route_localnet', '0\n');
+    await ensureBridge(old, plan, ['bridge']);
+    expect(old.lines).toContain('sysctl -n net.ipv4.conf.scr0.route_localnet');
+    expect(old.lines).toContain('ip link set scr0 address 02:73:63:1e:00:01');
+    for (const l of old.lines) expect(bridgeArgvs).toContain(l);
   });
 });
 

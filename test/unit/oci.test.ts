@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { build, isolatedSpec, withCgroup } from '../../lib/kit.ts';
+import { build, isolatedSpec, withCgroup, withUserns } from '../../lib/kit.ts';
+import { remappedIds } from '../../lib/userns.ts';
 import { allCapabilities } from '../../lib/capabilities.ts';
 import { toOciConfig } from '../../lib/oci.ts';
 
@@ -32,6 +33,15 @@ describe('toOciConfig', () => {
     for (const d of c.linux.devices) {
       expect(rules).toContainEqual({ allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm' });
     }
+  });
+
+  it('a user namespace (ctr run --userns) carries its maps, and /sys bound read-only: runc writes the maps', () => {
+    const c = toOciConfig(build(spec, withUserns(remappedIds(1_000_000))), { callerCapabilities: ALL });
+    expect(c.linux.namespaces.map((n) => n.type)).toContain('user');
+    expect(c.linux.uidMappings).toEqual([{ containerID: 0, hostID: 1_000_000, size: 65536 }]);
+    expect(c.linux.gidMappings).toEqual([{ containerID: 0, hostID: 1_000_000, size: 65536 }]);
+    expect(c.mounts.find((m) => m.destination === '/sys')).toMatchObject({ type: 'bind', source: '/sys' });
+    expect(toOciConfig(spec, { callerCapabilities: ALL }).linux.uidMappings).toBeUndefined();
   });
 
   it('a seccomp profile becomes linux.seccomp; none means unconfined', () => {

@@ -8,6 +8,8 @@ import {
   TOOLS,
   requireRoot,
   requireLinux,
+  usernsBlocker,
+  APPARMOR_FIX,
   type HostFacts,
 } from '../../lib/preflight.ts';
 import { findOnPath, toolPath } from '../../lib/runner.ts';
@@ -77,10 +79,50 @@ describe('preflight', () => {
     expect(found).toMatchObject({ ok: false, required: true, fix: 'apt-get install -y util-linux' });
   });
 
-  it('explains Ubuntu 24.04 AppArmor blocking unprivileged user namespaces, with the sysctl that fixes it', () => {
-    const f = evaluate(facts({ apparmorRestrictsUserns: 1 })).find((x) => x.name === 'user namespaces');
+  it('explains Ubuntu 24.04 AppArmor blocking unprivileged user namespaces, with the profile that allows unshare', () => {
+    const f = evaluate(facts({ apparmorRestrictsUserns: 1 })).find((x) => x.name === 'AppArmor userns');
     expect(f).toMatchObject({ ok: false, required: false });
-    expect(f?.fix).toBe('sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
+    expect(f?.detail).toContain('kernel.apparmor_restrict_unprivileged_userns=1');
+    expect(f?.fix).toBe(APPARMOR_FIX);
+    // With the workshop's profile loaded the restriction stays on for everything else, and lesson 09 works.
+    const allowed = evaluate(facts({ apparmorRestrictsUserns: 1, apparmorUnshareProfile: true }));
+    expect(allowed.find((x) => x.name === 'AppArmor userns')?.ok).toBe(true);
+    expect(usernsBlocker(facts({ apparmorRestrictsUserns: 1 }))?.fix).toBe(APPARMOR_FIX);
+    expect(usernsBlocker(facts({ apparmorRestrictsUserns: 1, apparmorUnshareProfile: true }))).toBeUndefined();
+  });
+
+  it('each setting that stops a user namespace is one line naming it, with the command that changes it', () => {
+    const off = (over: Partial<HostFacts>) => {
+      const e = usernsBlocker(facts(over));
+      return e && `${e.message} — fix: ${e.fix}`;
+    };
+    expect(off({ maxUserNamespaces: 0 })).toBe(
+      'user.max_user_namespaces=0: no user namespace can be made ("No space left on device") — fix: ' +
+        'sysctl -w user.max_user_namespaces=15000',
+    );
+    expect(off({ unprivilegedUsernsClone: 0 })).toMatch(
+      /^kernel\.unprivileged_userns_clone=0 .* — fix: sysctl -w kernel\.unprivileged_userns_clone=1$/,
+    );
+    expect(off({})).toBeUndefined();
+    // Debian 12 has no unprivileged_userns_clone switch at all: no line about it.
+    expect(evaluate(facts()).some((x) => x.name === 'userns_clone')).toBe(false);
+  });
+
+  it('newuidmap missing and no subordinate range: each one line with its fix, lesson 09 only', () => {
+    const tools = { ...facts().tools, newuidmap: false };
+    expect(evaluate(facts({ tools })).find((x) => x.name === 'newuidmap')).toMatchObject({
+      ok: false,
+      required: false,
+      fix: 'apt-get install -y uidmap',
+    });
+    const none = evaluate(facts({ subids: { user: 'vagrant', uid: 1000, free: 100000 } })).find(
+      (x) => x.name === 'subuid range',
+    );
+    expect(none).toMatchObject({ ok: false, required: false });
+    expect(none?.fix).toBe('usermod --add-subuids 100000-165535 --add-subgids 100000-165535 vagrant');
+    const has = { start: 100000, count: 65536 };
+    const ok = evaluate(facts({ subids: { user: 'vagrant', uid: 1000, uids: has, gids: has, free: 165536 } }));
+    expect(ok.find((x) => x.name === 'subuid range')?.ok).toBe(true);
   });
 
   it('off Linux, says so once and points at the VM', () => {
@@ -98,6 +140,17 @@ describe('preflight', () => {
     const out = evaluate(facts({ kernelRelease: '4.4.0', uid: 1000, filesystems: 'nodev\tproc\n' }));
     const bad = out.filter((f) => !f.ok).map((f) => f.name);
     expect(bad).toEqual(['root', 'kernel version', 'overlayfs']);
+  });
+
+  it('lessons 06–07: an upper directory on overlayfs (docker inside docker without a volume) is named, with a fix', () => {
+    const upper = (upperFs: string) => evaluate(facts({ upperFs })).find((x) => x.name === 'upper dirs');
+    expect(upper('ext4')).toMatchObject({ ok: true, required: false });
+    expect(upper('overlay')).toMatchObject({ ok: false, required: false });
+    expect(upper('overlay')?.detail).toContain('cannot be the upper layer of another overlay');
+    expect(upper('overlay')?.fix).toContain('mount -t tmpfs');
+    expect(
+      evaluate(facts({ tools: { ...facts().tools, skopeo: false } })).find((x) => x.name === 'skopeo'),
+    ).toMatchObject({ ok: false, required: false, fix: 'apt-get install -y skopeo' });
   });
 
   it('requireRoot and requireLinux throw one-line user errors with a fix', () => {

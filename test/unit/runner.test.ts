@@ -52,6 +52,13 @@ describe('the real runner', () => {
     expect(r.exitCode).toBe(137);
   });
 
+  it('a seccomp kill (SIGSYS) is 128 + 31, as a shell reports it', async () => {
+    // No core file: a SIGSYS would otherwise dump one where core dumps are on.
+    const r = await createRunner().run(['sh', '-c', 'ulimit -c 0; kill -SYS $$'], { reject: false });
+    expect(r.signal).toBe('SIGSYS');
+    expect(r.exitCode).toBe(159);
+  });
+
   it('killAll ends every command it started that still runs', async () => {
     const runner = createRunner();
     const a = runner.start(['sleep', '30']);

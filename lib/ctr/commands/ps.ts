@@ -16,7 +16,11 @@ export function ago(iso: string | undefined, now = Date.now()): string {
         ? [Math.floor(s / 60), 'minute']
         : s < 86400
           ? [Math.floor(s / 3600), 'hour']
-          : [Math.floor(s / 86400), 'day'];
+          : s < 86400 * 60
+            ? [Math.floor(s / 86400), 'day']
+            : s < 86400 * 730
+              ? [Math.floor(s / (86400 * 30)), 'month']
+              : [Math.floor(s / (86400 * 365)), 'year'];
   return n <= 1 && unit === 'second' ? 'Less than a second ago' : `${n} ${unit}${n === 1 ? '' : 's'} ago`;
 }
 
@@ -27,10 +31,12 @@ export function statusText(s: ContainerState, now = Date.now()): string {
   return `Exited (${code}) ${ago(s.finishedAt ?? s.startedAt, now)}`;
 }
 
+const PS_HEADERS = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'] as const;
+
 /** The table, columns padded to their widest cell. */
 export function psTable(states: ContainerState[], now = Date.now()): string {
   const rows = [
-    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+    [...PS_HEADERS],
     ...states.map((s) => {
       const cmd = s.spec.process.args.join(' ');
       return [
@@ -46,6 +52,33 @@ export function psTable(states: ContainerState[], now = Date.now()): string {
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd((widths[i] ?? 0) + 3))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Some columns of that table, by header, cut where the header line says each column starts: a narrow view. */
+export function psColumns(table: string, headers: readonly string[]): string {
+  const [head = '', ...rows] = table.split('\n');
+  const starts = PS_HEADERS.map((h) => head.indexOf(h)).filter((i) => i >= 0);
+  const cut = (line: string, h: string) => {
+    const from = head.indexOf(h);
+    return from < 0
+      ? ''
+      : line
+          .slice(
+            from,
+            starts.find((x) => x > from),
+          )
+          .trim();
+  };
+  const picked = [head, ...rows].map((l) => headers.map((h) => cut(l, h)));
+  const widths = headers.map((_, i) => Math.max(...picked.map((r) => (r[i] ?? '').length)));
+  return picked
     .map((r) =>
       r
         .map((c, i) => c.padEnd((widths[i] ?? 0) + 3))

@@ -1,5 +1,7 @@
 /**
- * ctr run — docker run: make a container from a rootfs and run a command in it, attached or detached.
+ * ctr run — docker run: make a container from an image (or a rootfs directory) and run a command in it, attached
+ * or detached. From an image, the container's root is an overlay of the image's layers (lower dirs from the
+ * store) and its command, environment, working directory and user come from the image's config.
  *
  * Attached, this process is the container's parent: it streams its output, forwards the first Ctrl-C or SIGTERM to
  * the container's PID 1 (a second one kills it), records its exit code and removes its cgroup — and with --rm
@@ -11,34 +13,68 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { CleanupStack } from '../../cleanup.ts';
-import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
+import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
 import { Timeline } from '../../timeline.ts';
+import { usernsBlocker } from '../../preflight.ts';
+import { hasNamespace } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
-import { RUN_FLAGS, runRequest, type RunRequest } from '../run-spec.ts';
+import type { ImageRecord, ImageStore } from '../../image/store.ts';
+import { RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
 
-/** A rootfs named on the command line: an existing directory (images come with lesson 07). */
-export function resolveRootfsArg(arg: string): { image: string; path: string } {
-  const p = path.resolve(arg);
-  let isDir = false;
+function isDirectory(p: string): boolean {
   try {
-    isDir = fs.statSync(p).isDirectory();
+    return fs.statSync(p).isDirectory();
   } catch {
-    isDir = false;
+    return false;
   }
-  if (!isDir)
+}
+
+/** A rootfs named on the command line: an existing directory. */
+export function resolveRootfsArg(arg: string): Extract<RunSource, { kind: 'rootfs' }> {
+  const p = path.resolve(arg);
+  if (!isDirectory(p))
     throw new UserError(
       `no such rootfs directory: ${arg}`,
       'ctr run /var/lib/scratch/rootfs/busybox sh   (npm run rootfs builds it)',
     );
-  return { image: arg, path: fs.realpathSync(p) };
+  return { kind: 'rootfs', image: arg, path: fs.realpathSync(p) };
+}
+
+/**
+ * What `ctr run X` starts from: a path (`/…`, `./…`, `../…`) is a rootfs directory; anything else an image in the
+ * store (`scratch/layers`, `busybox:1.36`, an id prefix) — or, when there is no such image but a directory of that
+ * name, that directory.
+ */
+export function resolveRunSource(arg: string, store: ImageStore): RunSource {
+  if (/^\.{0,2}\//.test(arg)) return resolveRootfsArg(arg);
+  let record: ImageRecord | undefined;
+  try {
+    record = store.get(arg);
+  } catch (e) {
+    if (!(e instanceof UserError) || !isDirectory(arg)) throw e;
+  }
+  if (!record) {
+    if (isDirectory(arg)) return resolveRootfsArg(arg);
+    throw new UserError(
+      `no such image or rootfs directory: ${arg}`,
+      `ctr images   (ctr pull ${arg}, or ctr load -i FILE; a rootfs: ctr run /var/lib/scratch/rootfs/busybox sh)`,
+    );
+  }
+  return {
+    kind: 'image',
+    image: arg,
+    id: record.id,
+    config: store.config(record),
+    lowerDirs: store.lowerDirs(record),
+  };
 }
 
 /** SCRATCH_RUN_ID fixes the new container's id, so a test can find exactly its resources; else a random one. */
-function idFromEnv(): string | undefined {
-  const id = process.env.SCRATCH_RUN_ID;
+function idFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const id = env.SCRATCH_RUN_ID;
   if (!id) return undefined;
   if (!/^[0-9a-f]{10}$/.test(id))
     throw new UserError(`SCRATCH_RUN_ID=${id} is not a container id (10 hex digits)`, 'unset SCRATCH_RUN_ID');
@@ -86,8 +122,8 @@ function forwardSignals(pid: () => number, kill: () => void) {
  * SCRATCH_TIMINGS=FILE: when the run is over, write its timeline there as JSON (spec, created, launch, ready, go,
  * exec, running, exited, removed; milliseconds since ctr started) — what `npm run bench` reads.
  */
-function writeTimings(timeline: Timeline): void {
-  const file = process.env.SCRATCH_TIMINGS;
+function writeTimings(env: NodeJS.ProcessEnv, timeline: Timeline): void {
+  const file = env.SCRATCH_TIMINGS;
   if (file) fs.writeFileSync(file, `${JSON.stringify(timeline.marks)}\n`);
 }
 
@@ -120,19 +156,15 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     // Its PID is free now, and may be another process's soon: nothing is sent to it any more.
     pid = 0;
     timeline.mark('exited');
-    const note = rewrittenNote(r);
-    if (note) ctx.err(`ctr: ${note}\n`);
-    markExited(
-      req.spec.id,
-      r.exitCode,
-      r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined,
-    );
+    // As docker, nothing is printed for a killed command: its exit code says it, and `ctr inspect` says how.
+    const killedBy = r.signal ? `killed by ${r.signal}${killed ? ' (ctr was interrupted twice)' : ''}` : undefined;
+    markExited(req.spec.id, r.exitCode, rewrittenNote(r) ?? killedBy, oomKilledIn(created.cgroup));
     return r.exitCode;
   } finally {
     await cleanup.unwind();
     signals.stop();
     timeline.mark('removed');
-    writeTimings(timeline);
+    writeTimings(ctx.env, timeline);
   }
 }
 
@@ -179,14 +211,25 @@ async function runDetached(ctx: CtrContext, req: RunRequest): Promise<number> {
 
 export const run: Command = {
   name: 'run',
-  usage: 'ctr run [OPTIONS] ROOTFS COMMAND [ARG...]',
-  summary: 'Run a command in a new container',
+  usage: 'ctr run [OPTIONS] IMAGE|ROOTFS [COMMAND] [ARG...]',
+  summary: 'Run a command in a new container, from an image or a rootfs directory',
   flags: RUN_FLAGS,
   async run(ctx, { flags, rest }) {
     const [image, ...args] = rest;
     if (!image)
-      throw new UserError('ctr run needs a rootfs and a command', 'ctr run /var/lib/scratch/rootfs/busybox sh');
-    const req = runRequest(flags, resolveRootfsArg(image), args, { id: idFromEnv() });
+      throw new UserError(
+        'ctr run needs an image (or a rootfs directory)',
+        'ctr run scratch/layers   (or: ctr run /var/lib/scratch/rootfs/busybox sh)',
+      );
+    const req = runRequest(flags, resolveRunSource(image, ctx.store), args, {
+      id: idFromEnv(ctx.env),
+      hostEnv: ctx.env,
+    });
+    // Before anything is made: a host that refuses user namespaces says so in one line, with its setting.
+    if (hasNamespace(req.spec, 'user')) {
+      const blocked = usernsBlocker();
+      if (blocked) throw blocked;
+    }
     const timeline = new Timeline();
     timeline.mark('spec');
     if (req.detach && req.interactive)

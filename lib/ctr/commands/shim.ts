@@ -9,9 +9,10 @@
  * node process per detached container: heavier than conmon's C, and the price of writing it in the workshop's
  * own language; a waiter killed with kill -9 leaves a state that `ctr ps` reports as exited, code unknown.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { CleanupStack } from '../../cleanup.ts';
-import { createContainer, markExited, markRunning } from '../../container/lifecycle.ts';
+import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { processStartTime, updateState } from '../../container/state.ts';
 import { UserError } from '../../errors.ts';
@@ -42,12 +43,13 @@ export const shim: Command = {
     const req = await readRequest(sock);
     const cleanup = new CleanupStack();
     let container: Awaited<ReturnType<typeof startContainer>> | undefined;
+    let created: Awaited<ReturnType<typeof createContainer>> | undefined;
     const onSignal = () => void container?.stop(0);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => {}); // the terminal of `ctr run -d` may close: the waiter stays
     try {
-      const created = await createContainer(ctx.runner, cleanup, { ...req, detached: true });
+      created = await createContainer(ctx.runner, cleanup, { ...req, detached: true });
       container = await startContainer(ctx.runner, cleanup, created.state.spec, {
         executor: 'ts',
         init: await ctx.init(),
@@ -62,14 +64,31 @@ export const shim: Command = {
       const e = error instanceof Error ? error : new Error(String(error));
       const exitCode = (e as { exitCode?: number }).exitCode ?? 125;
       const fix = e instanceof UserError ? e.fix : undefined;
-      sock.end(`error ${JSON.stringify({ message: e.message, fix, exitCode })}\n`);
+      // Undo first, answer after: `ctr run -d` returns on the answer, and must find nothing of it left.
       await cleanup.unwind();
+      sock.end(`error ${JSON.stringify({ message: e.message, fix, exitCode })}\n`);
       return exitCode;
     }
     const r = await container.wait();
+    if (r.rewritten) dropLastLine(created.state.logPath, r.rewritten.launcherSaid);
+    const oom = oomKilledIn(created.cgroup);
     // Cgroup and network first, then the exit code: whoever waits for "exited" (ctr stop) finds them gone.
     await cleanup.unwind();
-    markExited(req.spec.id, r.exitCode, rewrittenNote(r) ?? (r.signal ? `killed by ${r.signal}` : undefined));
+    markExited(req.spec.id, r.exitCode, rewrittenNote(r) ?? (r.signal ? `killed by ${r.signal}` : undefined), oom);
     return 0;
   },
 };
+
+/**
+ * unshare's line about the SIGKILL it could not pass on (see lib/container/start.ts) was written into the log,
+ * after everything the container wrote: it is the launcher's, not the container's, so `ctr logs` does not show it.
+ */
+function dropLastLine(logPath: string, line: string): void {
+  try {
+    const text = fs.readFileSync(logPath, 'utf8');
+    const at = text.lastIndexOf(`${line}\n`);
+    if (at >= 0 && at + line.length + 1 === text.length) fs.truncateSync(logPath, Buffer.byteLength(text.slice(0, at)));
+  } catch {
+    // no log (the container never started): nothing to drop
+  }
+}
