@@ -554,6 +554,25 @@ export default defineLesson<State>({
     ];
   },
 
+  exercise: {
+    file: '06-overlay-layers.ts',
+    functions: { overlayData },
+    solutionIn: ['lib/init/plan.ts'],
+    contract:
+      'write overlayData(lower, upper, work): the overlay mount options — the read-only layers top first, the ' +
+      "container's own upper dir, and its work dir.",
+    hints: [
+      'Three options, comma-separated: lowerdir=…, upperdir=…, workdir=….',
+      "lowerdir takes every layer, joined by ':' — in the order given, the first being the top.",
+      '`lowerdir=${lower.join(":")},upperdir=${upper},workdir=${work}`',
+    ],
+    minutes: 8,
+    shape: {
+      overlayData: (v: unknown) =>
+        typeof v === 'string' ? undefined : 'overlayData must return a string (the mount options)',
+    },
+  },
+
   recap: {
     saw: [
       'An overlay shows read-only lower layers with one writable upper directory on top; every write lands there.',

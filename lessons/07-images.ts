@@ -628,6 +628,29 @@ export default defineLesson<State>({
     ];
   },
 
+  exercise: {
+    file: '07-images.ts',
+    functions: { layerEntryAction },
+    solutionIn: ['lib/image/whiteout.ts'],
+    contract:
+      "write layerEntryAction(entry): what a layer's tar entry name does to the layer — create, whiteout, " +
+      'opaque, or skip (aufs bookkeeping).',
+    hints: [
+      'Split at the last "/": dir is before it ("" at the top), the base name after it.',
+      'Test the base name in this order: exactly ".wh..wh..opq" → opaque; starts with ".wh..wh." → skip; starts with ".wh." → whiteout of the rest.',
+      'A ".wh..wh." component anywhere in dir (inside aufs bookkeeping) → skip too: dir.split("/").some((c) => c.startsWith(".wh..wh.")) — but not ".wh..wh..opq" itself.',
+    ],
+    minutes: 12,
+    shape: {
+      layerEntryAction: (v: unknown) =>
+        typeof v === 'object' &&
+        v !== null &&
+        ['create', 'whiteout', 'opaque', 'skip'].includes(String((v as { action?: unknown }).action))
+          ? undefined
+          : 'layerEntryAction must return { action: "create" | "whiteout" | "opaque" | "skip", … }',
+    },
+  },
+
   recap: {
     saw: [
       'An image is layer tars plus a config, each named by its sha256; manifest.json or index.json ties them.',

@@ -20,7 +20,7 @@ import { startContainer, type Container } from '../lib/container/start.ts';
 import { build, isolatedSpec, withNetwork, withOverlay } from '../lib/kit.ts';
 import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
 import { containerAddresses, containerSubnet, DEFAULT_SUBNET, formatIp } from '../lib/network/addresses.ts';
-import { applyChanges } from '../lib/network/changes.ts';
+import { applyChanges, confinedChanges } from '../lib/network/changes.ts';
 import { claims, LEASES } from '../lib/network/ipam.ts';
 import {
   addressStage,
@@ -730,6 +730,22 @@ export default defineLesson<State>({
           s.bGone.leases.every((l) => !l.endsWith(b.id)),
       },
     ];
+  },
+
+  exercise: {
+    file: '08-network-namespace.ts',
+    functions: { vethStage, addressStage },
+    solutionIn: ['lib/network/plan.ts', 'lib/network/veth.ts'],
+    contract:
+      'write vethStage(plan) and addressStage(plan): the ip commands (with their undo) that make the veth cable ' +
+      "into the bridge, and give the container's end its address, its loopback and its default route.",
+    hints: [
+      'Each change is { what: "…", argv: ["ip", "link", …], undo?: [...] }; only the first (ip link add) needs an undo.',
+      'The container end is renamed inside its namespace, so that command is ip -n <plan.netns> link set <plan.peerVeth> name <plan.ifname>.',
+      'With plan.hostNetns set, a host command ["ip", ...rest] becomes ["ip", "-n", plan.hostNetns, ...rest]: write a small helper and use it for 1, 2 and 4–6 (and the undo).',
+    ],
+    minutes: 20,
+    shape: { vethStage: confinedChanges('vethStage'), addressStage: confinedChanges('addressStage') },
   },
 
   recap: {

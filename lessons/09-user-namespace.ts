@@ -808,6 +808,27 @@ export default defineLesson<State>({
     ];
   },
 
+  exercise: {
+    file: '09-user-namespace.ts',
+    functions: { uidMapLines },
+    solutionIn: ['lib/userns.ts'],
+    contract:
+      "write uidMapLines(hostId, sub?): the lines of a rootless container's uid_map — root inside is you " +
+      'outside, and ids from 1 are your subordinate range.',
+    hints: [
+      'A line is three numbers, "inside outside count": "0 1000 1" makes container root host uid 1000.',
+      'The range starts at container id 1 (root is taken): `1 ${sub.start} ${sub.count}`.',
+      'return [`0 ${hostId} 1`, ...(sub ? [`1 ${sub.start} ${sub.count}`] : [])];',
+    ],
+    minutes: 8,
+    shape: {
+      uidMapLines: (v: unknown) =>
+        Array.isArray(v) && v.every((l) => typeof l === 'string' && /^\s*\d+\s+\d+\s+\d+\s*$/.test(l))
+          ? undefined
+          : 'uidMapLines must return lines of three numbers, "inside outside count"',
+    },
+  },
+
   recap: {
     saw: [
       'uid_map and gid_map say who ids inside are outside; an unmapped id shows as 65534, and a process exec’d ' +

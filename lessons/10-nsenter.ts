@@ -175,6 +175,27 @@ function execListing(spec: ContainerSpec, pid: number | undefined, args: string[
   return pid === undefined ? text.replaceAll('/proc/0/root', '/proc/$PID/root') : text;
 }
 
+/**
+ * The exercise's argv is run as root, so only one of the form the init needs is: env -i, nsenter with namespace
+ * flags of the container's PID, the host's root, then this checkout's node and init bundle.
+ */
+function nsenterInitShape(v: unknown): string | undefined {
+  const bad = 'execArgvFor must return env -i nsenter --target PID <namespace flags> --root=/ --wd=/ -- NODE BUNDLE';
+  if (!Array.isArray(v) || !v.every((w) => typeof w === 'string')) return bad;
+  const words = v as string[];
+  const [env, i, nsenter, target, pid, ...rest] = words;
+  if (env !== 'env' || i !== '-i' || nsenter !== 'nsenter' || target !== '--target' || !/^(\d+|\$PID)$/.test(pid ?? ''))
+    return bad;
+  const dashes = rest.indexOf('--');
+  const flags = rest.slice(0, dashes);
+  const allowed = /^--(user|cgroup|ipc|uts|net|pid|mount|root=\/|wd=\/)$/;
+  const init = tsInitPaths();
+  const after = rest.slice(dashes + 1);
+  if (dashes < 0 || !flags.every((f) => allowed.test(f)) || after.length !== 2) return bad;
+  if (after[0] !== init.node || after[1] !== init.bundle) return `${bad}: NODE is ${init.node}, BUNDLE ${init.bundle}`;
+  return undefined;
+}
+
 export default defineLesson<State>({
   number: '10',
   title: 'nsenter: into a running container',
@@ -534,6 +555,22 @@ export default defineLesson<State>({
         detail: s.removed?.join(', '),
       },
     ];
+  },
+
+  exercise: {
+    file: '10-nsenter.ts',
+    functions: { execArgvFor },
+    solutionIn: ['lib/container/launch.ts'],
+    contract:
+      'write execArgvFor(spec, targetPid, init): the nsenter argv that starts the init in every namespace of the ' +
+      "container's first process, on the host's root, for the init to finish the job.",
+    hints: [
+      'The flags come from spec.linux.namespaces.map((n) => n.type); network is --net, mount is --mount.',
+      'Order them as the doc comment says: filter ["user", "cgroup", "ipc", "uts", "network", "pid", "mount"] by the types the spec has.',
+      "['env', '-i', 'nsenter', '--target', String(targetPid), ...flags, '--root=/', '--wd=/', '--', init.node, init.bundle]",
+    ],
+    minutes: 12,
+    shape: { execArgvFor: nsenterInitShape },
   },
 
   recap: {

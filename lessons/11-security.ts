@@ -18,6 +18,7 @@ import path from 'node:path';
 import { initBundle } from '../lib/bundle.ts';
 import {
   capabilitiesToHex,
+  CAPABILITY_NAMES,
   describeCapabilityHex,
   DOCKER_DEFAULT_CAPABILITIES,
   droppedCapabilities,
@@ -880,6 +881,36 @@ export default defineLesson<State>({
           answer(s.exec.nsenterCaps, 'mount(tmpfs, /mnt)') === 'ok',
       },
     ];
+  },
+
+  exercise: {
+    file: '11-security.ts',
+    functions: { ociCapabilities },
+    solutionIn: ['lib/capabilities.ts'],
+    contract:
+      "write ociCapabilities(changes): docker's 14 capabilities with --cap-add/--cap-drop applied, as the five " +
+      'sets of the OCI spec — bounding, permitted and effective that list, inheritable and ambient empty.',
+    hints: [
+      'Normalize a name first: upper case, and CAP_ in front if it is missing; "ALL" stays "ALL".',
+      'add has ALL: every name up to lastCap but the dropped; drop has ALL: only the added; else the default minus drops plus adds.',
+      'Sort by CAPABILITY_NAMES.indexOf(name) and drop duplicates ([...new Set(list)]); return { bounding: list, effective: list, permitted: list, inheritable: [], ambient: [] }.',
+    ],
+    minutes: 15,
+    shape: {
+      ociCapabilities: (v: unknown) => {
+        const sets = ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'];
+        const o = v as Record<string, unknown>;
+        const ok =
+          typeof v === 'object' &&
+          v !== null &&
+          sets.every(
+            (k) => Array.isArray(o[k]) && (o[k] as unknown[]).every((c) => CAPABILITY_NAMES.includes(c as never)),
+          );
+        return ok
+          ? undefined
+          : 'ociCapabilities must return { bounding, effective, inheritable, permitted, ambient }, each a list of CAP_… names';
+      },
+    },
   },
 
   recap: {

@@ -64,7 +64,11 @@ await main(async () => {
   }
   for (const parent of cgroupParents()) await runner.run(['rmdir', parent], { reject: false });
   // Judge by what is still there, not by exit codes: deleting one end of a veth pair removes the other end too.
-  const left = values['dry-run'] ? [] : await scan();
+  if (values['dry-run']) {
+    out.note(`${found.length} leftovers; nothing was removed (--dry-run): npm run clean removes them`);
+    return 0;
+  }
+  const left = await scan();
   for (const l of left) out.error(`still there: ${l.kind} ${l.name}`);
   out.check(`removed ${found.length - left.length} of ${found.length} leftovers`, left.length === 0);
   return left.length === 0 ? 0 : 1;

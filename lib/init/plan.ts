@@ -185,7 +185,9 @@ function rootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
             target: root,
             fstype: 'overlay',
             flags: [],
-            data: `${parts.overlayData(lower, upper, work)},${OVERLAY_FEATURES}${userns ? ',userxattr' : ''}`,
+            // In a user namespace overlayfs wants userxattr, and refuses it next to any redirect_dir or metacopy
+            // option (EINVAL): with userxattr it turns both off by itself.
+            data: `${parts.overlayData(lower, upper, work)},${userns ? 'userxattr' : OVERLAY_FEATURES}`,
           },
         ],
       });

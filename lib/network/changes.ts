@@ -48,3 +48,54 @@ export async function applyChanges(runner: Runner, cleanup: CleanupStack, change
 export async function runChanges(runner: Runner, changes: readonly HostChange[]) {
   for (const c of changes) await runner.run(c.argv);
 }
+
+/** The words of `ip link` a host-side change may use; every other word must be a name of ours (scr…). */
+const IP_LINK_WORDS = new Set(
+  'link add set delete del type veth peer name netns master nomaster up down bridge_slave hairpin on off mtu'.split(
+    ' ',
+  ),
+);
+
+/**
+ * Why a command written by a learner (lesson 08's exercise) is not run, or undefined when it may be: only `ip`,
+ * on the host only `ip link` on links and namespaces named `scr…`, and inside a namespace of ours
+ * (`ip -n scr… link|addr|route …`) anything but moving a link to a namespace not ours. A wrong answer can then
+ * break only what the lesson itself made.
+ */
+export function outsideScratch(argv: readonly string[]): string | undefined {
+  const ours = (name: string | undefined) => name !== undefined && name.startsWith('scr');
+  if (argv[0] !== 'ip') return 'only ip commands are run for this exercise';
+  let rest = argv.slice(1);
+  const inside = rest[0] === '-n';
+  if (inside) {
+    if (!ours(rest[1])) return `ip -n takes a namespace this lesson made (scr…), not ${rest[1] ?? 'nothing'}`;
+    rest = rest.slice(2);
+  }
+  const object = rest[0] ?? '';
+  if (!(inside ? ['link', 'addr', 'address', 'route'] : ['link']).includes(object))
+    return inside ? `ip ${object} is not needed here` : 'on the host, only ip link (addresses and routes go inside)';
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === 'netns' && !ours(rest[i + 1])) return `a link may move only into a namespace named scr…`;
+  }
+  if (!inside) {
+    const foreign = rest.find((w) => !IP_LINK_WORDS.has(w) && !/^\d+$/.test(w) && !ours(w));
+    if (foreign !== undefined) return `${foreign} is not a link or namespace this lesson made (scr…)`;
+  }
+  return undefined;
+}
+
+/** Shape check for a learner's list of host changes: each command and its undo pass `outsideScratch`. */
+export function confinedChanges(name: string) {
+  return (value: unknown): string | undefined => {
+    if (!Array.isArray(value)) return `${name} must return a list of { what, argv, undo? }`;
+    for (const c of value as Array<Partial<HostChange>>) {
+      if (typeof c !== 'object' || c === null || !Array.isArray(c.argv) || !c.argv.every((a) => typeof a === 'string'))
+        return `${name} must return a list of { what, argv, undo? }`;
+      for (const argv of [c.argv, ...(c.undo ? [c.undo] : [])]) {
+        const why = outsideScratch(argv);
+        if (why) return `${name}: not run: ${quoteArgv(argv)} — ${why}`;
+      }
+    }
+    return undefined;
+  };
+}

@@ -110,7 +110,7 @@ const PROJECT = path.resolve(import.meta.dirname, '../..');
 export async function runLessonInNetns<S>(
   lesson: Lesson<S>,
   netns: string,
-  opts: Omit<TestRunOptions, 'impl'> & { implFile?: string } = {},
+  opts: Omit<TestRunOptions, 'impl'> & { implFile?: string; exerciseFile?: string } = {},
 ): Promise<LessonResult<S> & { output: string; id: string }> {
   const id = opts.id ?? newRunId(lesson.number);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-lesson-'));
@@ -133,7 +133,13 @@ export async function runLessonInNetns<S>(
     );
     if (!fs.existsSync(out))
       throw new Error(`lesson ${lesson.number} in ${netns} failed (${r.exitCode}):\n${r.stderr}`);
-    return JSON.parse(fs.readFileSync(out, 'utf8')) as LessonResult<S> & { output: string; id: string };
+    const parsed = JSON.parse(fs.readFileSync(out, 'utf8')) as LessonResult<S> & {
+      output: string;
+      id: string;
+      thrown?: { name: string; message: string };
+    };
+    if (parsed.thrown) throw Object.assign(new Error(parsed.thrown.message), { name: parsed.thrown.name });
+    return parsed;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { UserError } from '../../lib/errors.ts';
 import { belongsTo, removalArgv, scanLeftovers } from '../../lib/leftovers.ts';
 import { parseCidr } from '../../lib/network/addresses.ts';
 import { sharedRules } from '../../lib/network/nat.ts';
+import { confinedChanges, outsideScratch } from '../../lib/network/changes.ts';
 import {
   allStages,
   checkArgvs,
@@ -468,3 +469,28 @@ describe('leftovers of the network', () => {
 function fail(): never {
   throw new Error('unreachable');
 }
+
+describe("lesson 08's exercise: a learner's commands stay inside what the lesson made", () => {
+  it("lib's own veth and address stages pass, on the host and in a test's host namespace", () => {
+    for (const hostNetns of [undefined, 'scr08ffff-host']) {
+      const plan = planNetwork({ id: ID, hostNetns, ports: [] });
+      expect(confinedChanges('vethStage')(vethStage(plan))).toBeUndefined();
+      expect(confinedChanges('addressStage')(addressStage(plan))).toBeUndefined();
+    }
+  });
+
+  it('anything else is refused with its reason: other programs, host addresses, links and namespaces not ours', () => {
+    expect(outsideScratch(['rm', '-rf', '/'])).toBe('only ip commands are run for this exercise');
+    expect(outsideScratch(['ip', 'link', 'delete', 'eth0'])).toMatch(/^eth0 is not a link or namespace/);
+    expect(outsideScratch(['ip', 'addr', 'add', '10.0.0.1/8', 'dev', 'scr0'])).toMatch(/only ip link/);
+    expect(outsideScratch(['ip', '-n', 'default', 'link', 'set', 'lo', 'down'])).toMatch(/^ip -n takes a namespace/);
+    expect(outsideScratch(['ip', '-n', 'scr08ffff', 'link', 'set', 'eth0', 'netns', '1'])).toMatch(/scr…$/);
+    expect(outsideScratch(['ip', '-n', 'scr08ffff', 'netns', 'add', 'x'])).toMatch(/not needed here/);
+    expect(outsideScratch(['ip', '-n', 'scr08ffff', 'route', 'add', 'default', 'via', '10.30.0.1'])).toBeUndefined();
+    const wrong = [
+      { what: 'x', argv: ['ip', 'link', 'set', 'scr08ffffh', 'up'], undo: ['ip', 'link', 'delete', 'eth0'] },
+    ];
+    expect(confinedChanges('vethStage')(wrong)).toMatch(/^vethStage: not run: ip link delete eth0 — /);
+    expect(confinedChanges('vethStage')('ip link')).toMatch(/must return a list/);
+  });
+});
