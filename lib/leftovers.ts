@@ -114,9 +114,10 @@ function hostnameEnv(pid: string): string | undefined {
 
 /**
  * Processes of ours outside any cgroup of ours: those whose root directory is one of ours (a chroot into the
- * rootfs, a container on an overlay), and those whose environment names a container of ours (HOSTNAME=scr<id>, as
+ * rootfs, a container on an overlay), those whose environment names a container of ours (HOSTNAME=scr<id>, as
  * every container and its launcher get it) — the containers of lessons 02–04, which have no cgroup, and which a
- * run killed with -9 leaves running. `via` says where each was found, the run's id included when it is known.
+ * run killed with -9 leaves running — and helpers started with a run's state directory in their arguments.
+ * `via` says where each was found, the run's id included when it is known.
  */
 function processesOfOurs(): Array<{ pid: number; via: string }> {
   const out: Array<{ pid: number; via: string }> = [];
@@ -127,7 +128,12 @@ function processesOfOurs(): Array<{ pid: number; via: string }> {
       const ours = root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`);
       const host = hostnameEnv(name);
       const named = host?.startsWith(PREFIX) ? `HOSTNAME=${host}` : undefined;
-      if (ours || named) out.push({ pid: Number(name), via: [ours ? root : '', named ?? ''].join(' ').trim() });
+      // A helper a run started with its state directory in its arguments (lesson 07's registry: its config there).
+      const args = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const stateArg = args.find((a) => a.startsWith(`${STATE_ROOT}/`));
+      if (ours || named || stateArg) {
+        out.push({ pid: Number(name), via: [ours ? root : '', named ?? '', stateArg ?? ''].join(' ').trim() });
+      }
     } catch {
       // Gone, or a kernel thread.
     }

@@ -178,6 +178,9 @@ interface Outcome {
   code?: string;
 }
 
+/** How long the pipes of a command that has exited may stay open before they are closed from this end. */
+const PIPE_GRACE_MS = 2000;
+
 /** How long a command that ignores the SIGTERM of its timeout gets before SIGKILL. */
 const FORCE_KILL_AFTER_MS = 5000;
 
@@ -237,12 +240,25 @@ function spawnCommand(file: string, args: readonly string[], opts: RunOptions, s
         (s) => new Promise<void>((r) => (s && !s.readableEnded ? s.on('close', () => r()) : r())),
       ),
     );
+    // Once the command has exited, what is still in its pipes comes within moments — unless a process it left
+    // behind holds them open (a container PID 1 orphaned by a Ctrl-C): that must not keep the runner waiting forever.
+    const drained = () =>
+      Promise.race([
+        streamsEnded,
+        new Promise<void>((r) =>
+          setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            r();
+          }, PIPE_GRACE_MS).unref(),
+        ),
+      ]);
     let settled = false;
     const finish = (o: Omit<Outcome, 'stdout' | 'stderr'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void streamsEnded.then(() =>
+      void drained().then(() =>
         resolve({ ...o, stdout: stripFinalNewline(stdout), stderr: stripFinalNewline(stderr) }),
       );
     };

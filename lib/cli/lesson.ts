@@ -237,6 +237,9 @@ await main(async () => {
   const wantedId = runIdFromEnv(lesson.number);
   const id = mode === 'explain' ? wantedId : claimRunId(lesson.number, wantedId);
   if (mode !== 'explain' && id !== undefined) process.once('exit', () => releaseClaim(id));
+  // The id names this run, not what it starts: a ctr the lesson runs picks its own, beginning with this one.
+  delete process.env.SCRATCH_RUN_ID;
+  if (id !== undefined) process.env.SCRATCH_PARENT_RUN = id;
 
   inLesson = true;
   const result = await runLesson(lesson, {

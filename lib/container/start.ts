@@ -24,6 +24,7 @@ import { hasNamespace, type ContainerSpec } from '../spec.ts';
 import type { Timeline } from '../timeline.ts';
 import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
+import { isSameProcess, processStartTime } from './state.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -192,6 +193,14 @@ export function initProgram(plan: InitPlan, executor: Executor, init?: TsInit): 
 
 interface Handshake {
   pid: number;
+}
+
+/** Every process below `pid`, parents before their children (none when dry-running: pid 0). */
+function descendantsOf(pid: number): number[] {
+  if (pid <= 0) return [];
+  const out: number[] = [];
+  for (let level = childrenOf(pid); level.length > 0; level = level.flatMap((p) => childrenOf(p))) out.push(...level);
+  return out;
 }
 
 /** A process's argv from /proc/<pid>/cmdline (empty while execve is still building it, or once it is gone). */
@@ -380,11 +389,25 @@ export async function startContainer(
     return (finished = toContainerResult(opts.logFile ? { ...r, stderr: fileTail(opts.logFile) } : r));
   });
   let hostPid = 0;
+  let hostStartTime: number | undefined;
 
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
-    if (finished) return finished;
-    // Only ever the process this run started: the launcher's child (or the launcher itself), checked by PID.
-    const ours = hostPid !== 0 && (hostPid === launcherPid || readProcessState(hostPid)?.ppid === launcherPid);
+    if (finished) {
+      // The launcher is gone, but its child need not be: a PID 1 ignores the Ctrl-C that ended the launcher, and
+      // a credentials change in a user namespace clears the death signal `unshare --kill-child` set for it.
+      if (hostPid !== 0 && hostPid !== launcherPid && isSameProcess(hostPid, hostStartTime)) {
+        runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGKILL' });
+      }
+      return finished;
+    }
+    // Only ever the process this run started: the launcher's child (or the launcher itself), checked by PID — or,
+    // once its launcher is gone (a Ctrl-C reaches the whole process group, and a PID 1 ignores it), by the start
+    // time it had when it said `ready`: a reused PID has another.
+    const ours =
+      hostPid !== 0 &&
+      (hostPid === launcherPid ||
+        readProcessState(hostPid)?.ppid === launcherPid ||
+        isSameProcess(hostPid, hostStartTime));
     if (ours && graceMs > 0) {
       runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGTERM' });
       const timer = setTimeout(() => !finished && proc.kill('SIGKILL'), graceMs);
@@ -394,6 +417,14 @@ export async function startContainer(
       // The launcher ends by itself once its child is gone; give it a moment before forcing it.
       await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
+    // Stopped before it said `ready` (its PID is not known yet): whatever the launcher started goes first, since
+    // `unshare --kill-child` cannot be relied on once a user namespace changed the child's credentials.
+    if (!finished && hostPid === 0) {
+      for (const pid of descendantsOf(launcherPid).reverse()) runner.apply({ kind: 'kill', pid, signal: 'SIGKILL' });
+      // And one whose launcher died first (a Ctrl-C reaches the whole group) is no one's child any more: closing
+      // our end of the sync socket ends it — an init that waits for `go` (or its maps) gives up at end of file.
+      proc.sync?.destroy();
+    }
     // With a PID namespace, `unshare --kill-child` makes sure its child dies with it, whatever happened above.
     if (!finished) proc.kill('SIGKILL');
     return done;
@@ -402,6 +433,9 @@ export async function startContainer(
 
   if (!runner.dryRun) {
     const joinCgroup = async (pid: number) => {
+      // Known from here on, so that a Ctrl-C before the command runs still stops this process (see stop()).
+      hostPid = pid;
+      hostStartTime = processStartTime(pid);
       // The TypeScript init joins here; the sh init was put in the cgroup by its launcher already.
       if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
       await opts.atSync?.(pid);
@@ -412,6 +446,7 @@ export async function startContainer(
     const timeout = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
     const started = await handshake(proc, plan, executor === 'ts', joinCgroup, timeout, mapIds, opts.timeline);
     hostPid = started.pid;
+    hostStartTime = processStartTime(hostPid);
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);
   return {

@@ -101,6 +101,13 @@ describe('what the real runner hands a command, and what it gives back', () => {
     expect((await proc.wait()).exitCode).toBe(0);
   });
 
+  it('returns once a command exits, even if a process it left behind keeps its output open', async () => {
+    const t = Date.now();
+    const r = await createRunner().run(['sh', '-c', 'sleep 5 & echo hi']);
+    expect(r.stdout).toBe('hi');
+    expect(Date.now() - t).toBeLessThan(4500);
+  });
+
   it('ends a command at its timeout with SIGTERM', async () => {
     const r = await createRunner().run(['sleep', '30'], { timeoutMs: 100, reject: false });
     expect(r).toMatchObject({ signal: 'SIGTERM', exitCode: 143 });

@@ -22,7 +22,7 @@ import { usernsBlocker } from '../../preflight.ts';
 import { hasNamespace } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
 import type { ImageRecord, ImageStore } from '../../image/store.ts';
-import { RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
+import { newContainerId, RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
 
 function isDirectory(p: string): boolean {
   try {
@@ -72,9 +72,15 @@ export function resolveRunSource(arg: string, store: ImageStore): RunSource {
   };
 }
 
-/** SCRATCH_RUN_ID fixes the new container's id, so a test can find exactly its resources; else a random one. */
+/**
+ * SCRATCH_RUN_ID fixes the new container's id, so a test can find exactly its resources. Run by a lesson (the runner
+ * sets SCRATCH_PARENT_RUN to its own run id), the id starts with the lesson's, so `npm run clean -- --only 07ab12`
+ * after a killed lesson 07 finds the containers it ran with ctr too. Else a random one.
+ */
 function idFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const id = env.SCRATCH_RUN_ID;
+  const parent = env.SCRATCH_PARENT_RUN;
+  if (!id && parent && /^[0-9a-f]{2,8}$/.test(parent)) return `${parent}${newContainerId()}`.slice(0, 10);
   if (!id) return undefined;
   if (!/^[0-9a-f]{10}$/.test(id))
     throw new UserError(`SCRATCH_RUN_ID=${id} is not a container id (10 hex digits)`, 'unset SCRATCH_RUN_ID');
