@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from './bundle.ts';
 import { UserError } from './errors.ts';
@@ -77,7 +78,8 @@ export interface LoadOptions {
  */
 function bootCode(): string {
   const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./exercise-worker.ts', import.meta.url).href;
+  // From the project root, not from this module: run compiled, this module is a chunk in dist/.
+  const entry = pathToFileURL(path.join(PROJECT_ROOT, 'lib', 'exercise-worker.ts')).href;
   return [
     '(async () => {',
     `  const { register } = await import(${JSON.stringify(tsx)});`,
