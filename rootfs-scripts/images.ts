@@ -225,19 +225,27 @@ export async function buildImages(opts: BuildImagesOptions = {}): Promise<BuiltI
   return { dir: outDir, built: true, files };
 }
 
+const USAGE = `npm run images [-- --out DIR] [--rootfs DIR] [--force]
+  Builds the workshop's images (docker-archive and OCI layout) from the busybox rootfs, for ctr load and lesson 07.`;
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  await main(async () => {
-    const { values } = parseArgs({
-      options: {
-        out: { type: 'string' },
-        rootfs: { type: 'string' },
-        force: { type: 'boolean', default: false },
-      },
-    });
-    const r = await buildImages({ outDir: values.out, rootfs: values.rootfs, force: values.force });
-    console.log(r.built ? `✔ images built in ${r.dir}` : `✔ images already up to date in ${r.dir} (--force rebuilds)`);
-    console.log(`  load one with: ctr load -i ${r.files.layers.oci}`);
-  });
+  await main(
+    async () => {
+      const { values } = parseArgs({
+        options: {
+          out: { type: 'string' },
+          rootfs: { type: 'string' },
+          force: { type: 'boolean', default: false },
+        },
+      });
+      const r = await buildImages({ outDir: values.out, rootfs: values.rootfs, force: values.force });
+      console.log(
+        r.built ? `✔ images built in ${r.dir}` : `✔ images already up to date in ${r.dir} (--force rebuilds)`,
+      );
+      console.log(`  load one with: ctr load -i ${r.files.layers.oci}`);
+    },
+    { usage: USAGE },
+  );
 }
 
 export const IMAGES_SCRIPT = fileURLToPath(import.meta.url);

@@ -9,11 +9,17 @@ import { main } from './main.ts';
 
 const BY_NAME: Record<string, BundleEntry> = { init: INIT_BUNDLE, ctr: CTR_BUNDLE, lessons: LESSONS_BUNDLE };
 
-await main(async () => {
-  const names = process.argv.slice(2);
-  for (const n of names) if (!BY_NAME[n]) throw new UserError(`no bundle called ${n}`, 'npm run build');
-  for (const entry of names.length > 0 ? names.map((n) => BY_NAME[n]!) : Object.values(BY_NAME)) {
-    await ensureBundle(entry);
-  }
-  return 0;
-});
+const USAGE = `npm run build [-- init|ctr|lessons …]
+  Compiles the bundles plain node runs (the container init, ctr, the lesson runner); all of them by default.`;
+
+await main(
+  async () => {
+    const names = process.argv.slice(2);
+    for (const n of names) if (!BY_NAME[n]) throw new UserError(`no bundle called ${n}`, 'npm run build');
+    for (const entry of names.length > 0 ? names.map((n) => BY_NAME[n]!) : Object.values(BY_NAME)) {
+      await ensureBundle(entry);
+    }
+    return 0;
+  },
+  { usage: USAGE },
+);

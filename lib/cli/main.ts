@@ -10,14 +10,31 @@ import { mapStack } from '../stack-trace.ts';
 export interface MainOptions {
   /** The exit code of a user's mistake: 1 for the lessons, 125 for ctr (docker's "the runtime failed"). */
   userErrorExit?: number;
+  /** What `--help` (or `-h`) prints before anything runs; also the fix shown for an option the command lacks. */
+  usage?: string;
+}
+
+/** node's parseArgs rejects an unknown option or a missing value with these codes: the user's typo, not a bug. */
+function parseArgsMistake(error: unknown, usage: string | undefined): UserError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
+  // Its advice about positionals that start with '-' fits none of the workshop's commands.
+  const what = (error as Error).message.split('. To specify')[0]!.replace(/\.$/, '');
+  return new UserError(what, usage?.split('\n')[0] ?? 'see the README for this command');
 }
 
 export async function main(fn: () => Promise<number | void>, opts: MainOptions = {}): Promise<never> {
   const chalk = new Chalk({ level: wantsColor(process.stderr) ? 1 : 0 });
   let code: number;
+  const args = process.argv.slice(2);
+  if (opts.usage && (args.includes('--help') || args.includes('-h'))) {
+    process.stdout.write(`${opts.usage}\n`);
+    process.exit(0);
+  }
   try {
     code = (await fn()) ?? 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = parseArgsMistake(thrown, opts.usage) ?? thrown;
     if (error instanceof Error && error.name === 'ExitPromptError') {
       // Ctrl-C at a question (the lesson picker, a quiz): the learner changed their mind; nothing is wrong.
       code = 130;

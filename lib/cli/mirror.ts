@@ -37,65 +37,73 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-await main(async () => {
-  const { values } = parseArgs({
-    options: { port: { type: 'string', default: '5000' }, storage: { type: 'string' }, upstream: { type: 'string' } },
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError(`--port ${values.port} is not a port number`, 'npm run mirror -- --port 5000');
-  }
-  if (!findOnPath('docker-registry', toolPath(process.env.PATH))) {
-    throw new UserError(
-      'the classroom mirror runs Debian’s docker-registry, which is not installed',
-      'sudo apt-get install -y docker-registry',
+const USAGE = `npm run mirror [-- --port 5000] [--storage DIR] [--upstream URL]
+  A classroom registry mirror (Debian's docker-registry) so thirty laptops pull from the instructor's, not Docker Hub.`;
+
+await main(
+  async () => {
+    const { values } = parseArgs({
+      options: { port: { type: 'string', default: '5000' }, storage: { type: 'string' }, upstream: { type: 'string' } },
+    });
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new UserError(`--port ${values.port} is not a port number`, 'npm run mirror -- --port 5000');
+    }
+    if (!findOnPath('docker-registry', toolPath(process.env.PATH))) {
+      throw new UserError(
+        'the classroom mirror runs Debian’s docker-registry, which is not installed',
+        'sudo apt-get install -y docker-registry',
+      );
+    }
+    if (!(await portFree(port))) {
+      throw new UserError(
+        `port ${port} is taken (Debian's docker-registry package starts its own service there)`,
+        `sudo systemctl disable --now docker-registry   (or npm run mirror -- --port ${port + 1})`,
+      );
+    }
+    const storage = path.resolve(values.storage ?? path.join(os.homedir(), '.cache', 'scratch-mirror'));
+    fs.mkdirSync(storage, { recursive: true });
+    const config = path.join(storage, 'mirror.yml');
+    fs.writeFileSync(
+      config,
+      mirrorConfig({ listen: `0.0.0.0:${port}`, storage: path.join(storage, 'data'), upstream: values.upstream }),
     );
-  }
-  if (!(await portFree(port))) {
-    throw new UserError(
-      `port ${port} is taken (Debian's docker-registry package starts its own service there)`,
-      `sudo systemctl disable --now docker-registry   (or npm run mirror -- --port ${port + 1})`,
+    const urls = classroomAddresses().map((a) => `http://${a}:${port}`);
+    const of = values.upstream ?? 'Docker Hub';
+    console.log(`A mirror of ${of} on port ${port}, cache in ${storage} (Ctrl-C stops it; the cache stays).`);
+    console.log('Learners, in their VM (one of these addresses, whichever their network reaches):');
+    for (const u of urls.length > 0 ? urls : [`http://<this machine's address>:${port}`]) {
+      console.log(`  export SCRATCH_REGISTRY_MIRROR=${u}`);
+    }
+    console.log(
+      `then: npm run ctr -- pull busybox   (or, without the variable: npm run ctr -- pull --mirror URL busybox)`,
     );
-  }
-  const storage = path.resolve(values.storage ?? path.join(os.homedir(), '.cache', 'scratch-mirror'));
-  fs.mkdirSync(storage, { recursive: true });
-  const config = path.join(storage, 'mirror.yml');
-  fs.writeFileSync(
-    config,
-    mirrorConfig({ listen: `0.0.0.0:${port}`, storage: path.join(storage, 'data'), upstream: values.upstream }),
-  );
-  const urls = classroomAddresses().map((a) => `http://${a}:${port}`);
-  const of = values.upstream ?? 'Docker Hub';
-  console.log(`A mirror of ${of} on port ${port}, cache in ${storage} (Ctrl-C stops it; the cache stays).`);
-  console.log('Learners, in their VM (one of these addresses, whichever their network reaches):');
-  for (const u of urls.length > 0 ? urls : [`http://<this machine's address>:${port}`]) {
-    console.log(`  export SCRATCH_REGISTRY_MIRROR=${u}`);
-  }
-  console.log(
-    `then: npm run ctr -- pull busybox   (or, without the variable: npm run ctr -- pull --mirror URL busybox)`,
-  );
-  const [cmd = 'docker-registry', ...args] = mirrorArgv(config);
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'inherit', 'pipe'],
-    env: { ...process.env, PATH: toolPath(process.env.PATH) },
-  });
-  // Its log goes on to the terminal; a Go panic (it asks Docker Hub for a token as it starts, and panics when
-  // it cannot reach it) becomes one line with the fix instead of a stack trace.
-  let panic: string | undefined;
-  child.stderr.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    panic ??= /^panic: (.*)$/m.exec(text)?.[1];
-    if (panic === undefined) process.stderr.write(text);
-  });
-  const stop = () => child.kill('SIGTERM');
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(signal ? 0 : (c ?? 0))));
-  if (panic !== undefined) {
-    throw new UserError(
-      `the mirror stopped: ${panic}`,
-      'it fetches from Docker Hub, and checks it can as it starts: run it where the internet is reachable',
+    const [cmd = 'docker-registry', ...args] = mirrorArgv(config);
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, PATH: toolPath(process.env.PATH) },
+    });
+    // Its log goes on to the terminal; a Go panic (it asks Docker Hub for a token as it starts, and panics when
+    // it cannot reach it) becomes one line with the fix instead of a stack trace.
+    let panic: string | undefined;
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      panic ??= /^panic: (.*)$/m.exec(text)?.[1];
+      if (panic === undefined) process.stderr.write(text);
+    });
+    const stop = () => child.kill('SIGTERM');
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const code = await new Promise<number>((resolve) =>
+      child.on('exit', (c, signal) => resolve(signal ? 0 : (c ?? 0))),
     );
-  }
-  return code;
-});
+    if (panic !== undefined) {
+      throw new UserError(
+        `the mirror stopped: ${panic}`,
+        'it fetches from Docker Hub, and checks it can as it starts: run it where the internet is reachable',
+      );
+    }
+    return code;
+  },
+  { usage: USAGE },
+);
