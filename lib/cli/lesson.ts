@@ -92,15 +92,23 @@ async function rerunWithSudo(reason: string, argv: string[], out: Printer): Prom
   }
 }
 
-/** The line that says what to run next: the next lesson, or — where it is only planned — what to do meanwhile. */
+/**
+ * The line that says what to run next: the next lesson, or — where it is only planned — what to do meanwhile, or,
+ * after the last lesson of the plan, that the workshop is complete.
+ */
 async function whatNext(lesson: Lesson<unknown>, files: LessonFile[], mode: string): Promise<string> {
   const number = String(Number(lesson.number) + 1).padStart(2, '0');
   const flag = mode === 'explain' ? ' -- --explain' : '';
   if (files.some((f) => f.number === number))
     return `Next: npm run lesson ${number}${flag}   (quiz first: npm run quiz ${lesson.number})`;
   const planned = await plannedLesson(number);
-  const title = planned ? ` (${planned.title})` : '';
-  return `Lesson ${number}${title} is planned and not in this checkout yet. Meanwhile: npm run quiz ${lesson.number}`;
+  if (!planned) {
+    return (
+      `That was the last lesson: the workshop is complete. Quiz: npm run quiz ${lesson.number}; the exercises ` +
+      'still open: npm run exercise'
+    );
+  }
+  return `Lesson ${number} (${planned.title}) is planned and not in this checkout yet. Meanwhile: npm run quiz ${lesson.number}`;
 }
 
 /** Stop at the first required thing this machine lacks, with its fix. */

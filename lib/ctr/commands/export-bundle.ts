@@ -1,34 +1,83 @@
 /**
- * ctr export-bundle — write a container (or a rootfs run as one) as an OCI bundle that runc can run.
- * (lib/oci-bundle.ts says what a bundle is and what it cannot carry.)
+ * ctr export-bundle — write a container, or an image as `ctr run` would start it, as an OCI bundle that runc can
+ * run. (lib/oci-bundle.ts says what a bundle is and what it cannot carry.)
  */
 import path from 'node:path';
 import { lookup } from '../../container/lifecycle.ts';
 import { UserError } from '../../errors.ts';
+import { build, withNoNetwork } from '../../kit.ts';
 import { exportBundle } from '../../oci-bundle.ts';
-import type { Command } from '../command.ts';
+import type { ContainerSpec } from '../../spec.ts';
+import type { Command, CtrContext } from '../command.ts';
+import { newContainerId, runRequest } from '../run-spec.ts';
+import { resolveRunSource } from './run.ts';
+
+interface ToExport {
+  spec: ContainerSpec;
+  /** The files of its root, bottom layer first. */
+  layers: string[];
+  /** Names its cgroup (`/scratch/<id>b`) and the runc container id the message suggests. */
+  id: string;
+}
+
+/** A container, as it is now: its read-only layers, bottom first, then its own changes. */
+function containerToExport(ref: string): ToExport | undefined {
+  let state;
+  try {
+    state = lookup(ref);
+  } catch (e) {
+    if (e instanceof UserError && /^no such container/.test(e.message)) return undefined;
+    throw e;
+  }
+  const rootfs = state.spec.rootfs;
+  const layers = rootfs.type === 'overlay' ? [...rootfs.lower].reverse().concat(rootfs.upper) : [state.spec.root.path];
+  return { spec: state.spec, layers, id: state.id };
+}
+
+/**
+ * An image (or a rootfs directory) as `ctr run IMAGE [COMMAND…]` would start it, with no other flag: docker's
+ * default profile, the image's config, and a network namespace of its own with only lo.
+ */
+function imageToExport(ctx: CtrContext, ref: string, args: string[]): ToExport {
+  let source;
+  try {
+    source = resolveRunSource(ref, ctx.store);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(
+      `no such container, image or rootfs directory: ${ref}`,
+      'ctr ps -a   (or ctr images; a container or an image: ctr export-bundle web /tmp/web-bundle)',
+    );
+  }
+  const id = newContainerId();
+  const req = runRequest({}, source, args, { id, hostEnv: {} });
+  const layers = source.kind === 'image' ? [...source.lowerDirs].reverse() : [source.path];
+  return { spec: build(req.spec, withNoNetwork), layers, id };
+}
 
 export const exportBundleCommand: Command = {
   name: 'export-bundle',
-  usage: 'ctr export-bundle CONTAINER DIR',
-  summary: 'Write a container as an OCI bundle (config.json + rootfs/) for runc',
-  interspersed: true,
+  usage: 'ctr export-bundle CONTAINER|IMAGE DIR [COMMAND] [ARG...]',
+  summary: 'Write a container, or an image as ctr run starts it, as an OCI bundle (config.json + rootfs/) for runc',
   flags: [],
   async run(ctx, { rest }) {
-    const [ref, dir] = rest;
+    const [ref, dir, ...args] = rest;
     if (!ref || !dir)
       throw new UserError(
-        'ctr export-bundle needs a container and a directory',
+        'ctr export-bundle needs a container (or an image) and a directory',
         'ctr export-bundle web /tmp/web-bundle',
       );
-    const state = lookup(ref);
-    const rootfs = state.spec.rootfs;
-    // The container's files as they are now: its read-only layers, bottom first, then its own changes.
-    const layers =
-      rootfs.type === 'overlay' ? [...rootfs.lower].reverse().concat(rootfs.upper) : [state.spec.root.path];
-    const out = exportBundle(state.spec, layers, path.resolve(dir), `${state.id}b`);
+    const found = containerToExport(ref);
+    if (found && args.length > 0) {
+      throw new UserError(
+        `container ${ref} already has its command; a command goes only after an image`,
+        `ctr export-bundle ${ref} ${dir}`,
+      );
+    }
+    const x = found ?? imageToExport(ctx, ref, args);
+    const out = exportBundle(x.spec, x.layers, path.resolve(dir), `${x.id}b`);
     ctx.out(
-      `${out.dir}: config.json and rootfs/ (${out.files} files) — run it with: runc run -b ${out.dir} ${state.id}b\n`,
+      `${out.dir}: config.json and rootfs/ (${out.files} files) — run it with: runc run -b ${out.dir} ${x.id}b\n`,
     );
     return 0;
   },
