@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'slides/dist/', 'dist/'] },
+  { ignores: ['node_modules/', 'slides/dist/', 'dist/', '.scr-exercises-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['bin/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },

@@ -8,6 +8,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    globalSetup: ['test/global-setup.ts'],
+    // The second holds the host to what it was before the tests (test/reliability/host-snapshot.ts).
+    globalSetup: ['test/global-setup.ts', 'test/reliability/host-snapshot.ts'],
   },
 });

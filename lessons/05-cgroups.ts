@@ -382,6 +382,8 @@ export default defineLesson<State>({
       async run(ctx, cmd) {
         const cg = ctx.state.cgroup!;
         const bomb = runContainer(ctx.runner, ctx.cleanup, containerSpec(ctx, ['sh', '-c', FORK_BOMB]), launch(ctx));
+        // A bomb that fails to start is seen at `await bomb` below; meanwhile its failure must not crash the runner.
+        bomb.catch(() => {});
         // Read while the sleeps that did start still hold their PIDs: as soon as a fork has been refused.
         const seen = await waitForStats(cg, (s) => (s.pids?.forkFailures ?? 0) > 0);
         const files = await runFiles(ctx, cmd.files as string[]);

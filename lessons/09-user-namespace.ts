@@ -24,7 +24,7 @@ import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesso
 import { containerDir, stateDir } from '../lib/names.ts';
 import { kernelAtLeast, usernsBlocker } from '../lib/preflight.ts';
 import { readNamespaces, readStatusField } from '../lib/proc.ts';
-import type { RunResult } from '../lib/runner.ts';
+import { findOnPath, toolPath, type RunResult } from '../lib/runner.ts';
 import type { ContainerSpec, IdMapping } from '../lib/spec.ts';
 import type { HostOp } from '../lib/hostops.ts';
 import { createStateDir } from '../lib/state.ts';
@@ -273,6 +273,13 @@ export default defineLesson<State>({
         // Before anything is made: a host that refuses user namespaces says so in one line, with its setting.
         const blocked = usernsBlocker();
         if (blocked) throw blocked;
+        // Step 7 needs the setuid helpers that write a range for a user: say so now, not half way through.
+        const helper = ['newuidmap', 'newgidmap'].find((t) => !findOnPath(t, toolPath(process.env.PATH)));
+        if (helper)
+          throw new UserError(
+            `${helper} is not installed (lesson 09 maps 65,536 ids with it)`,
+            'sudo apt-get install -y uidmap',
+          );
         if (!kernelAtLeast(fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8'), [5, 11])) {
           throw new UserError('an overlay in a user namespace needs Linux 5.11 or newer', 'use the workshop VM');
         }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compiledLessonPath, runsCompiled } from './bundle.ts';
 import type { Lesson } from './lesson.ts';
 
 export const LESSONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'lessons');
@@ -38,8 +39,16 @@ export function findLessonFile(arg: string, files: LessonFile[] = listLessonFile
   return n === undefined ? undefined : files.find((f) => f.number === n);
 }
 
+/**
+ * The module to import for a lesson: its .ts file under a TypeScript loader, or — when this code runs compiled
+ * (npm run lesson) — its compiled twin in dist/, built from that same file (lib/bundle.ts).
+ */
+export function lessonModule(file: LessonFile, moduleUrl: string = import.meta.url): string {
+  return runsCompiled(moduleUrl) ? compiledLessonPath(file.file) : file.file;
+}
+
 export async function loadLesson(file: LessonFile): Promise<Lesson<unknown>> {
-  const mod = (await import(pathToFileURL(file.file).href)) as { default?: Lesson<unknown> };
+  const mod = (await import(pathToFileURL(lessonModule(file)).href)) as { default?: Lesson<unknown> };
   if (!mod.default) throw new Error(`${file.file} has no default export (a lesson made with defineLesson)`);
   return mod.default;
 }

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from './bundle.ts';
 import { UserError } from './errors.ts';
@@ -64,6 +65,8 @@ export interface LoadedExercise {
 export interface LoadOptions {
   /** The most a single call may take before it counts as hung. */
   timeoutMs?: number;
+  /** The most loading the file (compiling it and running its top level) may take. */
+  loadTimeoutMs?: number;
   /** What the learner reads to get unstuck: `npm run exercise 01 -- --hint`. */
   hintCommand: string;
   shape?: Record<string, (value: unknown) => string | undefined>;
@@ -75,7 +78,8 @@ export interface LoadOptions {
  */
 function bootCode(): string {
   const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./exercise-worker.ts', import.meta.url).href;
+  // From the project root, not from this module: run compiled, this module is a chunk in dist/.
+  const entry = pathToFileURL(path.join(PROJECT_ROOT, 'lib', 'exercise-worker.ts')).href;
   return [
     '(async () => {',
     `  const { register } = await import(${JSON.stringify(tsx)});`,
@@ -98,6 +102,11 @@ export async function loadExercise(file: string, names: string[], opts: LoadOpti
   }
   const worker = new Worker(bootCode(), { eval: true, workerData: { file }, stdout: false, stderr: false });
   worker.unref();
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  // Loading gets its own limit (tsx compiles the file first, so a generous one): a loop or an await that never
+  // ends at the top of the file would otherwise hang the lesson before it starts.
+  const loadLimitMs = opts.loadTimeoutMs ?? 20_000;
+  let loadTimer: NodeJS.Timeout | undefined;
   const exported = await new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: { exported?: string[]; error?: { message: string; stack?: string } }) =>
       m.error
@@ -105,13 +114,21 @@ export async function loadExercise(file: string, names: string[], opts: LoadOpti
         : resolve(m.exported ?? []),
     );
     worker.once('error', (e) => reject(new ExerciseError(`${rel(file)}: ${e.message}`, fix)));
-  });
+    loadTimer = setTimeout(() => {
+      void worker.terminate();
+      reject(
+        new ExerciseError(
+          `${rel(file)}: loading it took more than ${loadLimitMs / 1000} s — a loop or a wait at its top level?`,
+          fix,
+        ),
+      );
+    }, loadLimitMs);
+  }).finally(() => clearTimeout(loadTimer));
   const missing = names.filter((n) => !exported.includes(n));
   if (missing.length > 0) {
     await worker.terminate();
     throw new ExerciseError(`${rel(file)} exports no function ${missing.join(', ')}`, fix);
   }
-  const timeoutMs = opts.timeoutMs ?? 3000;
   let dead = false;
   const call = (name: string, args: unknown[]): unknown => {
     if (dead) throw new ExerciseError(`${rel(file)}: stopped after an earlier hang`, fix);

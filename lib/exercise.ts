@@ -13,8 +13,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from './bundle.ts';
 
-export const EXERCISES_DIR = path.join(PROJECT_ROOT, 'exercises');
-export const TEMPLATES_DIR = path.join(EXERCISES_DIR, 'templates');
+export const TEMPLATES_DIR = path.join(PROJECT_ROOT, 'exercises', 'templates');
+/**
+ * Where the learner's copies are: exercises/, or SCRATCH_EXERCISES (tests use a directory of their own, directly
+ * in the project like exercises/, so a copy's imports of ../lib/ still resolve).
+ */
+export const EXERCISES_DIR = process.env.SCRATCH_EXERCISES ?? path.join(PROJECT_ROOT, 'exercises');
 
 export interface Exercise {
   /** The file name, in exercises/ (the learner's) and exercises/templates/ (the starting point): `01-chroot.ts`. */
@@ -49,11 +53,19 @@ export function shownPath(ex: Exercise): string {
   return path.relative(PROJECT_ROOT, workingCopy(ex));
 }
 
+/**
+ * The learner's copy as it starts: the template's text with its imports pointed one directory up — the template
+ * sits in exercises/templates/, the copy in exercises/, and both must compile against the same lib/.
+ */
+export function startingText(ex: Exercise): string {
+  return fs.readFileSync(template(ex), 'utf8').replace(/(from\s+['"])\.\.\/\.\.\//g, '$1../');
+}
+
 /** Make the learner's copy from the template if there is none yet; true when it was just made. */
 export function ensureWorkingCopy(ex: Exercise, owner?: { uid: number; gid: number }): boolean {
   const file = workingCopy(ex);
   if (fs.existsSync(file)) return false;
-  fs.copyFileSync(template(ex), file);
+  fs.writeFileSync(file, startingText(ex));
   if (owner) fs.chownSync(file, owner.uid, owner.gid);
   return true;
 }
@@ -61,21 +73,26 @@ export function ensureWorkingCopy(ex: Exercise, owner?: { uid: number; gid: numb
 /** Whether the learner has changed their copy at all. */
 export function touched(ex: Exercise): boolean {
   try {
-    return fs.readFileSync(workingCopy(ex), 'utf8') !== fs.readFileSync(template(ex), 'utf8');
+    return fs.readFileSync(workingCopy(ex), 'utf8') !== startingText(ex);
   } catch {
     return false;
   }
 }
 
 /** Put the template back, keeping the learner's version next to it; returns where it was kept. */
-export function resetExercise(ex: Exercise, now = new Date()): string | undefined {
+export function resetExercise(
+  ex: Exercise,
+  now = new Date(),
+  owner?: { uid: number; gid: number },
+): string | undefined {
   const file = workingCopy(ex);
   let kept: string | undefined;
   if (fs.existsSync(file)) {
     kept = `${file}.${now.toISOString().replace(/[:.]/g, '-')}.bak`;
     fs.renameSync(file, kept);
   }
-  fs.copyFileSync(template(ex), file);
+  fs.writeFileSync(file, startingText(ex));
+  if (owner) fs.chownSync(file, owner.uid, owner.gid);
   return kept;
 }
 

@@ -6,23 +6,43 @@
  * what is left can be found without any record of the run: mounts under /run/scratch or /var/lib/scratch,
  * cgroups below the `scratch` parent, links and network namespaces named `scr…`, iptables rules whose comment
  * starts with `scr:`, address and port leases (lib/network/ipam.ts), id ranges a run granted a user in /etc/subuid
- * for its length (noted in its state directory, lib/userns.ts), state directories, and the processes still
- * inside those cgroups or rooted in those directories. `npm run clean` removes them, in an order that works:
- * processes, then mounts (deepest first), then rules and network, cgroups, leases and state.
+ * for its length (noted in its state directory, lib/userns.ts), state directories, name and run-id reservations,
+ * containers' own directories (an overlay's upper and work), and the processes still inside those cgroups, rooted
+ * in those directories or named as a container of ours. `npm run clean` removes them, in an order that works:
+ * processes, then mounts (deepest first), then rules and network, cgroups, leases, state and directories.
  *
  * Built rootfs and image directories under /var/lib/scratch are not leftovers: they are kept on purpose. A
- * container's own directory there (its upper and work) is, once no state directory accounts for it.
+ * container's own directory there (its upper and work) is, as its state directory is: a `ctr` container kept
+ * after it exited is listed until `ctr rm`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { readMountinfo } from './mountinfo.ts';
-import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT, stateDir } from './names.ts';
+import { CGROUP_PARENT, CONTAINERS_ROOT, LIB_ROOT, PREFIX, STATE_ROOT } from './names.ts';
 import { ourRules, parseRules } from './network/iptables.ts';
 import { claims, LEASES, PORTS } from './network/ipam.ts';
 import { createRunner, type Runner } from './runner.ts';
 import { readGrantNote, revokeArgv } from './userns.ts';
 
-export type LeftoverKind = 'process' | 'mount' | 'rule' | 'link' | 'netns' | 'cgroup' | 'lease' | 'subid' | 'state';
+export type LeftoverKind =
+  | 'process'
+  | 'mount'
+  | 'rule'
+  | 'link'
+  | 'netns'
+  | 'cgroup'
+  | 'lease'
+  | 'subid'
+  | 'state'
+  | 'reservation'
+  | 'directory';
+
+/**
+ * Directories under /run/scratch whose entries each belong to one run: a name reservation (`.names/web/<id>`,
+ * lib/container/lifecycle.ts) and a run-id claim (`.runs/<id>`, lib/run-ids.ts). Listed entry by entry, so one
+ * run's can be found and removed without touching another's.
+ */
+export const RESERVATION_DIRS = ['.names', '.runs'];
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -82,14 +102,38 @@ function cgroupPids(dir: string): number[] {
   }
 }
 
-/** Processes whose root directory is one of ours (a chroot into the rootfs, a container on an overlay). */
-function processesRootedInScratch(): Array<{ pid: number; root: string }> {
-  const out: Array<{ pid: number; root: string }> = [];
+/** The HOSTNAME in a process's environment: a container's own name, `scr<id>` unless the run chose another. */
+function hostnameEnv(pid: string): string | undefined {
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return env.find((e) => e.startsWith('HOSTNAME='))?.slice('HOSTNAME='.length);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Processes of ours outside any cgroup of ours: those whose root directory is one of ours (a chroot into the
+ * rootfs, a container on an overlay), those whose environment names a container of ours (HOSTNAME=scr<id>, as
+ * every container and its launcher get it) — the containers of lessons 02–04, which have no cgroup, and which a
+ * run killed with -9 leaves running — and helpers started with a run's state directory in their arguments.
+ * `via` says where each was found, the run's id included when it is known.
+ */
+function processesOfOurs(): Array<{ pid: number; via: string }> {
+  const out: Array<{ pid: number; via: string }> = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const root = fs.readlinkSync(`/proc/${name}/root`);
-      if (root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`)) out.push({ pid: Number(name), root });
+      const ours = root.startsWith(`${LIB_ROOT}/`) || root.startsWith(`${STATE_ROOT}/`);
+      const host = hostnameEnv(name);
+      const named = host?.startsWith(PREFIX) ? `HOSTNAME=${host}` : undefined;
+      // A helper a run started with its state directory in its arguments (lesson 07's registry: its config there).
+      const args = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const stateArg = args.find((a) => a.startsWith(`${STATE_ROOT}/`));
+      if (ours || named || stateArg) {
+        out.push({ pid: Number(name), via: [ours ? root : '', named ?? '', stateArg ?? ''].join(' ').trim() });
+      }
     } catch {
       // Gone, or a kernel thread.
     }
@@ -138,19 +182,32 @@ function networkLeases(): Array<{ path: string; owner: string }> {
   return out;
 }
 
-/**
- * Containers' own directories (upper and work: /var/lib/scratch/containers/<id>) that no state directory
- * accounts for: a `ctr` container keeps /run/scratch/<id> until `ctr rm`, a lesson's containers are removed with
- * the lesson, so one without its state is what a killed run (or a reboot, which empties /run) left.
- */
-function orphanContainerDirs(): string[] {
-  let ids: string[];
+/** Name reservations and run-id claims, each with the run it belongs to. */
+function reservations(): Array<{ path: string; owner: string }> {
+  const out: Array<{ path: string; owner: string }> = [];
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  for (const name of list(path.join(STATE_ROOT, '.names'))) {
+    const dir = path.join(STATE_ROOT, '.names', name);
+    out.push({ path: dir, owner: list(dir)[0] ?? '' });
+  }
+  for (const id of list(path.join(STATE_ROOT, '.runs')))
+    out.push({ path: path.join(STATE_ROOT, '.runs', id), owner: id });
+  return out;
+}
+
+/** Containers' own directories (an overlay root's upper and work): /var/lib/scratch/containers/<id>. */
+function containerDirs(): string[] {
   try {
-    ids = fs.readdirSync(CONTAINERS_ROOT);
+    return fs.readdirSync(CONTAINERS_ROOT).map((e) => path.join(CONTAINERS_ROOT, e));
   } catch {
     return [];
   }
-  return ids.filter((id) => !fs.existsSync(stateDir(id))).map((id) => path.join(CONTAINERS_ROOT, id));
 }
 
 /** Everything with the workshop's names that is on the host now. */
@@ -158,14 +215,18 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
   const cgroups = scratchCgroups();
   const pids = new Map<number, string>();
   for (const c of cgroups) for (const pid of cgroupPids(c)) pids.set(pid, c);
-  for (const { pid, root } of processesRootedInScratch()) if (!pids.has(pid)) pids.set(pid, root);
+  for (const { pid, via } of processesOfOurs()) if (!pids.has(pid)) pids.set(pid, via);
   pids.delete(process.pid);
   const mounts = readMountinfo()
     .filter((m) => isOurMountPoint(m.mountPoint))
     .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
   let state: string[] = [];
   try {
-    state = fs.readdirSync(STATE_ROOT).map((e) => path.join(STATE_ROOT, e));
+    // The reservation directories are listed entry by entry below; an empty one is no run's leftover.
+    state = fs
+      .readdirSync(STATE_ROOT)
+      .filter((e) => !RESERVATION_DIRS.includes(e))
+      .map((e) => path.join(STATE_ROOT, e));
   } catch {
     state = [];
   }
@@ -183,12 +244,13 @@ export async function scanLeftovers(runner: Runner = createRunner()): Promise<Le
     ...netns.map((n) => ({ kind: 'netns' as const, name: n })),
     ...cgroups.map((c) => ({ kind: 'cgroup' as const, name: c })),
     ...networkLeases().map((l) => ({ kind: 'lease' as const, name: l.path, via: l.owner })),
+    ...reservations().map((r) => ({ kind: 'reservation' as const, name: r.path, via: r.owner })),
     ...state.flatMap((s) => {
       const g = readGrantNote(s);
       return g ? [{ kind: 'subid' as const, name: `${g.user}:${g.range.start}:${g.range.count}`, via: s }] : [];
     }),
     ...state.map((s) => ({ kind: 'state' as const, name: s })),
-    ...orphanContainerDirs().map((d) => ({ kind: 'state' as const, name: d })),
+    ...containerDirs().map((d) => ({ kind: 'directory' as const, name: d })),
   ];
 }
 
@@ -239,7 +301,9 @@ export function removalArgv(l: Leftover): string[] {
       const [user = '', start = '0', count = '0'] = l.name.split(':');
       return revokeArgv({ user, range: { start: Number(start), count: Number(count) } });
     }
+    case 'reservation':
     case 'state':
+    case 'directory':
       return ['rm', '-rf', '--one-file-system', l.name];
   }
 }

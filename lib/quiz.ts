@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { select } from '@inquirer/prompts';
+import { compiledQuizPath, runsCompiled } from './bundle.ts';
 import { UserError } from './errors.ts';
 import { promptTheme, wantsColor, type Printer } from './output.ts';
 
@@ -169,7 +170,9 @@ export function listQuizNumbers(dir: string = QUIZ_DIR): string[] {
 
 export async function loadQuiz(number: string, dir: string = QUIZ_DIR): Promise<Quiz> {
   const file = path.join(dir, `${number}.ts`);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: Quiz };
+  // Run compiled (the lesson runner's "planned" message), a quiz is imported from its compiled twin (lib/bundle.ts).
+  const module = runsCompiled(import.meta.url) ? compiledQuizPath(file) : file;
+  const mod = (await import(pathToFileURL(module).href)) as { default?: Quiz };
   if (!mod.default) throw new Error(`${file} has no default export (a quiz made with defineQuiz)`);
   return mod.default;
 }

@@ -8,12 +8,13 @@
  * (`--explain`) it is echoed and *not* run, and in unit tests a recording fake stands in, so lesson logic can be
  * checked without root.
  *
- * Commands are argv arrays (never shell strings); execa runs them without a shell.
+ * Commands are argv arrays (never shell strings), started without a shell.
  */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { execa, type Options, type ResultPromise } from 'execa';
 import { CommandError, CommandNotFoundError } from './errors.ts';
 import { performHostOp, showHostOp, type HostOp } from './hostops.ts';
 import { quoteArgv } from './quote.ts';
@@ -135,21 +136,12 @@ function emptyResult(argv: readonly string[]): RunResult {
   return { argv, exitCode: 0, signal: undefined, stdout: '', stderr: '', dryRun: true };
 }
 
-interface ExecaOutcome {
-  exitCode?: number;
-  signal?: string;
-  stdout?: unknown;
-  stderr?: unknown;
-  timedOut?: boolean;
-  code?: string;
-}
-
 /** The command could not be started because no such file is on the PATH (not: it ran and failed). */
-function notFound(argv: readonly string[], r: ExecaOutcome, searchPath: string): boolean {
+function notFound(argv: readonly string[], r: Pick<Outcome, 'exitCode' | 'code'>, searchPath: string): boolean {
   return r.exitCode === undefined && r.code === 'ENOENT' && findOnPath(argv[0] ?? '', searchPath) === undefined;
 }
 
-function toResult(argv: readonly string[], r: ExecaOutcome, searchPath = ''): RunResult {
+function toResult(argv: readonly string[], r: Outcome, searchPath = ''): RunResult {
   if (notFound(argv, r, searchPath)) {
     // What a shell says and returns for a command it cannot find, so callers that accept failure see it as such.
     return {
@@ -166,62 +158,136 @@ function toResult(argv: readonly string[], r: ExecaOutcome, searchPath = ''): Ru
     // A command killed by a signal has no exit code; report it as a shell would (128 + signal number).
     exitCode: r.exitCode ?? (r.signal ? 128 + signalNumber(r.signal) : 1),
     signal: r.signal ?? undefined,
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
-    stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    stdout: r.stdout,
+    stderr: r.stderr,
     dryRun: false,
   };
 }
 
 function signalNumber(name: string): number {
-  const n = // Linux's numbers (x86_64 and aarch64 agree): exit codes are 128 + these. SIGSYS is a seccomp kill.
-    (
-      {
-        SIGHUP: 1,
-        SIGINT: 2,
-        SIGQUIT: 3,
-        SIGILL: 4,
-        SIGTRAP: 5,
-        SIGABRT: 6,
-        SIGBUS: 7,
-        SIGFPE: 8,
-        SIGKILL: 9,
-        SIGSEGV: 11,
-        SIGPIPE: 13,
-        SIGTERM: 15,
-        SIGSYS: 31,
-      } as Record<string, number>
-    )[name];
+  const n = (os.constants.signals as Record<string, number | undefined>)[name];
   return n ?? 0;
 }
 
-function execaOptions(opts: RunOptions, searchPath: string): Options {
-  const inherit = opts.stdio === 'inherit';
-  const toFile = opts.outputFile !== undefined;
-  const outputOnly = opts.stdio === 'inherit-output';
-  const out = toFile
-    ? { file: opts.outputFile ?? '', append: true }
-    : inherit || outputOnly
-      ? ('inherit' as const)
-      : ('pipe' as const);
-  const noInput = (toFile || outputOnly) && opts.input === undefined;
-  const stdin = inherit ? ('inherit' as const) : noInput ? ('ignore' as const) : ('pipe' as const);
-  const err = opts.onStderr && !toFile && (inherit || outputOnly) ? ('pipe' as const) : out;
-  const stdio = [stdin, out, err] as const;
-  return {
-    input: inherit || noInput ? undefined : (opts.input ?? ''),
-    stdio: opts.sync ? [...stdio, 'pipe'] : stdio,
-    env: { ...opts.env, PATH: searchPath },
-    cwd: opts.cwd,
-    timeout: opts.timeoutMs,
-    reject: false,
-  };
+/** What a finished command left: its exit code or signal, its output, or why it could not start (`code`). */
+interface Outcome {
+  exitCode?: number;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  code?: string;
 }
 
-/** The real runner, built on execa. */
+/** How long the pipes of a command that has exited may stay open before they are closed from this end. */
+const PIPE_GRACE_MS = 2000;
+
+/** How long a command that ignores the SIGTERM of its timeout gets before SIGKILL. */
+const FORCE_KILL_AFTER_MS = 5000;
+
+/** Captured output loses its one final newline, as `$(…)` in a shell does: `ip netns list` → `scr05ab12`. */
+function stripFinalNewline(text: string): string {
+  return text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+function stdioFor(opts: RunOptions, outputFd: number | undefined): StdioOptions {
+  const inherit = opts.stdio === 'inherit';
+  const out = outputFd ?? (inherit || opts.stdio === 'inherit-output' ? 'inherit' : 'pipe');
+  const noInput = (outputFd !== undefined || opts.stdio === 'inherit-output') && opts.input === undefined;
+  const stdin = inherit ? 'inherit' : noInput ? 'ignore' : 'pipe';
+  const err = opts.onStderr && outputFd === undefined && out === 'inherit' ? 'pipe' : out;
+  return opts.sync ? [stdin, out, err, 'pipe'] : [stdin, out, err];
+}
+
+/**
+ * Start one command with node's child_process: no shell, the caller's environment plus `opts.env` and the tool
+ * PATH, stdin fed from `opts.input`, stdout and stderr captured (or inherited, or appended to a file), an optional
+ * socket as fd 3. (The runner once used execa for this; doing it directly costs a third of the time per command
+ * and none at start-up, which a container start made of a few commands notices.)
+ */
+function spawnCommand(file: string, args: readonly string[], opts: RunOptions, searchPath: string) {
+  const outputFd = opts.outputFile === undefined ? undefined : fs.openSync(opts.outputFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      stdio: stdioFor(opts, outputFd),
+      env: { ...process.env, ...opts.env, PATH: searchPath },
+      cwd: opts.cwd,
+    });
+  } finally {
+    if (outputFd !== undefined) fs.closeSync(outputFd);
+  }
+  const done = new Promise<Outcome>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const onStderr = opts.onStderr;
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      onStderr?.(d);
+    });
+    // The command may exit without reading its input (EPIPE); that is its business, not an error here.
+    child.stdin?.on('error', () => {});
+    if (child.stdin) child.stdin.end(opts.input ?? '');
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS).unref();
+      }, opts.timeoutMs);
+    }
+    const streamsEnded = Promise.all(
+      [child.stdout, child.stderr].map(
+        (s) => new Promise<void>((r) => (s && !s.readableEnded ? s.on('close', () => r()) : r())),
+      ),
+    );
+    // Once the command has exited, what is still in its pipes comes within moments — unless a process it left
+    // behind holds them open (a container PID 1 orphaned by a Ctrl-C): that must not keep the runner waiting forever.
+    const drained = () =>
+      Promise.race([
+        streamsEnded,
+        new Promise<void>((r) =>
+          setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            r();
+          }, PIPE_GRACE_MS).unref(),
+        ),
+      ]);
+    let settled = false;
+    const finish = (o: Omit<Outcome, 'stdout' | 'stderr'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void drained().then(() =>
+        resolve({ ...o, stdout: stripFinalNewline(stdout), stderr: stripFinalNewline(stderr) }),
+      );
+    };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // Only a command that never started ends here (ENOENT, EACCES); a running one ends with 'exit'.
+      if (child.pid === undefined) finish({ code: error.code });
+    });
+    child.on('exit', (code, signal) => finish({ exitCode: code ?? undefined, signal: signal ?? undefined }));
+  });
+  return { child, done };
+}
+
+/** The real runner, built on node's child_process. */
 export function createRunner(options: RunnerOptions = {}): Runner {
-  const live = new Set<ResultPromise>();
+  const live = new Set<ChildProcess>();
   const echo = (argv: readonly string[]) => options.echo?.(quoteArgv(argv));
   let interactive = 0;
+  // A command still running when this process exits (an error, process.exit) is ended with it, not orphaned.
+  const endAll = () => {
+    for (const child of live) child.kill('SIGTERM');
+  };
+  const track = (child: ChildProcess, done: Promise<unknown>) => {
+    if (live.size === 0) process.on('exit', endAll);
+    live.add(child);
+    void done.finally(() => {
+      live.delete(child);
+      if (live.size === 0) process.off('exit', endAll);
+    });
+  };
 
   return {
     dryRun: options.dryRun ?? false,
@@ -235,14 +301,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       const [file, ...args] = argv;
       if (!file) throw new Error('runner.run called with an empty argv');
       const searchPath = toolPath(opts.env?.PATH ?? process.env.PATH);
-      const child = execa(file, args, execaOptions(opts, searchPath));
-      live.add(child);
+      const { child, done } = spawnCommand(file, args, opts, searchPath);
+      track(child, done);
       if (opts.stdio === 'inherit') interactive++;
-      let outcome: ExecaOutcome;
+      let outcome: Outcome;
       try {
-        outcome = await child;
+        outcome = await done;
       } finally {
-        live.delete(child);
         if (opts.stdio === 'inherit') interactive--;
       }
       if (notFound(argv, outcome, searchPath)) {
@@ -263,20 +328,14 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       const [file, ...args] = argv;
       if (!file) throw new Error('runner.start called with an empty argv');
       const searchPath = toolPath(opts.env?.PATH ?? process.env.PATH);
-      const child = execa(file, args, execaOptions(opts, searchPath));
-      live.add(child);
+      const { child, done } = spawnCommand(file, args, opts, searchPath);
+      track(child, done);
       const sync = opts.sync ? (child.stdio[3] as Duplex) : undefined;
-      const onStderr = opts.onStderr;
-      if (onStderr) child.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
-      const done = child.then(
-        (r) => toResult(argv, r, searchPath),
-        (r: ExecaOutcome) => toResult(argv, r, searchPath),
-      );
-      void done.finally(() => live.delete(child));
+      const result = done.then((o) => toResult(argv, o, searchPath));
       return {
         argv,
         pid: child.pid ?? 0,
-        wait: () => done,
+        wait: () => result,
         kill: (signal: NodeJS.Signals = 'SIGTERM') => {
           child.kill(signal);
         },

@@ -14,7 +14,7 @@ import { DEFAULT_ROOTFS } from '../lib/names.ts';
 import { requireLinux } from '../lib/preflight.ts';
 import { quoteArg, quoteArgv } from '../lib/quote.ts';
 import { toolPath } from '../lib/runner.ts';
-import { CTR_BUNDLE, ensureBundle, INIT_BUNDLE } from '../lib/bundle.ts';
+import { ALL_BUNDLES, ensureBundle } from '../lib/bundle.ts';
 import { buildBusyboxRootfs } from './busybox.ts';
 import { describeBreakoutBuild } from './breakout.ts';
 import { buildImages } from './images.ts';
@@ -113,10 +113,10 @@ await main(async () => {
       ? `✔ workshop images (docker save and OCI archives) built in ${images.dir}`
       : `✔ workshop images already up to date in ${images.dir}`,
   );
-  // The container init and ctr run as compiled bundles; built now so the first container starts at full speed.
+  // The init, ctr and the lesson runner run as compiled bundles; built now so the first start is at full speed.
   const t = Date.now();
-  for (const entry of [INIT_BUNDLE, CTR_BUNDLE]) await ensureBundle(entry);
-  console.log(`✔ the TypeScript init and ctr compiled into dist/ (${Date.now() - t} ms)`);
+  for (const entry of ALL_BUNDLES) await ensureBundle(entry);
+  console.log(`✔ the TypeScript init, ctr and the lessons compiled into dist/ (${Date.now() - t} ms)`);
   console.log(await describeBreakoutBuild());
   console.log('Ready. Next: npm run lesson 01   (npm run doctor checks everything in detail)');
   return 0;

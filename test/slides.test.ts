@@ -92,6 +92,9 @@ describe('npm run slides', () => {
       const exercises = section.find((s) => s.classes.includes('try'));
       expect(exercises?.text).toContain('Try this');
       expect(exercises?.html.match(/<li>/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
+      // The hands-on exercise, where the lesson has one: the functions to write and the command that starts it.
+      for (const name of Object.keys(lesson.exercise?.functions ?? {})) expect(exercises?.text).toContain(name);
+      if (lesson.exercise) expect(exercises?.text).toContain(`npm run exercise ${number}`);
     },
   );
 

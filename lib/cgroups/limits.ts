@@ -94,11 +94,21 @@ export function parsePids(text: string | number): number {
   return n;
 }
 
+/** The smallest memory limit a container can start under (docker's minimum too). */
+export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
 /** Parse every limit given; throws a UserError on the first bad one, before anything is created. */
 export function parseLimits(input: LimitsInput): Limits {
   const limits: Limits = {};
   if (input.memory !== undefined) {
     const maxBytes = parseMemory(input.memory);
+    // Less than this and the container's first process is killed by the OOM killer before its command runs.
+    if (maxBytes < MIN_MEMORY_BYTES) {
+      throw new UserError(
+        `memory limit ${JSON.stringify(input.memory)} is below the minimum of 6m: a container needs that much to start`,
+        '--memory 6m',
+      );
+    }
     let swapBytes = 0;
     if (input.memorySwap !== undefined) {
       const total = parseMemory(input.memorySwap, 'memory+swap limit');

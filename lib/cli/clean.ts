@@ -3,12 +3,17 @@
  * Shows each command before running it; says so when there is nothing to do. `--check` only reports, and
  * fails when anything is there (CI uses it after the tests). `--only ID` limits both to one run's leftovers, so
  * cleaning up after one crashed run never touches a lesson running in another terminal.
+ *
+ * A container's network is taken down as `ctr rm` does it (lib/network's disconnectContainer), by the id its lease
+ * names: its rules, veth and namespace, its address given back — and, when it held the last address, the bridge,
+ * the bridge's rules and ip_forward as it was found. Removing those by name alone would leave ip_forward on.
  */
 import { parseArgs } from 'node:util';
 import { belongsTo, cgroupParents, removalArgv, scanLeftovers, type Leftover } from '../leftovers.ts';
 import { Printer, wantsColor } from '../output.ts';
 import { requireLinux, requireRoot } from '../preflight.ts';
 import { quoteArgv } from '../quote.ts';
+import { disconnectContainer } from '../network/index.ts';
 import { createRunner } from '../runner.ts';
 import { main } from './main.ts';
 
@@ -40,7 +45,14 @@ await main(async () => {
     for (const l of found) out.error(`left behind: ${l.kind} ${l.name}`);
     return 1;
   }
-  for (const l of found) {
+  // Networks first, whole, by the id of the container that held each lease.
+  const netOwners = new Set(found.filter((l) => l.kind === 'lease' && l.via).map((l) => l.via ?? ''));
+  if (netOwners.size > 0) {
+    const echoing = createRunner({ dryRun: values['dry-run'], echo: (line) => out.command(line) });
+    for (const id of netOwners) await disconnectContainer(echoing, { id });
+  }
+  const rest = netOwners.size > 0 && !values['dry-run'] ? await scan() : found;
+  for (const l of rest) {
     const argv = removalArgv(l);
     out.command(quoteArgv(argv));
     // A cgroup can only be removed once the processes killed just before have really exited.

@@ -7,7 +7,6 @@
  * container. Exit codes are docker's: 125 when ctr itself fails, 126 when the command cannot be executed, 127
  * when it is not found, and otherwise the command's own.
  */
-import { execa } from 'execa';
 import { initBundle } from '../bundle.ts';
 import type { Command, CtrContext } from '../ctr/command.ts';
 import { commit, diff } from '../ctr/commands/changes.ts';
@@ -65,6 +64,7 @@ function commandHelp(c: Command): string {
 
 /** Namespaces, mounts and cgroups are root's: without root, ctr re-runs itself through sudo, saying so. */
 async function rerunWithSudo(args: string[]): Promise<number> {
+  const { execa } = await import('execa'); // only here: loading it costs every other start-up time
   const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
   if (!hasSudo) throw new UserError('ctr needs root and sudo is not installed', 'su -c "npm run ctr -- ..."');
   process.stderr.write('ctr needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…\n');

@@ -94,7 +94,10 @@ async function runMine(number: string, watch: boolean, out: Printer): Promise<nu
     running = false;
   };
   let timer: NodeJS.Timeout | undefined;
-  fs.watch(file, () => {
+  // The directory, not the file: many editors save by writing a new file and renaming it over the old one,
+  // after which a watch on the old file hears nothing more.
+  fs.watch(path.dirname(file), (_event, name) => {
+    if (name !== null && name !== path.basename(file)) return;
     clearTimeout(timer);
     timer = setTimeout(() => void go(), 150); // an editor saves in bursts: one run per save
   });
@@ -154,7 +157,7 @@ await main(async () => {
     return 0;
   }
   if (values.reset) {
-    const kept = resetExercise(ex);
+    const kept = resetExercise(ex, new Date(), invokingOwner());
     out.check(
       `${shownPath(ex)} is the template again${kept ? `; yours is kept as ${path.relative(PROJECT_ROOT, kept)}` : ''}`,
       true,

@@ -7,7 +7,6 @@
  * it. Every user mistake ends as one line with its fix (see main.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { CleanupStack } from '../cleanup.ts';
 import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type LessonFile } from '../discovery.ts';
 import { UserError } from '../errors.ts';
@@ -19,6 +18,7 @@ import { ensureWorkingCopy, shownPath, workingCopy } from '../exercise.ts';
 import { loadExercise, type LoadedExercise } from '../exercise-sandbox.ts';
 import { invokingOwner, markCompleted, markSolved, readProgress } from '../progress.ts';
 import { assertRootfs, resolveRootfs, rootfsExists } from '../rootfs.ts';
+import { claimRunId, releaseClaim } from '../run-ids.ts';
 import { createRunner, toolPath } from '../runner.ts';
 import { lessonArgv, parseLessonArgs, USAGE, type LessonArgs } from './args.ts';
 import { main } from './main.ts';
@@ -70,6 +70,7 @@ async function pickLesson(files: LessonFile[]): Promise<LessonFile> {
  * exit code. PATH is kept, and already holds the sbin directories (see the top of main).
  */
 async function rerunWithSudo(reason: string, argv: string[], out: Printer): Promise<number> {
+  const { execa } = await import('execa'); // only here: loading it costs every other start-up time
   const hasSudo = (await execa('sh', ['-c', 'command -v sudo'], { reject: false })).exitCode === 0;
   if (!hasSudo) throw new UserError(`${reason} needs root and sudo is not installed`, 'su -c "npm run lesson ..."');
   out.note(`${reason} needs root (namespaces, mounts and cgroups are root-only). Re-running with sudo…`);
@@ -232,10 +233,25 @@ await main(async () => {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A promise a step forgot to handle would otherwise end node on the spot, skipping the cleanup: it is a bug, shown
+  // as one, and the lesson stops and undoes what it made as on Ctrl-C.
+  process.on('unhandledRejection', (error) => {
+    out.error(`unexpected error (a bug in the workshop — please report it): ${String(error)}`);
+    stop.abort('an unexpected error');
+  });
+  // A real run claims its id, so a run started at the same moment in another terminal never gets the same one;
+  // the claim is given back as the process exits, however it exits (a run killed with -9 leaves a stale one, which
+  // the next claimant takes over). Claimed only now that a signal can no longer end the process unannounced.
+  const wantedId = runIdFromEnv(lesson.number);
+  const id = mode === 'explain' ? wantedId : claimRunId(lesson.number, wantedId);
+  if (mode !== 'explain' && id !== undefined) process.once('exit', () => releaseClaim(id));
+  // The id names this run, not what it starts: a ctr the lesson runs picks its own, beginning with this one.
+  delete process.env.SCRATCH_RUN_ID;
+  if (id !== undefined) process.env.SCRATCH_PARENT_RUN = id;
 
   inLesson = true;
   const result = await runLesson(lesson, {
-    id: runIdFromEnv(lesson.number),
+    id,
     runner,
     cleanup,
     out,

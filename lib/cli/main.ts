@@ -5,6 +5,7 @@
 import { Chalk } from 'chalk';
 import { wantsColor } from '../output.ts';
 import { UserError, formatUserError } from '../errors.ts';
+import { mapStack } from '../stack-trace.ts';
 
 export interface MainOptions {
   /** The exit code of a user's mistake: 1 for the lessons, 125 for ctr (docker's "the runtime failed"). */
@@ -27,7 +28,8 @@ export async function main(fn: () => Promise<number | void>, opts: MainOptions =
       code = typeof own === 'number' ? own : (opts.userErrorExit ?? 1);
     } else {
       process.stderr.write(`${chalk.red('✘ unexpected error (a bug in the workshop — please report it):')}\n`);
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      // Compiled code's frames point at dist/; mapped back to the .ts lines the learner can open.
+      process.stderr.write(`${error instanceof Error ? mapStack(error.stack ?? error.message) : String(error)}\n`);
       code = 70;
     }
   }

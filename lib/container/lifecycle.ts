@@ -49,28 +49,63 @@ export function checkName(name: string): void {
   }
 }
 
-/** Reserve a unique name; the undo is registered before the reservation (and returned, to keep the name). */
+/** Give a name back, and the reservations directory with it when no other name is held. */
+function releaseName(name: string): void {
+  fs.rmSync(path.join(NAMES_DIR, name), { recursive: true, force: true });
+  try {
+    fs.rmdirSync(NAMES_DIR);
+  } catch {
+    // Other names are held, or it is gone already.
+  }
+}
+
+/**
+ * Reserve a unique name: a directory `.names/<name>` holding one empty file named after its holder's id, put in
+ * place whole by rename(2) — made and filled under a temporary name first, so that no one ever sees a reservation
+ * without its holder (two `ctr run --name web` at the same moment: exactly one gets it). A reservation whose holder
+ * has no state directory any more (a run killed before it could give the name back) is stale and taken over. The
+ * undo is registered before the reservation is made, and returned, to keep the name.
+ */
 function reserveName(cleanup: CleanupStack, name: string, id: string): () => void {
   checkName(name);
   const dir = path.join(NAMES_DIR, name);
   fs.mkdirSync(NAMES_DIR, { recursive: true, mode: 0o700 });
-  try {
-    fs.mkdirSync(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const holder = fs.readdirSync(dir)[0];
-    // A reservation whose container is gone (a killed run) is stale: take it over.
-    if (holder && readState(holder)) {
+  let mine = false;
+  const drop = cleanup.push(`release the name ${name}`, () => mine && releaseName(name));
+  for (let attempt = 0; attempt < 3 && !mine; attempt++) {
+    const tmp = path.join(NAMES_DIR, `.${name}.${id}`);
+    fs.mkdirSync(tmp);
+    fs.writeFileSync(path.join(tmp, id), '');
+    try {
+      fs.renameSync(tmp, dir);
+      mine = true;
+      break;
+    } catch (error) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if (!['EEXIST', 'ENOTEMPTY'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
+    let holder: string | undefined;
+    try {
+      holder = fs.readdirSync(dir)[0];
+    } catch {
+      continue; // given back meanwhile: try again
+    }
+    if (holder && fs.existsSync(stateDir(holder))) {
       throw new UserError(
         `the name "${name}" is already in use by container ${holder}`,
         `ctr rm ${name}   (or choose another --name)`,
       );
     }
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir);
+    // Stale: moved out of the way first, so that of two runs that both see it stale only one removes it.
+    const stale = path.join(NAMES_DIR, `.stale.${name}.${id}`);
+    try {
+      fs.renameSync(dir, stale);
+      fs.rmSync(stale, { recursive: true, force: true });
+    } catch {
+      // another run took it over first
+    }
   }
-  const drop = cleanup.push(`release the name ${name}`, () => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, id), '');
+  if (!mine) throw new UserError(`could not reserve the name "${name}" (others kept taking it)`, 'try again');
   return drop;
 }
 
@@ -110,8 +145,18 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
   // from here (resolv.conf, hosts): the directories let it pass (x), never list (r).
   const owner = mappedRoot(req.spec);
   const drops: Array<() => void> = [];
-  drops.push(cleanup.push(`remove ${dir}`, () => runner.apply({ kind: 'remove', path: dir })));
-  runner.apply({ kind: 'mkdir', path: dir, parents: true, mode: owner ? 0o711 : 0o700 });
+  // The state directory is made exclusively (never `mkdir -p`): an id another container holds is refused, and
+  // the undo, registered first as always, removes the directory only if this call made it.
+  let made = false;
+  drops.push(cleanup.push(`remove ${dir}`, () => made && runner.apply({ kind: 'remove', path: dir })));
+  runner.apply({ kind: 'mkdir', path: STATE_ROOT, parents: true });
+  try {
+    runner.apply({ kind: 'mkdir', path: dir, mode: owner ? 0o711 : 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new UserError(`container id ${id} is in use by another container`, 'ctr ps -a   (unset SCRATCH_RUN_ID)');
+  }
+  made = true;
   if (owner) runner.apply({ kind: 'chmod', path: STATE_ROOT, mode: 0o711 });
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
   const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
@@ -249,6 +294,6 @@ export async function removeContainer(runner: Runner, state: ContainerState, for
   await disconnectContainer(runner, { id: s.id });
   const dir = s.containerDir ?? overlayPaths(s.id, []).dir;
   runner.apply({ kind: 'remove', path: dir });
-  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) });
+  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) }, () => releaseName(s.name ?? ''));
   runner.apply({ kind: 'remove', path: stateDir(s.id) });
 }

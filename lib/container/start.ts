@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import type { CleanupStack } from '../cleanup.ts';
-import { CommandError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import { markInheritedFdsCloseOnExec } from '../fds.ts';
 import { initPlan, type Executor, type PlanParts } from '../init/plan.ts';
 import type { InitPlan } from '../init/ops.ts';
@@ -21,8 +21,10 @@ import { processExists } from '../proc.ts';
 import { quoteArgv } from '../quote.ts';
 import type { BackgroundProcess, Runner, RunResult } from '../runner.ts';
 import { hasNamespace, type ContainerSpec } from '../spec.ts';
+import type { Timeline } from '../timeline.ts';
 import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
+import { isSameProcess, processStartTime } from './state.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -101,6 +103,23 @@ export function toContainerResult(r: Pick<RunResult, 'exitCode' | 'signal' | 'st
   return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The last few kilobytes of a file ('' when it cannot be read). */
+function fileTail(file: string, bytes = 4096): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** One line saying how an exit code was put back, for output that shows the container's exit. */
 export function rewrittenNote(r: ContainerResult): string | undefined {
   return r.rewritten
@@ -137,6 +156,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** A command in front of the launcher, which must exec the rest (see LaunchOptions in shown.ts). */
   launcher?: readonly string[];
+  /** Marks `launch`, `ready`, `go`, `exec` and `running` on it as the start goes (npm run bench reads them). */
+  timeline?: Timeline;
 }
 
 export interface Container {
@@ -172,6 +193,14 @@ export function initProgram(plan: InitPlan, executor: Executor, init?: TsInit): 
 
 interface Handshake {
   pid: number;
+}
+
+/** Every process below `pid`, parents before their children (none when dry-running: pid 0). */
+function descendantsOf(pid: number): number[] {
+  if (pid <= 0) return [];
+  const out: number[] = [];
+  for (let level = childrenOf(pid); level.length > 0; level = level.flatMap((p) => childrenOf(p))) out.push(...level);
+  return out;
 }
 
 /** A process's argv from /proc/<pid>/cmdline (empty while execve is still building it, or once it is gone). */
@@ -214,6 +243,7 @@ export function handshake(
   onReady: (pid: number) => Promise<void>,
   timeoutMs: number,
   onUserns?: (pid: number) => Promise<void>,
+  timeline?: Timeline,
 ): Promise<Handshake> {
   const sync = proc.sync;
   if (!sync) throw new Error('the container was started without its sync socket');
@@ -228,7 +258,11 @@ export function handshake(
       clearTimeout(timer);
       sync.removeAllListeners('data');
       if (error) reject(error);
-      else void execDone(pid, args).then(() => resolve({ pid }));
+      else
+        void execDone(pid, args).then(() => {
+          timeline?.mark('running');
+          resolve({ pid });
+        });
     };
     const timer = setTimeout(
       () => finish(new Error(`container ${plan.id} did not reach its command within ${timeoutMs / 1000}s`)),
@@ -251,14 +285,19 @@ export function handshake(
           );
         } else if (msg.kind === 'ready') {
           pid = msg.pid;
+          timeline?.mark('ready');
           onReady(pid).then(
-            () => sync.write('go\n'),
+            () => {
+              sync.write('go\n');
+              timeline?.mark('go');
+            },
             (error: unknown) => {
               sync.write('abort\n');
               finish(error instanceof Error ? error : new Error(String(error)));
             },
           );
         } else if (msg.kind === 'exec') {
+          timeline?.mark('exec');
           finish();
         } else if (msg.kind === 'error') {
           finish(new InitFailed(plan.id, msg.message, msg.exitCode, msg.op));
@@ -268,22 +307,33 @@ export function handshake(
       }
     });
     void proc.wait().then((r) => {
-      if (settled) return;
-      const res = toContainerResult(r);
-      const why = res.stderr.trim().split('\n').slice(-3).join(' | ');
-      finish(
-        new CommandError({
-          argv: proc.argv,
-          display: `container ${plan.id} (init)`,
-          exitCode: res.exitCode,
-          signal: res.signal,
-          stdout: res.stdout,
-          stderr: why ? res.stderr : 'it exited before its command started',
-        }),
-      );
+      if (!settled) finish(new InitDied(plan.id, toContainerResult(r)));
     });
     if (sendPlan && !onUserns) sync.write(`${JSON.stringify(plan)}\n`);
   });
+}
+
+/**
+ * The init ended before its command started, without saying why over the socket (killed, or a shell init whose
+ * step failed): one line for the user, with what it printed last, and docker's 125.
+ */
+export class InitDied extends UserError {
+  readonly exitCode = 125;
+
+  constructor(
+    readonly id: string,
+    readonly result: ContainerResult,
+  ) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+    const said = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    super(
+      `container ${id}: its init ${how} before its command started${said ? ` (${said})` : ''}`,
+      result.signal === 'SIGKILL'
+        ? 'a larger memory limit (the OOM killer kills with SIGKILL), or dmesg for why'
+        : 'npm run doctor   (it checks what containers need here)',
+    );
+    this.name = 'InitDied';
+  }
 }
 
 /** The init reported a failed step: one line for the user, with docker's exit code (125, 126 or 127). */
@@ -318,9 +368,12 @@ export async function startContainer(
     ...(opts.launcher ?? []),
     ...runArgv(spec, program, executor === 'sh' ? procsFiles : [], opts.unshareArgv),
   ];
-  if (!runner.dryRun) await markInheritedFdsCloseOnExec();
+  // The sh init cannot close what it inherits; the TypeScript init marks every fd above 2 close-on-exec itself
+  // (its closeFds step), so for it the host need not load an FFI to do it first.
+  if (!runner.dryRun && executor === 'sh') await markInheritedFdsCloseOnExec();
   const toTerminal = (opts.stdio === 'inherit' || opts.stdio === 'inherit-output') && !spec.process.terminal;
   const stderrFilter = toTerminal ? stderrWithoutLauncherLine((t) => process.stderr.write(t)) : undefined;
+  opts.timeline?.mark('launch');
   const proc = runner.start(argv, {
     sync: true,
     input: opts.input,
@@ -330,16 +383,31 @@ export async function startContainer(
   });
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
+  // A detached container's output goes straight to its log file: what its launcher said last is read back from there.
   const done = proc.wait().then((r) => {
     stderrFilter?.end();
-    return (finished = toContainerResult(r));
+    return (finished = toContainerResult(opts.logFile ? { ...r, stderr: fileTail(opts.logFile) } : r));
   });
   let hostPid = 0;
+  let hostStartTime: number | undefined;
 
   const stop = async (graceMs = 0): Promise<ContainerResult> => {
-    if (finished) return finished;
-    // Only ever the process this run started: the launcher's child (or the launcher itself), checked by PID.
-    const ours = hostPid !== 0 && (hostPid === launcherPid || readProcessState(hostPid)?.ppid === launcherPid);
+    if (finished) {
+      // The launcher is gone, but its child need not be: a PID 1 ignores the Ctrl-C that ended the launcher, and
+      // a credentials change in a user namespace clears the death signal `unshare --kill-child` set for it.
+      if (hostPid !== 0 && hostPid !== launcherPid && isSameProcess(hostPid, hostStartTime)) {
+        runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGKILL' });
+      }
+      return finished;
+    }
+    // Only ever the process this run started: the launcher's child (or the launcher itself), checked by PID — or,
+    // once its launcher is gone (a Ctrl-C reaches the whole process group, and a PID 1 ignores it), by the start
+    // time it had when it said `ready`: a reused PID has another.
+    const ours =
+      hostPid !== 0 &&
+      (hostPid === launcherPid ||
+        readProcessState(hostPid)?.ppid === launcherPid ||
+        isSameProcess(hostPid, hostStartTime));
     if (ours && graceMs > 0) {
       runner.apply({ kind: 'kill', pid: hostPid, signal: 'SIGTERM' });
       const timer = setTimeout(() => !finished && proc.kill('SIGKILL'), graceMs);
@@ -349,6 +417,14 @@ export async function startContainer(
       // The launcher ends by itself once its child is gone; give it a moment before forcing it.
       await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
+    // Stopped before it said `ready` (its PID is not known yet): whatever the launcher started goes first, since
+    // `unshare --kill-child` cannot be relied on once a user namespace changed the child's credentials.
+    if (!finished && hostPid === 0) {
+      for (const pid of descendantsOf(launcherPid).reverse()) runner.apply({ kind: 'kill', pid, signal: 'SIGKILL' });
+      // And one whose launcher died first (a Ctrl-C reaches the whole group) is no one's child any more: closing
+      // our end of the sync socket ends it — an init that waits for `go` (or its maps) gives up at end of file.
+      proc.sync?.destroy();
+    }
     // With a PID namespace, `unshare --kill-child` makes sure its child dies with it, whatever happened above.
     if (!finished) proc.kill('SIGKILL');
     return done;
@@ -357,6 +433,9 @@ export async function startContainer(
 
   if (!runner.dryRun) {
     const joinCgroup = async (pid: number) => {
+      // Known from here on, so that a Ctrl-C before the command runs still stops this process (see stop()).
+      hostPid = pid;
+      hostStartTime = processStartTime(pid);
       // The TypeScript init joins here; the sh init was put in the cgroup by its launcher already.
       if (executor === 'ts') for (const f of procsFiles) runner.apply({ kind: 'write', path: f, value: String(pid) });
       await opts.atSync?.(pid);
@@ -364,15 +443,10 @@ export async function startContainer(
     const mapIds = hasNamespace(spec, 'user')
       ? (opts.mapIds ?? ((pid: number) => writeIdMaps(runner, idMapSteps(pid, userMaps(spec), { as: 'root' }))))
       : undefined;
-    const started = await handshake(
-      proc,
-      plan,
-      executor === 'ts',
-      joinCgroup,
-      opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
-      mapIds,
-    );
+    const timeout = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const started = await handshake(proc, plan, executor === 'ts', joinCgroup, timeout, mapIds, opts.timeline);
     hostPid = started.pid;
+    hostStartTime = processStartTime(hostPid);
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);
   return {

@@ -5,13 +5,15 @@
  * The bytes flow once: counted into the blob digest as they arrive, through gunzip when the first bytes say
  * gzip, counted into the diff_id as they leave it, and into the consumer (the tar reader and unpacker). Nothing
  * is buffered beyond a few chunks, so a gigabyte layer needs no more memory than a small one. The caller compares
- * the two digests with what the manifest and config promised, once the stream is done.
+ * the two digests with what the manifest and config promised, once the stream is done. A large layer is hashed on
+ * a second core while this one unpacks it (digest-thread.ts).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { UserError } from '../errors.ts';
-import { DigestCounter, type Digest } from './digest.ts';
+import type { Digest } from './digest.ts';
+import { ThreadedDigest } from './digest-thread.ts';
 
 export type Compression = 'gzip' | 'none';
 
@@ -45,7 +47,7 @@ export function detectCompression(head: Uint8Array): Compression {
 
 async function* counted(
   source: AsyncIterable<Uint8Array>,
-  counter: DigestCounter,
+  counter: ThreadedDigest,
   onBytes?: (n: number) => void,
 ): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
@@ -53,6 +55,7 @@ async function* counted(
     counter.update(buf);
     onBytes?.(buf.length);
     yield buf;
+    await counter.room();
   }
 }
 
@@ -89,37 +92,42 @@ export async function readLayerBlob<T>(
   consume: (tar: AsyncIterable<Buffer>) => Promise<T>,
   opts: { onBlobBytes?: (n: number) => void } = {},
 ): Promise<LayerStreamResult<T>> {
-  const blob = new DigestCounter();
-  const diff = new DigestCounter();
-  const [head, raw] = await peek(counted(source, blob, opts.onBlobBytes));
-  const compression = head.length > 0 ? detectCompression(head) : 'none';
-  if (compression === 'none') {
-    // A plain tar is its own diff: one hash serves as both digests.
-    const value = await consume(raw);
-    const digest = blob.digest();
-    return { value, blobDigest: digest, diffId: digest, blobBytes: blob.bytes, tarBytes: blob.bytes, compression };
-  }
-  let value: T | undefined;
-  let done = false;
+  const blob = new ThreadedDigest();
+  const diff = new ThreadedDigest();
   try {
-    await pipeline(
-      Readable.from(raw),
-      zlib.createGunzip({ chunkSize: 128 << 10 }),
-      async (tar: AsyncIterable<Buffer>) => {
-        value = await consume(counted(tar, diff));
-        done = true;
-      },
-    );
-  } catch (e) {
-    throw gzipError(e);
+    const [head, raw] = await peek(counted(source, blob, opts.onBlobBytes));
+    const compression = head.length > 0 ? detectCompression(head) : 'none';
+    if (compression === 'none') {
+      // A plain tar is its own diff: one hash serves as both digests.
+      const value = await consume(raw);
+      const digest = await blob.digest();
+      return { value, blobDigest: digest, diffId: digest, blobBytes: blob.bytes, tarBytes: blob.bytes, compression };
+    }
+    let value: T | undefined;
+    let done = false;
+    try {
+      await pipeline(
+        Readable.from(raw),
+        zlib.createGunzip({ chunkSize: 128 << 10 }),
+        async (tar: AsyncIterable<Buffer>) => {
+          value = await consume(counted(tar, diff));
+          done = true;
+        },
+      );
+    } catch (e) {
+      throw gzipError(e);
+    }
+    if (!done) throw new Error('layer stream ended without its consumer finishing');
+    return {
+      value: value as T,
+      blobDigest: await blob.digest(),
+      diffId: await diff.digest(),
+      blobBytes: blob.bytes,
+      tarBytes: diff.bytes,
+      compression,
+    };
+  } finally {
+    blob.close();
+    diff.close();
   }
-  if (!done) throw new Error('layer stream ended without its consumer finishing');
-  return {
-    value: value as T,
-    blobDigest: blob.digest(),
-    diffId: diff.digest(),
-    blobBytes: blob.bytes,
-    tarBytes: diff.bytes,
-    compression,
-  };
 }

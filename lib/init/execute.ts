@@ -69,10 +69,12 @@ export function resolveCommand(
   throw new InitError(`exec: "${cmd}": executable file not found in $PATH`, 127, 'exec');
 }
 
-function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps): void {
+/** `whileHostWorks` runs between `ready` and the host's `go`: work of ours that needs nothing from the host. */
+function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps, whileHostWorks: () => void = () => {}): void {
   switch (op.op) {
     case 'sync': {
       deps.send(`ready ${deps.hostPid()}`);
+      whileHostWorks();
       const reply = deps.receive();
       if (reply !== 'go') throw new InitError(`the host did not say go (${reply ?? 'it hung up'})`, 125, 'sync');
       return;
@@ -164,10 +166,25 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps): void {
  * and the exit code to use. (In a real run, a successful execve means this function never returns at all.)
  */
 export function executePlan(plan: InitPlan, sys: Syscalls, deps: ExecuteDeps): never {
+  // The seccomp filter is compiled while the host joins us to the cgroup (a few ms each, both on the way to the
+  // command): the filter itself is still installed at its own step. A profile that fails to compile here fails
+  // again there, under that step's name.
+  const programs = new Map<string, Uint8Array>();
+  const compileFilters = () => {
+    for (const op of plan.steps.flatMap((s) => s.ops)) {
+      if (op.op !== 'seccomp' || programs.has(op.profile)) continue;
+      try {
+        programs.set(op.profile, deps.seccompProgram(op.profile));
+      } catch {
+        // reported at the seccomp step
+      }
+    }
+  };
+  const withFilters: ExecuteDeps = { ...deps, seccompProgram: (p) => programs.get(p) ?? deps.seccompProgram(p) };
   for (const step of plan.steps) {
     for (const op of step.ops) {
       try {
-        perform(op, sys, deps);
+        perform(op, sys, withFilters, compileFilters);
       } catch (error) {
         // Only a failed system call (or file operation) is a step that failed; anything else is a bug: rethrown.
         const failedCall = error instanceof SyscallError || (error instanceof Error && 'code' in error);

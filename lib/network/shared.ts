@@ -25,7 +25,7 @@ import { runChanges, runUndo, type HostChange } from './changes.ts';
 import { checkBeforeConnecting } from './checks.ts';
 import { hostKey, onHost } from './host.ts';
 import { deleteListedArgv, listOurRules, listRulesArgv, ruleChange, type IptablesBackend } from './iptables.ts';
-import { claimPort, leaseCount, portKey, portOwner, releaseClaims, takeLease } from './ipam.ts';
+import { claimPort, claims, LEASES, portKey, portOwner, releaseClaims, takeLease } from './ipam.ts';
 import { withLock } from './lock.ts';
 import { IP_FORWARD, ipForwardChange, readIpForwardArgv, sharedRules } from './nat.ts';
 import { bridgeStage, hostNatStage, planNetwork, type NetworkPlan, type NetworkRequest } from './plan.ts';
@@ -188,14 +188,16 @@ export type ReleaseTarget = Pick<NetworkPlan, 'id' | 'bridge' | 'hostNetns' | 'n
 };
 
 /**
- * Give back the container's address and ports; if no container holds an address any more, remove the shared
- * part: the bridge's rules (found by their `scr:<bridge>:` comment), the bridge, ip_forward as it was, the state.
+ * Give back the container's address and ports; if no other container holds an address, remove the shared part
+ * first: the bridge's rules (found by their `scr:<bridge>:` comment), the bridge, ip_forward as it was, the state.
+ * The last container's own lease goes last of all: a run killed half-way through this still holds it, so
+ * `npm run clean -- --only ID` finds the run and finishes the job — a bridge no lease names would be no one's.
  */
 export async function releaseNetwork(runner: Runner, t: ReleaseTarget): Promise<void> {
   if (runner.dryRun) return;
   await withLock(lockDir(t), async () => {
-    releaseClaims(t.netDir, t.id);
-    if (leaseCount(t.netDir) > 0) return;
+    const others = [...claims(path.join(t.netDir, LEASES)).values()].filter((owner) => owner !== t.id);
+    if (others.length > 0) return releaseClaims(t.netDir, t.id);
     const binary = readRecorded(t.netDir, BACKEND_FILE) ?? t.iptables.binary;
     for (const r of await listOurRules(runner, binary, t.hostNetns, t.bridge)) {
       await runUndo(runner, onHost(t.hostNetns, deleteListedArgv(binary, r)));
@@ -203,6 +205,7 @@ export async function releaseNetwork(runner: Runner, t: ReleaseTarget): Promise<
     await runUndo(runner, onHost(t.hostNetns, ['ip', 'link', 'delete', t.bridge]));
     const before = readRecorded(t.netDir, IP_FORWARD_BEFORE);
     if (before !== undefined) await runner.run(onHost(t.hostNetns, ['sysctl', '-w', `${IP_FORWARD}=${before}`]));
+    releaseClaims(t.netDir, t.id);
     fs.rmSync(t.netDir, { recursive: true, force: true });
   });
 }

@@ -31,7 +31,9 @@ export interface BreakoutPaths {
  * lib/preflight.ts) and has no `import.meta` to find the checkout with, so nothing here may ask at load time.
  */
 export function breakoutPaths(): BreakoutPaths {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // Up to the checkout's package.json: this module is lib/security/breakout.ts, or a chunk in dist/ when compiled.
+  let root = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(root, 'package.json')) && path.dirname(root) !== root) root = path.dirname(root);
   const binary = path.join(root, 'dist', 'breakout');
   return { source: path.join(root, 'rootfs-scripts', 'breakout.c'), binary, stamp: `${binary}.sha256` };
 }

@@ -22,6 +22,7 @@ import { DigestCounter, type Digest } from '../../lib/image/digest.ts';
 import { fileChunks } from '../../lib/image/source.ts';
 import { ImageStore } from '../../lib/image/store.ts';
 import { writeTar, type TarWriteEntry } from '../../lib/image/tar-writer.ts';
+import type { Row } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -171,6 +172,75 @@ export async function benchUnpackMemory(layer: BenchLayer, workDir = os.tmpdir()
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The rows npm run bench shows: unpack vs tar on the disk (the store's real place) and on tmpfs (no disk: the CPU
+ * alone decides), and the peak memory of a 1 GB unpack.
+ */
+export async function imageBenchmarks(opts: {
+  runs: number;
+  work: string;
+  log: (l: string) => void;
+  sizeMB?: number;
+  memoryMB?: number;
+}): Promise<Row[]> {
+  const rows: Row[] = [];
+  const size = opts.sizeMB ?? Number(process.env.BENCH_LAYER_MB ?? 200);
+  const shm = fs.mkdtempSync(path.join('/dev/shm', 'scr-bench-'));
+  try {
+    for (const [where, dir] of [
+      ['disk', opts.work],
+      ['tmpfs', shm],
+    ] as const) {
+      const layer = await makeBenchLayer(path.join(dir, 'layer.tar'), size);
+      const u = await benchUnpack(layer, opts.runs, dir);
+      fs.rmSync(layer.file);
+      opts.log(
+        `  unpack on ${where}: ours ${u.samples.ours.map((x) => x.toFixed(0)).join(', ')}; tar ${u.samples.tar.map((x) => x.toFixed(0)).join(', ')}`,
+      );
+      rows.push(
+        {
+          group: 'image',
+          what: `unpack a ${size} MB layer, both digests checked (${where})`,
+          value: u.oursMs,
+          unit: 'ms',
+          samples: u.samples.ours,
+        },
+        {
+          group: 'image',
+          what: `GNU tar -x of the same layer (${where})`,
+          value: u.tarMs,
+          unit: 'ms',
+          samples: u.samples.tar,
+        },
+        {
+          group: 'image',
+          what: `unpack speed ÷ tar's (${where})`,
+          value: u.speedVsTar,
+          unit: '×',
+          goal: { op: '>=', value: 0.8 },
+        },
+      );
+    }
+  } finally {
+    fs.rmSync(shm, { recursive: true, force: true });
+  }
+  const memoryMB = opts.memoryMB ?? Number(process.env.BENCH_MEMORY_LAYER_MB ?? 1024);
+  const big = await makeBenchLayer(path.join(opts.work, 'big.tar'), memoryMB);
+  try {
+    const rss = await benchUnpackMemory(big, opts.work);
+    rows.push({
+      group: 'image',
+      what: `peak memory (max RSS) unpacking a ${memoryMB} MB layer`,
+      value: rss,
+      unit: 'MB',
+      goal: { op: '<=', value: 150, text: '< 150 MB' },
+    });
+  } finally {
+    fs.rmSync(big.file, { force: true });
+  }
+  return rows;
 }
 
 /** Both benchmarks, printed. */

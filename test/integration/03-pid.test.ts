@@ -90,7 +90,7 @@ describe.skipIf(!canRunIntegration)('lesson 03: PID namespace', () => {
     const id = testId('03');
     try {
       const c = await startContainer(createRunner(), cleanup, lessonContainerSpec(id), { executor: 'sh' });
-      const hint = lesson.shell?.({ id, rootfs: DEFAULT_ROOTFS } as never).explain ?? '';
+      const hint = lesson.shell?.({ id, rootfs: DEFAULT_ROOTFS, use: (fn: unknown) => fn } as never).explain ?? '';
       expect(hint.replace(/\s+/g, ' ')).toContain(showArgv(SECOND_CHROOT));
       const r = await c.exec(SECOND_CHROOT);
       expect(r.stdout.split(/\s+/).filter(Boolean).sort()).toEqual(

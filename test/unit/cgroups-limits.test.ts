@@ -89,6 +89,11 @@ describe('parseLimits', () => {
     expect(() => parseLimits({ memorySwap: '16m' })).toThrow(UserError);
   });
 
+  it('refuses a memory limit too small for a container to start under (docker’s minimum, 6m)', () => {
+    expect(captureUserError(() => parseLimits({ memory: '100k' })).message).toContain('below the minimum of 6m');
+    expect(parseLimits({ memory: '6m' }).memory?.maxBytes).toBe(6 * 1024 * 1024);
+  });
+
   it('stops at the first bad value', () => {
     expect(captureUserError(() => parseLimits({ memory: '64m', cpus: '0.0' })).message).toContain('"0.0"');
   });

@@ -81,6 +81,16 @@ describe('loading a learner’s exercise', () => {
     await ex.close();
   });
 
+  it('a file that never finishes loading (a loop at its top level) is stopped too, in one line', async () => {
+    const file = write(
+      'toplevel.ts',
+      'while (Date.now() > 0) { /* forever */ }\nexport function chrootArgv(): string[] { return []; }\n',
+    );
+    const e = await loadExercise(file, ['chrootArgv'], { ...opts, loadTimeoutMs: 3000 }).catch((x: unknown) => x);
+    expect(oneLine(e)).toBe(true);
+    expect((e as Error).message).toMatch(/toplevel\.ts: loading it took more than 3 s — a loop or a wait/);
+  });
+
   it('a missing function is named', async () => {
     const file = write('none.ts', 'export function other(): number { return 1; }\n');
     await expect(loadExercise(file, ['chrootArgv'], opts)).rejects.toThrow(/exports no function chrootArgv/);

@@ -341,6 +341,22 @@ describe('executePlan (the TypeScript init) with recorded system calls', () => {
     expect(sys.calls.some((c) => c.startsWith('execve'))).toBe(false);
   });
 
+  it('compiles the seccomp filter while the host does its part, and installs it at its own step', () => {
+    const sys = new RecordingSyscalls().withPath('/bin/sh', 'file', true);
+    const events: string[] = [];
+    const d = deps();
+    const recorded: ExecuteDeps & { sent: string[] } = {
+      ...d,
+      send: (l) => events.push(`send ${l}`),
+      receive: () => (events.push('receive'), d.receive()),
+      seccompProgram: (p) => (events.push(`compile ${p}`), d.seccompProgram(p)),
+    };
+    run({ ...hardened, process: { ...hardened.process, args: ['sh'] } }, sys, recorded);
+    expect(events.slice(0, 3)).toEqual(['send ready 4711', 'compile docker-default', 'receive']);
+    expect(events.filter((e) => e.startsWith('compile'))).toEqual(['compile docker-default']);
+    expect(sys.calls.some((c) => c.startsWith('seccomp'))).toBe(true);
+  });
+
   it('no go from the host: nothing is done', () => {
     const sys = new RecordingSyscalls();
     const error = run(lesson04, sys, deps([])) as InitError;

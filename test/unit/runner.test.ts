@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CommandError, CommandNotFoundError } from '../../lib/errors.ts';
 import { createRunner, RecordingRunner, toolPath } from '../../lib/runner.ts';
@@ -63,6 +68,78 @@ describe('the real runner', () => {
     expect((await a.wait()).signal).toBe('SIGTERM');
     expect((await b).signal).toBe('SIGTERM');
   });
+});
+
+describe('what the real runner hands a command, and what it gives back', () => {
+  it('feeds input to stdin, keeps the environment and adds to it, and drops one final newline of output', async () => {
+    const r = await createRunner().run(['sh', '-c', 'cat; echo "$HOME:$SCR_X"; echo'], {
+      input: 'in\n',
+      env: { SCR_X: 'x' },
+    });
+    expect(r.stdout).toBe(`in\n${process.env.HOME}:x\n`);
+  });
+
+  it('appends both output streams to a file, and holds none of it in memory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-runner-'));
+    const log = path.join(dir, 'log');
+    try {
+      fs.writeFileSync(log, 'before\n');
+      const r = await createRunner().start(['sh', '-c', 'echo out; echo err >&2'], { outputFile: log }).wait();
+      expect(r).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+      expect(fs.readFileSync(log, 'utf8')).toBe('before\nout\nerr\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives a started command a socket as fd 3 when asked (a container init talks to the host on it)', async () => {
+    const proc = createRunner().start(['sh', '-c', 'read line <&3; echo "got $line" >&3'], { sync: true });
+    const sync = proc.sync as Duplex;
+    sync.write('go\n');
+    const reply = await new Promise<string>((resolve) => sync.once('data', (d: Buffer) => resolve(d.toString())));
+    expect(reply).toBe('got go\n');
+    expect((await proc.wait()).exitCode).toBe(0);
+  });
+
+  it('returns once a command exits, even if a process it left behind keeps its output open', async () => {
+    const t = Date.now();
+    const r = await createRunner().run(['sh', '-c', 'sleep 5 & echo hi']);
+    expect(r.stdout).toBe('hi');
+    expect(Date.now() - t).toBeLessThan(4500);
+  });
+
+  it('ends a command at its timeout with SIGTERM', async () => {
+    const r = await createRunner().run(['sleep', '30'], { timeoutMs: 100, reject: false });
+    expect(r).toMatchObject({ signal: 'SIGTERM', exitCode: 143 });
+  });
+
+  it.skipIf(process.platform !== 'linux')(
+    'a command still running when the runner’s process exits is ended with it, not orphaned',
+    () => {
+      const script = [
+        "import { createRunner } from './lib/runner.ts';",
+        "const p = createRunner().start(['sleep', '30']);",
+        'console.log(p.pid);',
+        'setTimeout(() => process.exit(0), 100);',
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      const pid = Number(r.stdout.trim());
+      expect(pid).toBeGreaterThan(0);
+      const alive = () => {
+        try {
+          return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 2000;
+      while (alive() && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+      expect(alive()).toBe(false);
+    },
+  );
 });
 
 describe('a command that is not there', () => {

@@ -1,0 +1,150 @@
+/**
+ * The suite's last word: the host is as it was before the tests ran.
+ *
+ * Registered as a vitest global setup (vitest.config.ts): before any test file runs it takes a snapshot of what the
+ * workshop could leave on a machine — mount points, network links, network namespaces, iptables rules (both
+ * backends), cgroups below the `scratch` parents, the entries under /run/scratch and /var/lib/scratch/containers —
+ * and after the last file it takes another and compares them.
+ *
+ * On a shared machine other people's runs come and go meanwhile, so a difference only counts if it carries one of
+ * the run ids the suite noted (test/helpers/reliability.ts's recordIds). In CI (CI=true) the machine is fresh and
+ * ours alone: there every difference counts, whoever made it. SCRATCH_HOST_CHECK=whole|scoped|off overrides that.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SUITE_IDS_ENV } from '../helpers/reliability.ts';
+
+export interface HostSnapshot {
+  mounts: string[];
+  links: string[];
+  netns: string[];
+  rules: string[];
+  cgroups: string[];
+  state: string[];
+}
+
+function lines(argv: string[]): string[] {
+  try {
+    return execFileSync(argv[0] ?? 'true', argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function walk(root: string, depth: number): string[] {
+  const out: string[] = [];
+  const go = (dir: string, d: number) => {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      out.push(p);
+      if (e.isDirectory() && d > 1) go(p, d - 1);
+    }
+  };
+  go(root, depth);
+  return out;
+}
+
+/** Every cgroup directory below a `scratch` parent, in every hierarchy, and the parents themselves. */
+function scratchCgroups(): string[] {
+  const out: string[] = [];
+  for (const h of fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup') : []) {
+    const parent = path.join('/sys/fs/cgroup', h, 'scratch');
+    if (!fs.existsSync(parent)) continue;
+    out.push(parent);
+    const dirs = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        out.push(path.join(d, e.name));
+        dirs(path.join(d, e.name));
+      }
+    };
+    try {
+      dirs(parent);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  // v2 leaves a parent: /sys/fs/cgroup/scratch itself
+  if (fs.existsSync('/sys/fs/cgroup/scratch') && !out.includes('/sys/fs/cgroup/scratch'))
+    out.push('/sys/fs/cgroup/scratch');
+  return out;
+}
+
+export function takeSnapshot(): HostSnapshot {
+  const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
+  return {
+    mounts: mountinfo.map((l) => l.split(' ')[4] ?? ''),
+    links: lines(['ip', '-o', 'link', 'show']).map((l) => l.split(/[:@\s]+/)[1] ?? ''),
+    netns: lines(['ip', 'netns', 'list']).map((l) => l.split(' ')[0] ?? ''),
+    rules: ['iptables-nft-save', 'iptables-legacy-save'].flatMap((save) =>
+      lines([save])
+        .filter((l) => !l.startsWith('#') && !l.startsWith(':') && l !== 'COMMIT' && !l.startsWith('*'))
+        .map((l) => `${save}: ${l}`),
+    ),
+    cgroups: scratchCgroups(),
+    state: [...walk('/run/scratch', 3), ...walk('/var/lib/scratch/containers', 1)],
+  };
+}
+
+/** What is in `after` and not in `before` (as many times as it is more often there), per kind. */
+export function added(before: HostSnapshot, after: HostSnapshot): string[] {
+  const out: string[] = [];
+  for (const kind of Object.keys(before) as Array<keyof HostSnapshot>) {
+    const count = new Map<string, number>();
+    for (const x of before[kind]) count.set(x, (count.get(x) ?? 0) + 1);
+    for (const x of after[kind]) {
+      const n = count.get(x) ?? 0;
+      if (n > 0) count.set(x, n - 1);
+      else out.push(`${kind}: ${x}`);
+    }
+  }
+  return out;
+}
+
+export type CheckMode = 'whole' | 'scoped' | 'off';
+
+export function checkMode(env: NodeJS.ProcessEnv = process.env): CheckMode {
+  const m = env.SCRATCH_HOST_CHECK;
+  if (m === 'whole' || m === 'scoped' || m === 'off') return m;
+  return env.CI === 'true' ? 'whole' : 'scoped';
+}
+
+/** The differences that count: all of them (whole), or those naming one of the suite's ids (scoped). */
+export function differences(before: HostSnapshot, after: HostSnapshot, mode: CheckMode, ids: readonly string[]) {
+  const diff = [...added(before, after), ...added(after, before).map((d) => `gone: ${d}`)];
+  if (mode === 'whole') return diff;
+  return diff.filter((d) => ids.some((id) => id.length >= 4 && d.includes(id)));
+}
+
+export default function setup(): (() => void) | undefined {
+  const mode = checkMode();
+  if (mode === 'off' || process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-suite-'));
+  const idsFile = path.join(dir, 'ids');
+  fs.writeFileSync(idsFile, '');
+  process.env[SUITE_IDS_ENV] = idsFile;
+  const before = takeSnapshot();
+  return () => {
+    const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const diff = differences(before, takeSnapshot(), mode, ids);
+    if (diff.length > 0) {
+      // vitest reports an error thrown here but still exits 0: the exit code is set too.
+      process.exitCode = 1;
+      throw new Error(
+        `the host is not as it was before the tests (${mode} check, ${ids.length} run ids noted):\n  ${diff.join('\n  ')}`,
+      );
+    }
+    console.log(`\n  host check (${mode}): as it was before the tests (${ids.length} run ids noted)\n`);
+  };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { added, checkMode, differences, type HostSnapshot } from '../reliability/host-snapshot.ts';
+
+const snap = (over: Partial<HostSnapshot> = {}): HostSnapshot => ({
+  mounts: ['/', '/proc'],
+  links: ['lo', 'eth0'],
+  netns: [],
+  rules: [],
+  cgroups: [],
+  state: [],
+  ...over,
+});
+
+describe('the final host check', () => {
+  it('finds what is new, counting a mount point mounted twice as twice', () => {
+    const after = snap({ mounts: ['/', '/proc', '/proc', '/run/scratch/05ab12/x'], netns: ['scr05ab12'] });
+    expect(added(snap(), after)).toEqual(['mounts: /proc', 'mounts: /run/scratch/05ab12/x', 'netns: scr05ab12']);
+  });
+
+  it('on a shared machine counts only what carries one of the suite’s ids; in CI, everything', () => {
+    const after = snap({ netns: ['scr05ab12', 'scr07ffff'], links: ['lo'] });
+    expect(differences(snap(), after, 'scoped', ['05ab12'])).toEqual(['netns: scr05ab12']);
+    expect(differences(snap(), after, 'whole', ['05ab12'])).toEqual([
+      'netns: scr05ab12',
+      'netns: scr07ffff',
+      'gone: links: eth0',
+    ]);
+  });
+
+  it('is whole in CI, scoped elsewhere, and can be set', () => {
+    expect(checkMode({ CI: 'true' })).toBe('whole');
+    expect(checkMode({})).toBe('scoped');
+    expect(checkMode({ CI: 'true', SCRATCH_HOST_CHECK: 'off' })).toBe('off');
+  });
+});
