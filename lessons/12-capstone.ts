@@ -38,7 +38,7 @@ import { specShape } from '../lib/exercise.ts';
 import { build, withNetwork, withOverlay } from '../lib/kit.ts';
 import { defineLesson, step, type LessonContext, type Shown } from '../lib/lesson.ts';
 import { BRIDGE, containerDir, STATE_ROOT, stateDir } from '../lib/names.ts';
-import { connectNone, netnsName, netnsPath, noneStage, parsePublish, planNetwork } from '../lib/network/index.ts';
+import { connectNone, netnsName, netnsPath, noneStage, planNetwork } from '../lib/network/index.ts';
 import { hostKey } from '../lib/network/host.ts';
 import { networkDir, portKey, portOwner } from '../lib/network/ipam.ts';
 import { unusedTcpPort } from '../lib/network/ports.ts';
@@ -95,6 +95,16 @@ interface Probe {
   output: string;
 }
 
+/** One probe run under ctr and under runc from the bundle ctr exported, fact by fact. */
+interface Comparison {
+  config?: OciConfig;
+  ctr: Array<[string, string]>;
+  runc?: Array<[string, string]>;
+  rows?: FactRow[];
+  /** Set when runc is not installed: what to install, and no oracle. */
+  runcMissing?: string;
+}
+
 /** What the host reads of a container built from the exercise's flags. */
 interface Observed {
   pid: number;
@@ -126,8 +136,10 @@ interface State {
   inspect?: Record<string, unknown>;
   stop?: { ms: number; exitCode?: number };
   left?: string[];
-  bundle?: { config?: OciConfig; ctr: Array<[string, string]>; runc?: Array<[string, string]>; runcMissing?: string };
-  rows?: FactRow[];
+  /** The container, exported and run by runc, as the image's user (learner). */
+  bundle?: Comparison;
+  /** The image itself (export-bundle IMAGE) with -u 0, against ctr run -u 0: the same comparison as root. */
+  asRoot?: Comparison;
   mine?: Container;
   flags?: { options: RunOptions; mine: Observed; ctr: Observed };
 }
@@ -139,6 +151,8 @@ function names(ctx: Ctx) {
   return {
     web: { id: `${ctx.id}0001`, name: `web-${ctx.id}` },
     probe: { id: `${ctx.id}0002`, name: `probe-${ctx.id}` },
+    /** As root: ctr run -u 0 --rm, and the bundle of the image with -u 0 (its runc cgroup: /scratch/<id>b). */
+    root: { id: `${ctx.id}0005`, bundle: `${ctx.id}0006` },
     flags: { id: `${ctx.id}0003`, name: `flags-${ctx.id}` },
     mine: { id: `${ctx.id}0004` },
   };
@@ -247,31 +261,60 @@ function overlayLines(line: string): string {
 }
 
 const hasRunc = () => findOnPath('runc', toolPath(process.env.PATH)) !== undefined;
-const bundleDir = (ctx: Ctx) => path.join(stateDir(ctx.id), 'bundle');
+const bundleDir = (ctx: Ctx, which: 'container' | 'image') => path.join(stateDir(ctx.id), `bundle-${which}`);
 const runcRoot = (ctx: Ctx) => path.join(stateDir(ctx.id), 'runc');
-const runcId = (ctx: Ctx) => `scr${ctx.id}r`;
+const runcId = (ctx: Ctx, which: 'container' | 'image') => `scr${ctx.id}${which === 'container' ? 'c' : 'i'}`;
 
+/**
+ * The probe's docker flags: a hostname to compare, no network (a bundle has no bridge), and no_new_privs, which
+ * docker leaves off by default, so the oracle sees it set.
+ */
+const PROBE_FLAGS = ['--network', 'none', '--hostname', 'probe', '--security-opt', 'no-new-privileges'];
+/** What export-bundle IMAGE takes of them: the network is always none in a bundle. */
+const BUNDLE_FLAGS = PROBE_FLAGS.slice(2);
+const PROBE_ARGS = ['sh', '-c', PROBE_SCRIPT];
+
+/** The probe under ctr, as the image's user, kept after it ends (no --rm) so it can be exported. */
 function probeRun(ctx: Ctx): string[] {
   const n = names(ctx).probe;
-  return ctrWithId(
-    n.id,
-    'run',
-    '--name',
-    n.name,
-    '--network',
-    'none',
-    '--hostname',
-    'probe',
-    '-u',
-    '0',
-    '--security-opt',
-    'no-new-privileges',
-    IMAGE,
-    'sh',
-    '-c',
-    PROBE_SCRIPT,
-  );
+  return ctrWithId(n.id, 'run', '--name', n.name, ...PROBE_FLAGS, IMAGE, ...PROBE_ARGS);
 }
+
+/** The probe under ctr as root (-u 0), removed when it ends. */
+function probeRunAsRoot(ctx: Ctx): string[] {
+  return ctrWithId(names(ctx).root.id, 'run', '--rm', '-u', '0', ...PROBE_FLAGS, IMAGE, ...PROBE_ARGS);
+}
+
+/** The image, as ctr run -u 0 with the probe's flags would start it, written as a bundle. */
+function exportImageAsRoot(ctx: Ctx): string[] {
+  const dir = bundleDir(ctx, 'image');
+  return ctrWithId(names(ctx).root.bundle, 'export-bundle', '-u', '0', ...BUNDLE_FLAGS, IMAGE, dir, ...PROBE_ARGS);
+}
+
+/**
+ * Run the probe under runc from a bundle (runc's own state in this run's state dir, `runc delete` on the cleanup
+ * stack first), and compare what it said with what it said under ctr.
+ */
+async function runcOracle(ctx: Ctx, argv: readonly string[], which: 'container' | 'image', c: Comparison) {
+  ctx.cleanup.push(`runc delete --force ${runcId(ctx, which)}`, async () => {
+    await ctx.runner.run(runcDeleteArgv(runcRoot(ctx), runcId(ctx, which)), { reject: false });
+  });
+  const theirs = await ctx.runner.run(argv, { reject: false });
+  if (theirs.exitCode !== 0) throw new Error(`runc failed (exit ${theirs.exitCode}): ${theirs.stderr}`);
+  c.runc = probeFacts(theirs.stdout);
+  c.rows = compareFacts(c.ctr, c.runc);
+}
+
+const readConfig = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as OciConfig;
+
+/** The oracle's verdict on a comparison: every fact the same, and enough of them to mean something. */
+const agreed = (c?: Comparison) => !!c?.rows && c.rows.length >= 20 && c.rows.every((r) => r.same);
+const fact = (c: Comparison | undefined, name: string) => c?.rows?.find((r) => r.name === name)?.a;
+const differences = (c?: Comparison) =>
+  c?.rows
+    ?.filter((r) => !r.same)
+    .map((r) => `${r.name}: ${r.a ?? '-'} ≠ ${r.b ?? '-'}`)
+    .join('; ') || undefined;
 
 /** config.json, in part: what a production runtime reads from the bundle. */
 function configExcerpt(c: OciConfig, files: number): string {
@@ -299,7 +342,7 @@ function configExcerpt(c: OciConfig, files: number): string {
 
 function factTable(rows: readonly FactRow[]): string {
   const row = (name: string, a: string, b: string, mark: string) =>
-    `${name.padEnd(22)}${a.padEnd(20)}${b.padEnd(20)}${mark}`.trimEnd();
+    `${name.padEnd(24)} ${a.padEnd(19)} ${b.padEnd(19)} ${mark}`.trimEnd();
   return [
     row('', 'ctr', 'runc', ''),
     ...rows.map((r) => row(r.name, r.a ?? '(none)', r.b ?? '(none)', r.same ? '=' : '≠')),
@@ -652,19 +695,22 @@ export default defineLesson<State>({
       title: 'ctr export-bundle, and runc runs it: the oracle',
       explain:
         'A runtime’s input has a standard: the OCI runtime spec’s bundle, a directory with config.json and the ' +
-        'root filesystem. lib/spec.ts follows its field names, so `ctr export-bundle` writes the container as ' +
+        'root filesystem. lib/spec.ts follows its field names, so `ctr export-bundle` writes a container as ' +
         'one: lib/oci.ts makes config.json, the layers (and its own upper dir) are flattened into rootfs/. runc ' +
-        '— the runtime under docker, containerd and podman — then runs it. The same probe runs in both: what ' +
-        'may it do (capabilities, no_new_privs, seccomp), what does it see (hostname, user, mounts, masked ' +
-        'paths, /proc/sys, the image’s deleted file). runc is the oracle: each fact must be the same.' +
+        '— the runtime under docker, containerd and podman — then runs it. The same probe runs under both, as ' +
+        'the image’s user: what may it do (capabilities, no_new_privs, seccomp), which namespaces is it in (PID ' +
+        '1, only lo, its cgroup seen as /, no uid map), what does it see (hostname, user, mounts, masked paths, ' +
+        '/proc/sys, the file the image deleted). runc is the oracle: each fact must be the same.' +
         (hasRunc() ? '' : ` runc is not installed here, so its half is skipped (${RUNC_FIX}).`),
       docker: 'docker run … (dockerd → containerd → runc run --bundle DIR ID)',
       commands: (ctx) => {
         const n = names(ctx).probe;
         return {
           probe: probeRun(ctx),
-          export: ctr('export-bundle', n.name, bundleDir(ctx)),
-          ...(hasRunc() ? { runc: runcRunArgv(runcRoot(ctx), bundleDir(ctx), runcId(ctx)) } : {}),
+          export: ctr('export-bundle', n.name, bundleDir(ctx, 'container')),
+          ...(hasRunc()
+            ? { runc: runcRunArgv(runcRoot(ctx), bundleDir(ctx, 'container'), runcId(ctx, 'container')) }
+            : {}),
           rm: ctr('rm', n.name),
         };
       },
@@ -677,25 +723,71 @@ export default defineLesson<State>({
         const mine = await ctx.runner.run(cmd.probe as string[], { ...inRepo, reject: false });
         if (mine.exitCode !== 0) throw new Error(`the probe failed under ctr (exit ${mine.exitCode}): ${mine.stderr}`);
         const exported = await runCtr(ctx, cmd.export as string[]);
-        const config = JSON.parse(fs.readFileSync(path.join(bundleDir(ctx), 'config.json'), 'utf8')) as OciConfig;
+        const config = readConfig(bundleDir(ctx, 'container'));
         const files = Number(/\((\d+) files\)/.exec(exported)?.[1] ?? 0);
-        ctx.state.bundle = { config, ctr: probeFacts(mine.stdout) };
+        const c: Comparison = { config, ctr: probeFacts(mine.stdout) };
+        ctx.state.bundle = c;
         ctx.out.evidence('config.json, in part (the OCI runtime spec’s names):', configExcerpt(config, files));
         if ('runc' in cmd) {
-          ctx.cleanup.push(`runc delete --force ${runcId(ctx)}`, async () => {
-            await ctx.runner.run(runcDeleteArgv(runcRoot(ctx), runcId(ctx)), { reject: false });
-          });
-          const theirs = await ctx.runner.run(cmd.runc as string[], { reject: false });
-          if (theirs.exitCode !== 0) throw new Error(`runc failed (exit ${theirs.exitCode}): ${theirs.stderr}`);
-          ctx.state.bundle.runc = probeFacts(theirs.stdout);
-          ctx.state.rows = compareFacts(ctx.state.bundle.ctr, ctx.state.bundle.runc);
-          ctx.out.evidence('the probe, fact by fact: ctr, and runc from the bundle', factTable(ctx.state.rows));
+          await runcOracle(ctx, cmd.runc as string[], 'container', c);
+          ctx.out.evidence(
+            'the probe, fact by fact: under ctr, and under runc from the bundle',
+            factTable(c.rows ?? []),
+          );
         } else {
-          ctx.state.bundle.runcMissing = RUNC_FIX;
+          c.runcMissing = RUNC_FIX;
           ctx.out.evidence('the probe under ctr (runc is not installed: no oracle)', mine.stdout.trim());
           ctx.out.note(`runc is missing, so nothing checked ctr against it: ${RUNC_FIX}`);
         }
         await runCtr(ctx, cmd.rm as string[]);
+      },
+    }),
+
+    step({
+      title: 'The image as a bundle, and the same oracle as root',
+      explain:
+        'export-bundle also takes an image and ctr run’s flags, and writes the container `ctr run` would start ' +
+        'from them — no container needed. Here: the image with -u 0. The facts that change as root are the ' +
+        'ones worth checking twice: uid 0 keeps docker’s 14 capabilities in its permitted and effective sets ' +
+        '(the learner had none: the kernel clears them when a process that is not uid 0 execs). So the probe ' +
+        'runs as root under `ctr run -u 0`, and under runc from the image’s ' +
+        'bundle; again each fact must be the same. Only the rows that differ from the learner’s are shown.',
+      docker: 'docker create -u 0 IMAGE …; runc run --bundle DIR ID',
+      commands: (ctx) => ({
+        probe: probeRunAsRoot(ctx),
+        export: exportImageAsRoot(ctx),
+        ...(hasRunc() ? { runc: runcRunArgv(runcRoot(ctx), bundleDir(ctx, 'image'), runcId(ctx, 'image')) } : {}),
+      }),
+      async run(ctx, cmd) {
+        createStateDir(ctx.cleanup, ctx.id);
+        const id = names(ctx).root.id;
+        ctx.cleanup.push(`remove container ${id} (if --rm could not)`, async () => {
+          await ctx.runner.run(ctr('rm', '-f', id), { ...inRepo, reject: false });
+        });
+        const mine = await ctx.runner.run(cmd.probe as string[], { ...inRepo, reject: false });
+        if (mine.exitCode !== 0) throw new Error(`the probe failed under ctr (exit ${mine.exitCode}): ${mine.stderr}`);
+        await runCtr(ctx, cmd.export as string[]);
+        const c: Comparison = { config: readConfig(bundleDir(ctx, 'image')), ctr: probeFacts(mine.stdout) };
+        ctx.state.asRoot = c;
+        const cfg = c.config?.process;
+        ctx.out.evidence(
+          'the image’s config.json, in part:',
+          `process.user  ${cfg?.user.uid}:${cfg?.user.gid}, cwd ${cfg?.cwd}, ` +
+            `${cfg?.capabilities.effective.length} effective capabilities`,
+        );
+        if (!('runc' in cmd)) {
+          c.runcMissing = RUNC_FIX;
+          ctx.out.evidence('the probe as root under ctr (no runc: no oracle)', mine.stdout.trim());
+          return;
+        }
+        await runcOracle(ctx, cmd.runc as string[], 'image', c);
+        const learner = new Map(ctx.state.bundle?.ctr ?? []);
+        const changed = (c.rows ?? []).filter((r) => learner.get(r.name) !== r.a);
+        const same = (c.rows ?? []).filter((r) => r.same).length;
+        ctx.out.evidence(
+          `as root: ${same} of ${c.rows?.length ?? 0} facts the same under both; those unlike the learner’s:`,
+          factTable(changed),
+        );
       },
     }),
 
@@ -871,17 +963,26 @@ export default defineLesson<State>({
         ? []
         : [
             {
-              claim: 'runc ran the exported bundle, and the probe said the same under both, fact by fact',
+              claim: 'runc ran the exported container as learner: the same facts as under ctr, one by one',
               ok:
-                !!s.rows &&
-                s.rows.length >= 10 &&
-                s.rows.every((r) => r.same) &&
-                s.rows.some((r) => r.name === 'Seccomp' && r.a === '2') &&
-                s.rows.some((r) => r.name === 'NoNewPrivs' && r.a === '1'),
-              detail: s.rows
-                ?.filter((r) => !r.same)
-                .map((r) => `${r.name}: ${r.a ?? '-'} ≠ ${r.b ?? '-'}`)
-                .join('; '),
+                agreed(s.bundle) &&
+                fact(s.bundle, 'uid:gid') === `${LAYERED.user.uid}:${LAYERED.user.gid}` &&
+                fact(s.bundle, 'CapEff') === '0000000000000000' &&
+                fact(s.bundle, 'Seccomp') === '2' &&
+                fact(s.bundle, 'NoNewPrivs') === '1' &&
+                fact(s.bundle, 'my PID') === '1' &&
+                fact(s.bundle, 'net')?.trim() === 'lo',
+              detail: differences(s.bundle),
+            },
+            {
+              claim: "and the image's own bundle as root: the same under both, with docker's 14 capabilities",
+              ok:
+                agreed(s.asRoot) &&
+                fact(s.asRoot, 'uid:gid') === '0:0' &&
+                s.asRoot?.config?.process.capabilities.effective.length === 14 &&
+                fact(s.asRoot, 'CapEff') === fact(s.asRoot, 'CapBnd') &&
+                fact(s.asRoot, 'CapEff') !== '0000000000000000',
+              detail: differences(s.asRoot),
             },
           ]),
       {

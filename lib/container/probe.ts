@@ -4,7 +4,9 @@
  * Two runtimes that start "the same container" should give its process the same privileges and the same view:
  * the capability sets and no_new_privs and the seccomp mode the kernel shows in /proc/self/status, the hostname,
  * the user, every mount but the root (whose type depends on how each runtime made it), what the masked paths
- * read, whether /proc/sys takes a write. The probe is a few lines of POSIX sh with busybox-level tools, so any
+ * read, whether /proc/sys takes a write — and the namespaces as seen from inside: being PID 1 (a PID namespace),
+ * only lo (a network namespace), its cgroup seen as / (a cgroup namespace), the identity uid map (no user
+ * namespace). The probe is a few lines of POSIX sh with busybox-level tools, so any
  * image with a shell runs it; each line is `name: value`, so two outputs compare fact by fact. Lesson 12 runs it
  * under ctr and under runc, the production runtime, from the OCI bundle ctr exported: runc is the oracle.
  */
@@ -13,6 +15,9 @@
 export const PROBE_SCRIPT = [
   'grep -E "^(CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status',
   'echo "hostname: $(hostname)"; echo "uid:gid: $(id -u):$(id -g)"',
+  'echo "my PID: $$"; echo "net: $(ls /sys/class/net | tr "\\n" " ")"',
+  'echo "cgroup: $(cut -d: -f3 /proc/self/cgroup | sort -u | tr "\\n" " ")"',
+  'read -r a b c </proc/self/uid_map; echo "uid_map: $a $b $c"',
   'while read -r dev dir type rest; do',
   '  [ "$dir" = / ] || echo "mount $dir: $type"',
   'done < /proc/self/mounts | sort',

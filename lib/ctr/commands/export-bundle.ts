@@ -9,8 +9,9 @@ import { build, withNoNetwork } from '../../kit.ts';
 import { exportBundle } from '../../oci-bundle.ts';
 import type { ContainerSpec } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
-import { newContainerId, runRequest } from '../run-spec.ts';
-import { resolveRunSource } from './run.ts';
+import type { FlagValues } from '../flags.ts';
+import { newContainerId, RUN_FLAGS, runRequest } from '../run-spec.ts';
+import { idFromEnv, resolveRunSource } from './run.ts';
 
 interface ToExport {
   spec: ContainerSpec;
@@ -35,10 +36,10 @@ function containerToExport(ref: string): ToExport | undefined {
 }
 
 /**
- * An image (or a rootfs directory) as `ctr run IMAGE [COMMAND…]` would start it, with no other flag: docker's
- * default profile, the image's config, and a network namespace of its own with only lo.
+ * An image (or a rootfs directory) as `ctr run [FLAGS] IMAGE [COMMAND…]` would start it: docker's default profile
+ * changed by the flags, the image's config, and a network namespace of its own with only lo.
  */
-function imageToExport(ctx: CtrContext, ref: string, args: string[]): ToExport {
+function imageToExport(ctx: CtrContext, ref: string, args: string[], flags: FlagValues): ToExport {
   let source;
   try {
     source = resolveRunSource(ref, ctx.store);
@@ -49,18 +50,27 @@ function imageToExport(ctx: CtrContext, ref: string, args: string[]): ToExport {
       'ctr ps -a   (or ctr images; a container or an image: ctr export-bundle web /tmp/web-bundle)',
     );
   }
-  const id = newContainerId();
-  const req = runRequest({}, source, args, { id, hostEnv: {} });
+  // Named like ctr run's containers (SCRATCH_RUN_ID, a lesson's run id): runc's cgroup is /scratch/<id>b.
+  const id = idFromEnv(ctx.env) ?? newContainerId();
+  const req = runRequest(flags, source, args, { id, hostEnv: ctx.env });
   const layers = source.kind === 'image' ? [...source.lowerDirs].reverse() : [source.path];
   return { spec: build(req.spec, withNoNetwork), layers, id };
 }
 
+/**
+ * With an image, `ctr run`'s flags that shape the container itself. Not those about ctr's side of it (-d, --rm,
+ * -i, -t, --name), nor the network ones: a bundle has no bridge, and --userns needs ids ctr hands out per run.
+ */
+const BUNDLE_FLAGS = RUN_FLAGS.filter(
+  (f) => !['detach', 'rm', 'interactive', 'tty', 'name', 'network', 'publish', 'userns'].includes(f.name),
+);
+
 export const exportBundleCommand: Command = {
   name: 'export-bundle',
-  usage: 'ctr export-bundle CONTAINER|IMAGE DIR [COMMAND] [ARG...]',
+  usage: 'ctr export-bundle CONTAINER DIR | ctr export-bundle [OPTIONS] IMAGE|ROOTFS DIR [COMMAND] [ARG...]',
   summary: 'Write a container, or an image as ctr run starts it, as an OCI bundle (config.json + rootfs/) for runc',
-  flags: [],
-  async run(ctx, { rest }) {
+  flags: BUNDLE_FLAGS,
+  async run(ctx, { flags, rest }) {
     const [ref, dir, ...args] = rest;
     if (!ref || !dir)
       throw new UserError(
@@ -68,13 +78,14 @@ export const exportBundleCommand: Command = {
         'ctr export-bundle web /tmp/web-bundle',
       );
     const found = containerToExport(ref);
-    if (found && args.length > 0) {
+    const given = Object.keys(flags).map((f) => `--${f}`);
+    if (found && (args.length > 0 || given.length > 0)) {
       throw new UserError(
-        `container ${ref} already has its command; a command goes only after an image`,
+        `container ${ref} has its command and options already (${[...given, ...args].join(' ')}): they go only with an image`,
         `ctr export-bundle ${ref} ${dir}`,
       );
     }
-    const x = found ?? imageToExport(ctx, ref, args);
+    const x = found ?? imageToExport(ctx, ref, args, flags);
     const out = exportBundle(x.spec, x.layers, path.resolve(dir), `${x.id}b`);
     ctx.out(
       `${out.dir}: config.json and rootfs/ (${out.files} files) — run it with: runc run -b ${out.dir} ${x.id}b\n`,
