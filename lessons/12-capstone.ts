@@ -524,7 +524,7 @@ export default defineLesson<State>({
           pid: pidFromInspect(n.name, 'PID'),
           limit: showFilesArgv(limitFiles(n.id, ['memory'])),
           root: ['grep', '^overlay / ', `/proc/${pid}/mounts`],
-          pid1: ['ps', '-o', 'pid,user,args', '-p', pid],
+          pid1: ['ps', '-o', 'pid,uid,args', '-p', pid],
         };
       },
       async run(ctx, cmd) {
@@ -538,7 +538,7 @@ export default defineLesson<State>({
         ctx.state.web = web;
         const limit = await ctx.runner.run(cmd.limit as string[], { reject: false });
         const root = await ctx.runner.run(['grep', '^overlay / ', `/proc/${web.pid}/mounts`], { reject: false });
-        const pid1 = await ctx.runner.run(['ps', '-o', 'pid,user,args', '-p', String(web.pid)], { reject: false });
+        const pid1 = await ctx.runner.run(['ps', '-o', 'pid,uid,args', '-p', String(web.pid)], { reject: false });
         ctx.state.limit = limit.stdout.trim();
         ctx.state.overlay = root.stdout.trim();
         ctx.state.pid1 = pid1.stdout.trim();
@@ -548,7 +548,10 @@ export default defineLesson<State>({
           "its root: an overlay (06) of the image's layers (07), in the container's own mount namespace",
           overlayLines(ctx.state.overlay),
         );
-        ctx.out.evidence('PID 1, seen from the host: the image’s command, as its user', ctx.state.pid1);
+        ctx.out.evidence(
+          `PID 1, seen from the host: the image’s command, as its user (learner, uid ${LAYERED.user.uid})`,
+          ctx.state.pid1,
+        );
       },
     }),
 
