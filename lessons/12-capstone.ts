@@ -1045,7 +1045,7 @@ export default defineLesson<State>({
       'docker run’s flags are plain data turned into a spec — by specFromOptions, which you can now write.',
     ],
     next:
-      'That was the last lesson: you have built a container runtime. To go further, read the OCI runtime spec ' +
+      'You have built a container runtime. To go further, read the OCI runtime spec ' +
       '(config.md, runtime.md), runc’s libcontainer (the Go that does what lib/ does, in production), and ' +
       '`npm run bench` for what each part costs.',
   },

@@ -8,7 +8,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CleanupStack } from '../cleanup.ts';
-import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type LessonFile } from '../discovery.ts';
+import {
+  findLessonFile,
+  listLessonFiles,
+  loadLesson,
+  normalizeLessonNumber,
+  plannedLesson,
+  type LessonFile,
+} from '../discovery.ts';
 import { UserError } from '../errors.ts';
 import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
@@ -180,6 +187,15 @@ await main(async () => {
       throw new UserError(
         `lesson ${planned.number} (${planned.title}) is planned and not in this checkout yet`,
         `npm run quiz ${planned.number}   (its quiz is here), or npm run lesson ${files.at(-1)?.number ?? '00'}`,
+      );
+    }
+    const last = files.at(-1);
+    const number = args.lesson === undefined ? undefined : normalizeLessonNumber(args.lesson);
+    if (last && number !== undefined && Number(number) === Number(last.number) + 1) {
+      // The one a learner tries after the last lesson: nothing to list, only where the workshop ends.
+      throw new UserError(
+        `there is no lesson ${number}: the workshop ends with lesson ${last.number}`,
+        `npm run lesson ${last.number}   (or npm run exercise for the exercises still open)`,
       );
     }
     out.line(`Lessons:\n${await lessonList(files)}`);
