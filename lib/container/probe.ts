@@ -11,7 +11,10 @@
  * under ctr and under runc, the production runtime, from the OCI bundle ctr exported: runc is the oracle.
  */
 
-/** The probe's script: short lines, double quotes only (it is shown inside a single-quoted `sh -c`). */
+/**
+ * The probe's script: lines short enough to show indented on 80 columns, double quotes only (it is shown inside a
+ * single-quoted `sh -c`).
+ */
 export const PROBE_SCRIPT = [
   'grep -E "^(CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status',
   'echo "hostname: $(hostname)"; echo "uid:gid: $(id -u):$(id -g)"',
@@ -26,7 +29,7 @@ export const PROBE_SCRIPT = [
   'done',
   'echo x 2>/dev/null >/proc/sys/kernel/domainname && w=writable || w=read-only',
   'echo "/proc/sys: $w"',
-  '[ -e /etc/os-release ] && echo "/etc/os-release: there" || echo "/etc/os-release: gone"',
+  'test -e /etc/os-release && o=there || o=gone; echo "/etc/os-release: $o"',
 ].join('\n');
 
 /** The facts a probe printed, in order: `[name, value]` for each `name: value` line (others are left out). */
