@@ -25,7 +25,7 @@ export const PROBE_SCRIPT = [
   '  [ "$dir" = / ] || echo "mount $dir: $type"',
   'done < /proc/self/mounts | sort',
   'for p in /proc/kcore /proc/keys /proc/timer_list /sys/firmware; do',
-  '  [ -e $p ] && echo "read $p: $(cat $p 2>/dev/null | head -c 64 | wc -c) bytes"',
+  '  [ -e $p ] && echo "read $p: $(head -c 64 $p 2>/dev/null | wc -c) bytes"',
   'done',
   'echo x 2>/dev/null >/proc/sys/kernel/domainname && w=writable || w=read-only',
   'echo "/proc/sys: $w"',
