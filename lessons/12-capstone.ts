@@ -478,7 +478,7 @@ export default defineLesson<State>({
     'ctr as a whole: load an image, run a web server detached with a memory limit and a published port, ps, a ' +
     'request, logs, exec, inspect, stop, rm — each flag an earlier lesson’s lib call, each shown on the host. Then ' +
     'the container as an OCI bundle that runc runs the same way, and docker’s flags as a spec, by your own hand.',
-  docker: 'docker run -d --name web -m 64m -p 8080:80 IMAGE; docker ps; docker logs/exec/inspect/stop/rm web',
+  docker: 'docker run -d --name web -m 64m -p 8080:8000 IMAGE; docker ps; docker logs/exec/inspect/stop/rm web',
   needsRoot: true,
   needsRootfs: true,
   changesHostNetwork: true,
