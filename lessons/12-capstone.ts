@@ -5,10 +5,11 @@
  * server detached with a memory limit and a published port, find it in `ps`, ask it for a page, read its logs,
  * exec into it, inspect it, stop and remove it. Nothing in ctr is new: each flag is an earlier lesson's lib call
  * (lib/ctr/run-spec.ts maps docker's flags onto lib/kit.ts's transforms), and the host shows each one — the cgroup
- * file with the limit, the overlay root, the veth on the bridge and the DNAT rule, PID 1. Then the same container
- * leaves as an OCI bundle (`config.json` + `rootfs/`) and runc, the runtime docker itself uses, runs it: the same
- * probe reports the same facts under both, and runc is the oracle. Last, the exercise: docker's flags as a
- * container spec, the function ctr itself runs — built by hand, started with lib, compared with `ctr run`.
+ * file with the limit, the overlay root, the veth on the bridge and the DNAT rule, PID 1. Then a container leaves
+ * as an OCI bundle (`config.json` + `rootfs/`) and runc, the runtime under docker, runs it: the same probe reports
+ * the same facts under both — as the image's user, and again as root from a bundle of the image itself — and
+ * runc is the oracle. Last, the exercise: docker's flags as a container spec, the function ctr itself runs —
+ * started with lib's own calls next to `ctr run` with the same flags, and read from the host.
  */
 import fs from 'node:fs';
 import path from 'node:path';
