@@ -157,6 +157,21 @@ export function withCwd(cwd: string): Transform {
   return (spec) => ({ ...spec, process: { ...spec.process, cwd } });
 }
 
+/**
+ * docker run -e: each `NAME=value` set in the environment, in order, replacing what the image (or an earlier -e)
+ * said for that name.
+ */
+export function withEnvVars(vars: readonly string[]): Transform {
+  return (spec) => {
+    const env = vars.reduce((e, v) => {
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new Error(`withEnvVars wants NAME=value, not ${JSON.stringify(v)}`);
+      return withEnv(e, v.slice(0, eq), v.slice(eq + 1));
+    }, spec.process.env);
+    return { ...spec, process: { ...spec.process, env } };
+  };
+}
+
 /** Another command, same container (docker run IMAGE CMD…). */
 export function withArgs(args: string[]): Transform {
   return (spec) => ({ ...spec, process: { ...spec.process, args } });

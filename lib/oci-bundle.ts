@@ -59,3 +59,19 @@ export function exportBundle(
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return { dir, config, files: stats.files };
 }
+
+/** What to install when runc, the oracle lesson 12 compares ctr with, is not on this machine. */
+export const RUNC_FIX = 'apt-get install -y runc   (or: npm run setup)';
+
+/**
+ * `runc run` of a bundle, in the foreground (the bundle's `terminal` is false: output goes to our pipes), with
+ * runc's own state under `root` rather than /run/runc — a run's state directory, so `npm run clean` finds it.
+ */
+export function runcRunArgv(root: string, bundle: string, id: string): string[] {
+  return ['runc', '--root', root, 'run', '--bundle', bundle, id];
+}
+
+/** Take down whatever of a runc container is left (its processes, cgroup and state): the undo of runcRunArgv. */
+export function runcDeleteArgv(root: string, id: string): string[] {
+  return ['runc', '--root', root, 'delete', '--force', id];
+}

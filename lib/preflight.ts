@@ -57,6 +57,7 @@ export const TOOLS: Record<string, { pkg: string; required: boolean; usedBy: str
     usedBy: 'lesson 07’s pull from a local registry, and the classroom mirror (npm run mirror)',
   },
   skopeo: { pkg: 'skopeo', required: false, usedBy: 'lesson 07 (pushes an image into its local registry)' },
+  runc: { pkg: 'runc', required: false, usedBy: "lesson 12's oracle (runs ctr's exported OCI bundle)" },
 };
 
 export interface HostFacts {

@@ -38,6 +38,8 @@ export const PACKAGES = [
   // them too, even for root), and a user-mode network stack for it.
   'uidmap',
   'slirp4netns',
+  // Lesson 12 runs the OCI bundle ctr exports under runc, the production runtime, as the oracle.
+  'runc',
 ];
 
 export function aptInstallArgv(missing: readonly string[]): string[] {

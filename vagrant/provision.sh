@@ -33,7 +33,7 @@ GUEST_MODULES=/var/lib/workshop/node_modules
 PACKAGES=(
   ca-certificates curl xz-utils git
   util-linux mount iproute2 iptables procps psmisc kmod
-  busybox-static debootstrap uidmap slirp4netns libcap2-bin jq gcc libc6-dev
+  busybox-static debootstrap uidmap slirp4netns libcap2-bin jq gcc libc6-dev runc
   docker-registry skopeo
 )
 # docker-registry and skopeo: lesson 07 pulls from a registry it starts on 127.0.0.1 (optional for a laptop of

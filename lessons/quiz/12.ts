@@ -1,46 +1,70 @@
-/** Quiz for lesson 12: the capstone, a mini docker. */
+/** Quiz for lesson 12: the capstone — ctr as a whole, an OCI bundle run by runc, docker's flags as a spec. */
 import { defineQuiz } from '../../lib/quiz.ts';
 
 export default defineQuiz({
   lesson: '12',
-  title: 'Capstone: mini docker',
+  title: 'Capstone: ctr, a small docker made of the lessons',
   questions: [
     {
-      prompt: 'In what order are things set up before the container command runs?',
+      prompt: '`ctr run -d -m 64m -p 8080:8000 scratch/layers httpd …`: where does the host show the -m 64m?',
       choices: [
-        'Command first, then namespaces',
-        'cgroup and network on the host, then new namespaces, mounts and pivot_root, then security settings, then exec the command',
-        'pivot_root first, then the cgroup',
+        'In the container’s /etc/docker.conf',
+        'In the container’s cgroup file: memory.limit_in_bytes (v1) or memory.max (v2), 67108864',
+        'Nowhere: the limit lives inside the ctr process',
       ],
       answer: 1,
-      why: 'Resources the host owns (cgroup, veth) are created first; inside the new namespaces the mounts and pivot_root come next; capabilities are dropped last, just before exec, because setup needed them.',
+      why: 'Each flag is an earlier lesson’s lib call: -m is lesson 05’s cgroup write. The lesson reads the file under /sys/fs/cgroup/…/scratch/<id> from the host.',
     },
     {
-      prompt: 'What does `ps` of the mini docker read to list containers?',
-      choices: ['The kernel container table', 'The state directories under /run/scratch/<id>', 'The docker daemon'],
+      prompt: 'What does `ctr ps` read to list containers?',
+      choices: [
+        'The kernel’s table of containers',
+        'The state files under /run/scratch/<id>/state.json (PID and its start time)',
+        'A daemon’s memory',
+      ],
       answer: 1,
-      why: 'The kernel has no container list. A runtime keeps its own state (PID, spec, status) in a directory per container, like runc under /run/runc.',
+      why: 'The kernel has no notion of a container. A runtime keeps its own state per container, as runc does under /run/runc; the start time keeps a reused PID from passing for the container.',
     },
     {
-      prompt: 'What must `rm` undo?',
+      prompt: '`ctr stop -t 1` of busybox httpd took a second and the exit code was 137. Why?',
       choices: [
-        'Only the state directory',
-        'Nothing: the kernel cleans up',
-        'Everything the run created: processes, mounts, the cgroup, the veth, the state directory',
+        'httpd crashed',
+        'httpd has no SIGTERM handler, and the kernel does not deliver such a signal to a PID namespace’s init; SIGKILL came after the grace period (128 + 9)',
+        'ctr always sends SIGKILL',
       ],
-      answer: 2,
-      why: 'Cgroups, veths and bind mounts outlive processes unless removed. Every resource is registered for cleanup as it is created, so rm (and npm run clean) can undo it.',
+      answer: 1,
+      why: 'PID 1 of a namespace ignores signals it has no handler for (lesson 10). stop is SIGTERM, wait, SIGKILL — like docker stop.',
     },
     {
-      prompt: 'Which of these did the workshop NOT build that real docker has?',
+      prompt: 'Why can runc run the container ctr exported?',
       choices: [
-        'seccomp syscall filtering and a daemon with an API',
-        'PID namespaces',
-        'cgroup limits',
-        'overlay layers',
+        'ctr copies runc’s code',
+        'ctr’s spec follows the OCI runtime spec’s field names, so export-bundle writes config.json and rootfs/: a bundle any OCI runtime runs',
+        'runc reads ctr’s state files',
       ],
-      answer: 0,
-      why: 'seccomp filters and the client/daemon split (plus build, volumes and more) are what is left; every other piece was built by hand in lessons 00-11.',
+      answer: 1,
+      why: 'The OCI runtime spec is the contract between docker/containerd and runc. lib/oci.ts writes config.json; the layers and the upper dir are flattened into rootfs/.',
+    },
+    {
+      prompt:
+        'The probe ran as learner (uid 1000) under ctr and under runc. Both showed CapEff 0 though config.json lists 14 effective capabilities. Why?',
+      choices: [
+        'Both runtimes forgot the capabilities',
+        'The kernel clears the permitted and effective sets when a process that is not uid 0 calls execve (no file capabilities, no ambient set)',
+        'seccomp hides them',
+      ],
+      answer: 1,
+      why: 'That is why the lesson compares as root too: with -u 0 the 14 capabilities survive execve and both runtimes show them — the same, fact by fact.',
+    },
+    {
+      prompt: 'What does the exercise’s specFromOptions take and return?',
+      choices: [
+        'The command line as a string; a running container',
+        'docker run’s flags as plain data (RunOptions); a container spec built with the lessons’ transforms — nothing is created',
+        'A container id; its state file',
+      ],
+      answer: 1,
+      why: 'Pure planning: runOptions checks the flags and reads what must be read, specFromOptions composes isolatedSpec, withCgroup, withSecurity, … and ctr (or the lesson) then creates the cgroup, root and network and starts it.',
     },
   ],
 });

@@ -8,7 +8,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CleanupStack } from '../cleanup.ts';
-import { findLessonFile, listLessonFiles, loadLesson, plannedLesson, type LessonFile } from '../discovery.ts';
+import {
+  findLessonFile,
+  listLessonFiles,
+  loadLesson,
+  normalizeLessonNumber,
+  plannedLesson,
+  type LessonFile,
+} from '../discovery.ts';
 import { UserError } from '../errors.ts';
 import { runLesson, type Lesson } from '../lesson.ts';
 import { DEFAULT_ROOTFS } from '../names.ts';
@@ -93,15 +100,23 @@ async function rerunWithSudo(reason: string, argv: string[], out: Printer): Prom
   }
 }
 
-/** The line that says what to run next: the next lesson, or — where it is only planned — what to do meanwhile. */
+/**
+ * The line that says what to run next: the next lesson, or — where it is only planned — what to do meanwhile, or,
+ * after the last lesson of the plan, that the workshop is complete.
+ */
 async function whatNext(lesson: Lesson<unknown>, files: LessonFile[], mode: string): Promise<string> {
   const number = String(Number(lesson.number) + 1).padStart(2, '0');
   const flag = mode === 'explain' ? ' -- --explain' : '';
   if (files.some((f) => f.number === number))
     return `Next: npm run lesson ${number}${flag}   (quiz first: npm run quiz ${lesson.number})`;
   const planned = await plannedLesson(number);
-  const title = planned ? ` (${planned.title})` : '';
-  return `Lesson ${number}${title} is planned and not in this checkout yet. Meanwhile: npm run quiz ${lesson.number}`;
+  if (!planned) {
+    return (
+      `That was the last lesson: the workshop is complete. Quiz: npm run quiz ${lesson.number}; the exercises ` +
+      'still open: npm run exercise'
+    );
+  }
+  return `Lesson ${number} (${planned.title}) is planned and not in this checkout yet. Meanwhile: npm run quiz ${lesson.number}`;
 }
 
 /** Stop at the first required thing this machine lacks, with its fix. */
@@ -172,6 +187,15 @@ await main(async () => {
       throw new UserError(
         `lesson ${planned.number} (${planned.title}) is planned and not in this checkout yet`,
         `npm run quiz ${planned.number}   (its quiz is here), or npm run lesson ${files.at(-1)?.number ?? '00'}`,
+      );
+    }
+    const last = files.at(-1);
+    const number = args.lesson === undefined ? undefined : normalizeLessonNumber(args.lesson);
+    if (last && number !== undefined && Number(number) === Number(last.number) + 1) {
+      // The one a learner tries after the last lesson: nothing to list, only where the workshop ends.
+      throw new UserError(
+        `there is no lesson ${number}: the workshop ends with lesson ${last.number}`,
+        `npm run lesson ${last.number}   (or npm run exercise for the exercises still open)`,
       );
     }
     out.line(`Lessons:\n${await lessonList(files)}`);

@@ -3,6 +3,7 @@
  * The context carries what every command shares — the runner every command and host effect goes through, where
  * output goes, and how to start the TypeScript init — so commands hold no globals and tests can pass their own.
  */
+import { UserError } from '../errors.ts';
 import type { Runner } from '../runner.ts';
 import type { TsInit } from '../container/launch.ts';
 import type { ImageStore } from '../image/store.ts';
@@ -36,6 +37,16 @@ export interface Command {
   /** Hidden from `ctr --help` (the waiter). */
   hidden?: boolean;
   run(ctx: CtrContext, parsed: Parsed): Promise<number>;
+}
+
+/**
+ * More arguments than a command takes are a mistake to say, not to ignore (`ctr ps web` is not a filter here):
+ * one line naming the first extra one.
+ */
+export function atMost(rest: readonly string[], max: number, command: string, example: string): void {
+  if (rest.length <= max) return;
+  const what = max === 0 ? 'takes no arguments' : `takes ${max === 1 ? 'one argument' : `${max} arguments`}`;
+  throw new UserError(`ctr ${command} ${what}; left over: ${rest.slice(max).join(' ')}`, example);
 }
 
 /**

@@ -19,13 +19,13 @@ import {
   withCgroup,
   withCgroupfs,
   withCwd,
+  withEnvVars,
   withImageProcess,
   withReadOnlyRoot,
   withSecurity,
   withTmpfs,
   withUser,
   withUserns,
-  type Transform,
 } from '../kit.ts';
 import { freeIdBlock, readSubids, remappedIds, SUBGID_FILE, SUBUID_FILE, type SubidEntry } from '../userns.ts';
 import { parseCpuList } from '../security/paths.ts';
@@ -222,8 +222,159 @@ function imageProcess(source: Extract<RunSource, { kind: 'image' }>, flags: Flag
 }
 
 /**
- * Build the spec of `ctr run [flags] ROOTFS|IMAGE [CMD…]`. Pure but for the id (random), `-e K` (host env) and,
- * for an image, reading its /etc/passwd and /etc/group.
+ * docker run's flags as plain data, each value as typed: what `specFromOptions` turns into a container spec. Only
+ * data — no functions, nothing to read from the host — so the same options give the same spec anywhere (and a
+ * learner's specFromOptions can run in a worker thread).
+ */
+export interface RunOptions {
+  /** The container's id: its cgroup, state directory and root on the host are named after it. */
+  id: string;
+  /** The directory its root is made from: a rootfs, or an image's top layer (ctr mounts the overlay later). */
+  rootfs: string;
+  /** The command (from an image: `image.process.args`, which already has it). */
+  args: string[];
+  /** --name */
+  name?: string;
+  /** --hostname (default: the id, as docker uses the container id) */
+  hostname?: string;
+  /** -e and --env-file, as NAME=value in order: the last one for a name wins (ctr resolves `-e NAME` first). */
+  env?: string[];
+  /** -w: an absolute directory inside the container. */
+  workdir?: string;
+  /** -u UID[:GID] (a user name needs an image's /etc/passwd: ctr resolves it into `image.user`). */
+  user?: string;
+  /** -m, --memory-swap, --cpus, --pids-limit: `64m`, `128m`, `0.5`, `20`. */
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  /** --read-only */
+  readOnly?: boolean;
+  /** --tmpfs DIR, each an absolute path. */
+  tmpfs?: string[];
+  /** --cap-add, --cap-drop: capability names as typed (net_raw, CAP_NET_RAW, ALL). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** --security-opt: no-new-privileges, seccomp=unconfined. */
+  securityOpt?: string[];
+  /** This machine's CPU numbers: docker masks each CPU's thermal_throttle directory too. */
+  hostCpus?: number[];
+  /** A pure cgroup v2 host: the container's own cgroup is mounted at /sys/fs/cgroup. */
+  cgroupfs?: boolean;
+  /** From an image (lesson 07): the process its config describes, -w and -u applied, and the user resolved. */
+  image?: {
+    process: { args: string[]; env: string[]; cwd: string };
+    user: { uid: number; gid: number; additionalGids: number[]; home: string };
+  };
+}
+
+/**
+ * The container spec of `docker run` with these options: lessons 02–04's isolation (isolatedSpec) with the
+ * hostname, a cgroup with the limits (lesson 05), docker's default security profile with --cap-add/--cap-drop and
+ * --security-opt (lesson 11), an image's process (lesson 07), then -w, -u, --read-only, --tmpfs, -e and --name.
+ * Pure: every value is parsed (a bad one is a UserError), nothing is made. Lesson 12's exercise.
+ */
+export function specFromOptions(o: RunOptions): ContainerSpec {
+  const limits = parseLimits({ memory: o.memory, memorySwap: o.memorySwap, cpus: o.cpus, pids: o.pidsLimit });
+  const security = parseSecurityOpts(o.securityOpt ?? []);
+  const spec = build(
+    isolatedSpec({ id: o.id, rootfs: o.rootfs, args: o.args, hostname: o.hostname ?? o.id }),
+    withCgroup(resourcesFromLimits(limits)),
+    ...(o.cgroupfs ? [withCgroupfs] : []),
+    withSecurity({ add: o.capAdd, drop: o.capDrop, ...security, cpus: o.hostCpus }),
+    ...(o.image ? [withImageProcess(o.image.process, o.image.user)] : []),
+    ...(o.workdir ? [withCwd(o.workdir)] : []),
+    ...(o.user ? [withUser(parseUser(o.user))] : []),
+    ...(o.readOnly ? [withReadOnlyRoot] : []),
+    ...(o.tmpfs && o.tmpfs.length > 0 ? [withTmpfs(o.tmpfs)] : []),
+    withEnvVars(o.env ?? []),
+  );
+  return o.name === undefined ? spec : { ...spec, name: o.name };
+}
+
+/**
+ * `ctr run`'s flags as RunOptions: every value checked (one UserError line, before anything is made), `-e NAME`
+ * copied from ctr's environment, --env-file read, and for an image its process and user resolved — so what is
+ * left for specFromOptions is pure. Reads the env files and, for an image, its /etc/passwd and /etc/group.
+ */
+export function runOptions(
+  flags: FlagValues,
+  source: RunSource,
+  args: string[],
+  opts: { id: string; hostEnv?: NodeJS.ProcessEnv; cpus?: number[]; pureCgroupV2?: boolean },
+): RunOptions {
+  const name = str(flags.name);
+  if (name !== undefined) checkName(name);
+  if (args.length === 0 && source.kind === 'rootfs') {
+    throw new UserError(`no command given, and a rootfs directory has no default one`, `ctr run ${source.image} sh`);
+  }
+  if (source.kind === 'rootfs' && str(flags.entrypoint) !== undefined) {
+    throw new UserError(
+      '--entrypoint replaces an image’s Entrypoint; a rootfs directory has none',
+      'drop --entrypoint',
+    );
+  }
+  const workdir = str(flags.workdir);
+  if (workdir !== undefined && !workdir.startsWith('/'))
+    throw new UserError(`the working directory must be absolute: ${workdir}`, '-w /tmp');
+  const tmpfs = list(flags.tmpfs);
+  for (const t of tmpfs)
+    if (!t.startsWith('/')) throw new UserError(`--tmpfs ${t}: the path must be absolute`, '--tmpfs /tmp');
+  const user = str(flags.user);
+  if (user !== undefined && source.kind === 'rootfs') parseUser(user);
+  const fromImage = source.kind === 'image' ? imageProcess(source, flags, args) : undefined;
+  // Files first, then -e: as docker does, a flag on the command line wins over a file.
+  const env = applyEnvFlags(
+    [],
+    [...readEnvFiles(list(flags['env-file'])), ...list(flags.env)],
+    opts.hostEnv ?? process.env,
+  );
+  const o: RunOptions = {
+    id: opts.id,
+    rootfs: source.kind === 'rootfs' ? source.path : (source.lowerDirs[0] ?? ''),
+    args: fromImage ? fromImage.process.args : args,
+    name,
+    hostname: str(flags.hostname),
+    env,
+    // From an image, -w and -u are part of its process already.
+    workdir: fromImage ? undefined : workdir,
+    user: fromImage ? undefined : user,
+    memory: str(flags.memory),
+    memorySwap: str(flags['memory-swap']),
+    cpus: str(flags.cpus),
+    pidsLimit: str(flags['pids-limit']),
+    readOnly: bool(flags['read-only']),
+    tmpfs,
+    capAdd: list(flags['cap-add']),
+    capDrop: list(flags['cap-drop']),
+    securityOpt: list(flags['security-opt']),
+    hostCpus: opts.cpus ?? hostCpus(),
+    cgroupfs: opts.pureCgroupV2 ?? isPureV2(detectLayout()),
+    ...(fromImage
+      ? {
+          image: {
+            process: fromImage.process,
+            user: {
+              uid: fromImage.user.uid,
+              gid: fromImage.user.gid,
+              additionalGids: [...fromImage.user.additionalGids],
+              home: fromImage.user.home,
+            },
+          },
+        }
+      : {}),
+  };
+  // Drop what was not given, so the options read as the command line did (and compare equal in tests).
+  const given = (k: string, v: unknown) =>
+    ['id', 'rootfs', 'args'].includes(k) || !(v === undefined || v === false || (Array.isArray(v) && v.length === 0));
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => given(k, v))) as unknown as RunOptions;
+}
+
+/**
+ * Build the spec of `ctr run [flags] ROOTFS|IMAGE [CMD…]`: the flags as RunOptions, the spec from
+ * specFromOptions — the function lesson 12's exercise has the learner write — then what only ctr decides: a
+ * user namespace's id range (read from /etc/subuid), the terminal, the network. Pure but for the id (random),
+ * `-e K` (host env), env files and, for an image, reading its /etc/passwd and /etc/group.
  */
 export function runRequest(
   flags: FlagValues,
@@ -238,62 +389,18 @@ export function runRequest(
   } = {},
 ): RunRequest {
   const id = opts.id ?? newContainerId();
-  const name = str(flags.name);
-  if (name !== undefined) checkName(name);
-  if (args.length === 0 && source.kind === 'rootfs') {
-    throw new UserError(`no command given, and a rootfs directory has no default one`, `ctr run ${source.image} sh`);
+  let spec = specFromOptions(runOptions(flags, source, args, { ...opts, id }));
+  // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
+  if (bool(flags.userns)) {
+    const subids = opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)];
+    spec = withUserns(remappedIds(freeIdBlock(subids)))(spec);
   }
-  if (source.kind === 'rootfs' && str(flags.entrypoint) !== undefined) {
-    throw new UserError(
-      '--entrypoint replaces an image’s Entrypoint; a rootfs directory has none',
-      'drop --entrypoint',
-    );
-  }
-  const fromImage = source.kind === 'image' ? imageProcess(source, flags, args) : undefined;
-  const cwd = str(flags.workdir);
-  if (cwd !== undefined && !cwd.startsWith('/'))
-    throw new UserError(`the working directory must be absolute: ${cwd}`, '-w /tmp');
-  const limits = parseLimits({
-    memory: str(flags.memory),
-    memorySwap: str(flags['memory-swap']),
-    cpus: str(flags.cpus),
-    pids: str(flags['pids-limit']),
-  });
-  const hostname = str(flags.hostname) ?? id;
-  const security = parseSecurityOpts(list(flags['security-opt']));
-  const user = str(flags.user);
-  const tmpfs = list(flags.tmpfs);
-  for (const t of tmpfs)
-    if (!t.startsWith('/')) throw new UserError(`--tmpfs ${t}: the path must be absolute`, '--tmpfs /tmp');
-  const extra: Transform[] = [
-    ...(fromImage ? [withImageProcess(fromImage.process, fromImage.user)] : []),
-    ...(cwd && !fromImage ? [withCwd(cwd)] : []),
-    ...(user && !fromImage ? [withUser(parseUser(user))] : []),
-    ...(bool(flags['read-only']) ? [withReadOnlyRoot] : []),
-    ...(tmpfs.length > 0 ? [withTmpfs(tmpfs)] : []),
-    // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
-    ...(bool(flags.userns)
-      ? [withUserns(remappedIds(freeIdBlock(opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)])))]
-      : []),
-  ];
-  const rootPath = source.kind === 'rootfs' ? source.path : (source.lowerDirs[0] ?? '');
-  let spec = build(
-    isolatedSpec({ id, rootfs: rootPath, args: args.length > 0 ? args : ['true'], hostname }),
-    withCgroup(resourcesFromLimits(limits)),
-    ...((opts.pureCgroupV2 ?? isPureV2(detectLayout())) ? [withCgroupfs] : []),
-    withSecurity({
-      add: list(flags['cap-add']),
-      drop: list(flags['cap-drop']),
-      ...security,
-      cpus: opts.cpus ?? hostCpus(),
-    }),
-    ...extra,
-  );
-  let env = spec.process.env;
-  if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
-  // Files first, then -e: as docker does, a flag on the command line wins over a file.
-  env = applyEnvFlags(env, [...readEnvFiles(list(flags['env-file'])), ...list(flags.env)], opts.hostEnv ?? process.env);
-  spec = { ...spec, name, process: { ...spec.process, env, terminal: bool(flags.tty) } };
+  const tty = bool(flags.tty);
+  const env =
+    tty && envValue(spec.process.env, 'TERM') === undefined
+      ? withEnv(spec.process.env, 'TERM', 'xterm')
+      : spec.process.env;
+  spec = { ...spec, process: { ...spec.process, env, terminal: tty } };
   const network = str(flags.network) ?? 'bridge';
   if (network !== 'bridge' && network !== 'none') {
     throw new UserError(`--network ${network} is not supported: bridge or none`, '--network none');
@@ -311,6 +418,6 @@ export function runRequest(
     detach: bool(flags.detach),
     autoRemove: bool(flags.rm),
     interactive: bool(flags.interactive),
-    tty: bool(flags.tty),
+    tty,
   };
 }

@@ -7,9 +7,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { listLessonFiles, plannedLesson } from '../../lib/discovery.ts';
+import { listLessonFiles } from '../../lib/discovery.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
-import { listQuizNumbers } from '../../lib/quiz.ts';
 import { processExists } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { allowSudo, asLearner, ensureLearner, DEBIAN_USER_PATH } from '../helpers/learner.ts';
@@ -77,31 +76,24 @@ describe('the lesson runner, for any user', () => {
   });
 });
 
-/** The first lesson of the plan (a quiz exists) that is not written yet, and the one before it; none when all are. */
-const firstPlanned = (() => {
-  const written = new Set(listLessonFiles().map((f) => f.number));
-  const number = listQuizNumbers().find((n) => !written.has(n));
-  return number === undefined ? undefined : { number, before: String(Number(number) - 1).padStart(2, '0') };
-})();
+describe('after the last lesson', () => {
+  const last = listLessonFiles().at(-1)?.number ?? '12';
+  const after = String(Number(last) + 1).padStart(2, '0');
 
-describe.skipIf(!firstPlanned)('lessons that are planned, not written yet', () => {
-  const { number, before } = firstPlanned ?? { number: '', before: '' };
-
-  it('npm run lesson NN of a planned lesson says it is planned, with a fix that is not "npm run lesson 01"', async () => {
-    const title = (await plannedLesson(number))?.title ?? '';
-    const r = await run([number]);
+  it(`npm run lesson ${after}, past the last lesson, is refused with one line that names lesson ${last}`, async () => {
+    const r = await run([after]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.trim()).toContain(`✘ lesson ${number} (${title}) is planned and not in this checkout yet — fix: `);
-    expect(r.stderr).not.toContain('fix: npm run lesson 01');
-    expect(r.stderr).toContain(`npm run quiz ${number}`);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `✘ there is no lesson ${after}: the workshop ends with lesson ${last} — fix: npm run lesson ${last}   (or npm run exercise for the exercises still open)`,
+    ]);
+    expect(hasStackTrace(r.stdout + r.stderr)).toBe(false);
   });
 
-  it('the lesson before it ends pointing at what exists, not at an error', async () => {
-    const title = (await plannedLesson(number))?.title ?? '';
-    const r = await run([before, '--explain']);
+  it(`lesson ${last} ends saying the workshop is complete, not pointing at lesson ${after}`, async () => {
+    const r = await run([last, '--explain']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Lesson ${number} (${title}) is planned and not in this checkout yet.`);
-    expect(r.stdout).not.toMatch(new RegExp(`npm run lesson ${number}`));
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('That was the last lesson: the workshop is complete.');
+    expect(r.stdout).not.toMatch(new RegExp(`npm run lesson ${after}|is planned`));
     expect((await run(['06', '--explain'])).stdout).toContain('Next: npm run lesson 07 -- --explain');
   });
 });

@@ -18,7 +18,7 @@ import { mirrorFrom, pull as pullImage } from '../../image/pull.ts';
 import { DOCKER_HUB, parseReference } from '../../image/reference.ts';
 import { displayName, type ImageRecord, type ImageStore } from '../../image/store.ts';
 import { ago } from './ps.ts';
-import type { Command, CtrContext } from '../command.ts';
+import { atMost, type Command, type CtrContext } from '../command.ts';
 import { bool, str } from '../flags.ts';
 import { layerDisplay } from '../layer-progress.ts';
 
@@ -47,6 +47,7 @@ export const load: Command = {
     { name: 'quiet', short: 'q', help: 'print only the names loaded' },
   ],
   async run(ctx, { flags, rest }) {
+    atMost(rest, str(flags.input) === undefined ? 1 : 0, 'load', 'ctr load -i FILE   (one archive at a time)');
     const input = str(flags.input) ?? rest[0];
     if (!input) {
       throw new UserError(
@@ -154,7 +155,8 @@ export const images: Command = {
   summary: 'List the images in the store',
   interspersed: true,
   flags: [{ name: 'quiet', short: 'q', help: 'only the image ids' }],
-  async run(ctx, { flags }) {
+  async run(ctx, { flags, rest }) {
+    atMost(rest, 0, 'images', 'ctr images   (every image in the store)');
     const all = ctx.store.list();
     if (bool(flags.quiet)) ctx.out([...new Set(all.map((r) => `${shortDigest(r.id)}\n`))].join(''));
     else ctx.out(`${imagesTable(ctx.store, all)}\n`);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { lookup } from '../../container/lifecycle.ts';
 import { effectiveState, readState } from '../../container/state.ts';
 import { UserError } from '../../errors.ts';
-import type { Command } from '../command.ts';
+import { atMost, type Command } from '../command.ts';
 import { bool } from '../flags.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,6 +19,7 @@ export const logs: Command = {
   async run(ctx, { flags, rest }) {
     const [ref] = rest;
     if (!ref) throw new UserError('ctr logs needs a container', 'ctr logs web');
+    atMost(rest, 1, 'logs', `ctr logs ${ref}`);
     const state = lookup(ref);
     let offset = 0;
     const printNew = () => {

@@ -2,7 +2,7 @@
  * ctr ps — docker ps: the containers this host knows, from their state files, with stale ones shown as exited.
  */
 import { effectiveState, listStates, type ContainerState } from '../../container/state.ts';
-import type { Command } from '../command.ts';
+import { atMost, type Command } from '../command.ts';
 import { bool } from '../flags.ts';
 
 /** "3 seconds ago", "2 minutes ago": docker's way of saying when. */
@@ -97,7 +97,8 @@ export const ps: Command = {
     { name: 'all', short: 'a', help: 'show all containers (default: only running)' },
     { name: 'quiet', short: 'q', help: 'only the ids' },
   ],
-  async run(ctx, { flags }) {
+  async run(ctx, { flags, rest }) {
+    atMost(rest, 0, 'ps', 'ctr ps -a   (every container; ctr inspect NAME for one)');
     const states = listStates()
       .map(effectiveState)
       .filter((s) => bool(flags.all) || s.status === 'running');

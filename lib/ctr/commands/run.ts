@@ -77,7 +77,7 @@ export function resolveRunSource(arg: string, store: ImageStore): RunSource {
  * sets SCRATCH_PARENT_RUN to its own run id), the id starts with the lesson's, so `npm run clean -- --only 07ab12`
  * after a killed lesson 07 finds the containers it ran with ctr too. Else a random one.
  */
-function idFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+export function idFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const id = env.SCRATCH_RUN_ID;
   const parent = env.SCRATCH_PARENT_RUN;
   if (!id && parent && /^[0-9a-f]{2,8}$/.test(parent)) return `${parent}${newContainerId()}`.slice(0, 10);
