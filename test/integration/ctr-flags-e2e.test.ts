@@ -188,6 +188,16 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     }
   });
 
+  // BUG (left): docker creates a -w directory that is not in the image ("If the path doesn't exist, Docker creates
+  // it inside the container"); ctr's init only chdirs, so `ctr run -w /new ROOTFS pwd` fails with exit 125 and
+  // "working directory — chdir /new: ENOENT". The fix is an mkpath before the root is made read-only, in the init
+  // plan (lib/init/plan.ts, the 'working directory' step), which every lesson's shown plan shares.
+  it.fails('-w DIR that the rootfs lacks: created, as docker does', async () => {
+    const r = await sh(['-w', '/scr-new/dir'], 'pwd');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('/scr-new/dir');
+  });
+
   it('--read-only: writing to / fails with EROFS; without it the same write works', async () => {
     const r = await sh(['--read-only'], 'touch /scr-written; echo "rc=$?"; grep " / " /proc/mounts');
     expect(r.stdout).toMatch(/^rc=1$/m);

@@ -185,6 +185,28 @@ describe.skipIf(!canRunIntegration).concurrent('a detached container: logs, kill
     expect(await leftoversOf(id)).toEqual([]);
   });
 
+  it('a container is found by its name or a unique prefix of its id; a prefix two share is refused in one line', async () => {
+    const name = `scr-e2e-${RUN}`;
+    const [a, b] = await Promise.all([detached('exec sleep 30', ['--name', name]), detached('exec sleep 30')]);
+    try {
+      const byName = JSON.parse((await ctr(['inspect', name])).stdout) as { id: string }[];
+      expect(byName.map((s) => s.id)).toEqual([a]);
+      const byPrefix = JSON.parse((await ctr(['inspect', b.slice(0, 9)])).stdout) as { id: string }[];
+      expect(byPrefix.map((s) => s.id)).toEqual([b]);
+      // Both ids (and those of the tests beside this one) start with this run's prefix.
+      const shared = await ctr(['exec', RUN, 'true']);
+      expect(shared.exitCode).toBe(125);
+      expect(oneLine(shared.stderr), shared.stderr).toBe(true);
+      expect(shared.stderr).toMatch(new RegExp(`"${RUN}" matches \\d+ containers`));
+      const none = await ctr(['stop', `${RUN}zz`]);
+      expect(none.exitCode).toBe(125);
+      expect(none.stderr).toContain('no such container');
+    } finally {
+      await ctr(['rm', '-f', a, b]);
+    }
+    expect(await leftoversOf(a, b)).toEqual([]);
+  });
+
   it('run -d -i is refused in one line with nothing made; logs of an attached container says where its output went', async () => {
     const id = newId();
     const r = await ctr(['run', '-d', '-i', '--network', 'none', DEFAULT_ROOTFS, 'cat'], { id });
