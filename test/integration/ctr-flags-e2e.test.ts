@@ -188,14 +188,16 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     }
   });
 
-  // BUG (left): docker creates a -w directory that is not in the image ("If the path doesn't exist, Docker creates
-  // it inside the container"); ctr's init only chdirs, so `ctr run -w /new ROOTFS pwd` fails with exit 125 and
-  // "working directory — chdir /new: ENOENT". The fix is an mkpath before the root is made read-only, in the init
-  // plan (lib/init/plan.ts, the 'working directory' step), which every lesson's shown plan shares.
-  it.fails('-w DIR that the rootfs lacks: created, as docker does', async () => {
-    const r = await sh(['-w', '/scr-new/dir'], 'pwd');
-    expect(r.stderr).toBe('');
+  it('-w DIR that the rootfs lacks is made, as docker makes it, even with --read-only; the rootfs stays untouched', async () => {
+    const [r, ro] = await Promise.all([
+      sh(['-w', '/scr-new/dir'], 'pwd'),
+      sh(['--read-only', '-u', '1000', '-w', '/scr-new/dir'], 'pwd; touch x 2>/dev/null || echo read-only'),
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('/scr-new/dir');
+    expect(ro.exitCode, ro.stderr).toBe(0);
+    expect(ro.stdout).toBe('/scr-new/dir\nread-only');
+    expect(fs.existsSync(path.join(DEFAULT_ROOTFS, 'scr-new'))).toBe(false);
   });
 
   it('--read-only: writing to / fails with EROFS; without it the same write works', async () => {
