@@ -244,7 +244,7 @@ describe.skipIf(!canRunIntegration)('a published UDP port', () => {
     ' while ($s->recv(my $m, 512)) { print "got $m\\n"; $s->send("echo:$m") }';
 
   it.skipIf(!hasPerl)(
-    '-p 5353:53/udp: a datagram to the host’s port 5353 reaches the container’s 53 and is answered',
+    '-p 5353:53/udp: a datagram to the host’s port 5353 reaches the container’s 53 and is answered; the port is then taken for UDP only',
     async () => {
       const id = newId();
       const r = await ctr(['run', '-d', '-p', '5353:53/udp', DEBIAN_ROOTFS, 'perl', '-MIO::Socket::INET', '-e', ECHO], {
@@ -262,6 +262,15 @@ describe.skipIf(!canRunIntegration)('a published UDP port', () => {
         // Control: a port nobody published gets no answer.
         const unpublished = await host.exec([process.execPath, '-e', ASK, '127.0.0.1', '5354', 'hello-udp']);
         expect(unpublished.stdout).toBe('no answer');
+        // The same host port over UDP again is refused in one line naming the holder; over TCP it is free.
+        const [udpAgain, tcp] = [newId(), newId()];
+        const again = await ctr(['run', '--rm', '-p', '5353:53/udp', DEFAULT_ROOTFS, 'true'], { id: udpAgain });
+        expect(again.exitCode).toBe(125);
+        expect(oneLine(again.stderr), again.stderr).toBe(true);
+        expect(again.stderr).toContain(`host port 5353/udp is already published by container ${id}`);
+        const overTcp = await ctr(['run', '--rm', '-p', '5353:53', DEFAULT_ROOTFS, 'true'], { id: tcp });
+        expect(overTcp.exitCode, overTcp.stderr).toBe(0);
+        expect(await leftoversOf(udpAgain, tcp)).toEqual([]);
       } finally {
         await ctr(['rm', '-f', id]);
       }
