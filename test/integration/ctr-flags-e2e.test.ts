@@ -176,16 +176,32 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     expect((await sh(['-u', '4321'], 'id -g')).stdout).toBe('4321');
   });
 
-  it('-w and -u that cannot work: one line each, exit 125', async () => {
-    for (const flags of [
-      ['-w', 'relative'],
-      ['-u', 'nobody'],
-      ['-u', '1:x'],
-    ]) {
-      const r = await sh(flags, 'true');
+  it('flag values that cannot work: one line each naming the flag, exit 125, nothing made', async () => {
+    const cases: [string[], RegExp][] = [
+      [['-w', 'relative'], /must be absolute/],
+      [['-u', 'nobody'], /--user nobody/],
+      [['-u', '1:x'], /--user 1:x/],
+      [['-e', '1A=x'], /invalid environment variable: 1A=x/],
+      [['--network', 'host'], /--network host is not supported/],
+      [['--entrypoint', 'sh'], /--entrypoint/],
+      [['--security-opt', 'seccomp=/etc/profile.json'], /--security-opt seccomp=\/etc\/profile.json/],
+      [['--pids-limit', 'lots'], /pids/],
+    ];
+    const ids = cases.map(() => newId());
+    const results = await Promise.all(
+      cases.map(([flags], i) => ctr(['run', '--rm', ...flags, DEFAULT_ROOTFS, 'true'], { id: ids[i] })),
+    );
+    results.forEach((r, i) => {
+      const [flags, said] = cases[i] ?? [[], /./];
       expect(r.exitCode, flags.join(' ')).toBe(125);
       expect(oneLine(r.stderr), r.stderr).toBe(true);
-    }
+      expect(r.stderr).toMatch(said);
+    });
+    // `--network none` with -p: nothing to publish on.
+    const publish = await ctr(['run', '--rm', '--network', 'none', '-p', '8080:80', DEFAULT_ROOTFS, 'true']);
+    expect(publish.exitCode).toBe(125);
+    expect(publish.stderr).toContain('-p needs a network');
+    expect(await leftoversOf(...ids)).toEqual([]);
   });
 
   it('-w DIR that the rootfs lacks is made, as docker makes it, even with --read-only; the rootfs stays untouched', async () => {
