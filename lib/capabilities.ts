@@ -324,3 +324,28 @@ export function droppedCapabilities(beforeHex: string, afterHex: string): string
     .filter((n) => !after.has(n))
     .map(capabilityName);
 }
+
+/** This process's bounding set as /proc/self/status shows it (`CapBnd:`); all bits set when it cannot be read. */
+export function readOwnBoundingSet(statusFile = '/proc/self/status'): string {
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/im.exec(fs.readFileSync(statusFile, 'utf8'));
+    if (m?.[1]) return m[1];
+  } catch {
+    // not Linux: nothing to compare with, so nothing is refused here
+  }
+  return 'ffffffffffffffff';
+}
+
+/**
+ * The capabilities in `wanted` that a process with this bounding set (`CapBnd` hex) cannot hand on: no process
+ * gains a capability outside its own bounding set, so a runtime gives a container at most what it holds. On an
+ * ordinary host root holds them all and this is empty; where the runtime itself runs in a container that dropped
+ * some, asking for one of those would otherwise end in a bare EPERM from capset(2) inside the new container.
+ */
+export function capabilitiesNotHeld(wanted: Iterable<string>, boundingHex: string): string[] {
+  const held = new Set(capabilityNumbersFromHex(boundingHex));
+  return [...wanted].filter((c) => {
+    const n = NUMBER_BY_NAME.get(c);
+    return n === undefined || !held.has(n);
+  });
+}

@@ -74,6 +74,8 @@ async function rerunWithSudo(args: string[]): Promise<number> {
       '--preserve-env=TERM,SCRATCH_REGISTRY_MIRROR,SCRATCH_IMAGE_STORE',
       process.execPath,
       ...process.execArgv,
+      // Node 20 reads --env-file even after the script (ctr run's own --env-file): `--` ends what node reads.
+      '--',
       process.argv[1] ?? '',
       ...args,
     ],

@@ -231,6 +231,14 @@ function switchRootSteps(spec: ContainerSpec, parts: PlanParts): PlanStep[] {
       ops: parts.pivotRootOps(spec.root.path),
     },
   ];
+  // docker makes a -w (or image WorkingDir) the rootfs lacks. Here, after pivot_root, so that a symlink in the
+  // rootfs resolves inside it and never on the host; before the root is made read-only, so --read-only works too.
+  if (spec.process.cwd !== '/') {
+    steps.push({
+      feature: 'working directory: made if the rootfs lacks it',
+      ops: [{ op: 'mkpath', path: spec.process.cwd }],
+    });
+  }
   const { readonlyPaths = [], maskedPaths = [] } = spec.linux;
   if (readonlyPaths.length + maskedPaths.length > 0) {
     steps.push({

@@ -10,6 +10,7 @@ import {
   allCapabilities,
   boundingSetDrops,
   capabilitiesFromHex,
+  capabilitiesNotHeld,
   capabilitiesToHex,
   capabilityName,
   capabilityNumber,
@@ -20,6 +21,7 @@ import {
   ociCapabilities,
   parseCapability,
   readCapLastCap,
+  readOwnBoundingSet,
   resolveCapabilities,
   type CapabilityName,
 } from '../../lib/capabilities.ts';
@@ -220,5 +222,27 @@ describe('the /proc/<pid>/status form', () => {
     expect(dropped).toHaveLength(40 - 14);
     expect(dropped).toContain('CAP_SYS_ADMIN');
     expect(dropped).not.toContain('CAP_SYS_RESOURCE');
+  });
+});
+
+describe('capabilities a runtime cannot give', () => {
+  it('are those outside its own bounding set: none on an ordinary root, SYS_RESOURCE where it was dropped', () => {
+    const wanted = allCapabilities(40);
+    expect(capabilitiesNotHeld(wanted, '000001ffffffffff')).toEqual([]);
+    expect(capabilitiesNotHeld(wanted, '000001fffeffffff')).toEqual(['CAP_SYS_RESOURCE']);
+    expect(capabilitiesNotHeld(DOCKER_DEFAULT_CAPABILITIES, '000001fffeffffff')).toEqual([]);
+    expect(capabilitiesNotHeld(['CAP_SYS_ADMIN', 'CAP_CHOWN'], '0000000000000001')).toEqual(['CAP_SYS_ADMIN']);
+  });
+
+  it('the bounding set is read from a status file; without one nothing is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-capbnd-'));
+    try {
+      const file = path.join(dir, 'status');
+      fs.writeFileSync(file, 'Name:\tnode\nCapEff:\t0000000000000000\nCapBnd:\t000001fffeffffff\n');
+      expect(readOwnBoundingSet(file)).toBe('000001fffeffffff');
+      expect(capabilitiesNotHeld(allCapabilities(40), readOwnBoundingSet(path.join(dir, 'missing')))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

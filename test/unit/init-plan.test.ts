@@ -374,3 +374,23 @@ describe('executePlan (the TypeScript init) with recorded system calls', () => {
     ).toBe('/bin/sh');
   });
 });
+
+describe('the working directory', () => {
+  it('is made after pivot_root (symlinks resolve inside the rootfs) and before the root turns read-only', () => {
+    const spec: ContainerSpec = {
+      ...lesson04,
+      root: { ...lesson04.root, readonly: true },
+      process: { ...lesson04.process, cwd: '/srv/app' },
+    };
+    const ops = planOps(initPlan(spec, { mode: 'run', executor: 'ts' }));
+    const at = (match: (o: InitOp) => boolean) => ops.findIndex(match);
+    const made = at((o) => o.op === 'mkpath' && o.path === '/srv/app');
+    expect(made).toBeGreaterThan(at((o) => o.op === 'detachOldRoot'));
+    expect(made).toBeLessThan(at((o) => o.op === 'readonlyRoot'));
+    expect(made).toBeLessThan(at((o) => o.op === 'chdir' && o.path === '/srv/app'));
+    // At / there is nothing to make.
+    expect(
+      planOps(initPlan(lesson04, { mode: 'run', executor: 'ts' })).filter((o) => o.op === 'mkpath' && o.path === '/'),
+    ).toEqual([]);
+  });
+});

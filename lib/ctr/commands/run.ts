@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
+import { capabilitiesNotHeld, readOwnBoundingSet } from '../../capabilities.ts';
 import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
@@ -231,7 +232,14 @@ export const run: Command = {
       id: idFromEnv(ctx.env),
       hostEnv: ctx.env,
     });
-    // Before anything is made: a host that refuses user namespaces says so in one line, with its setting.
+    // Before anything is made: capabilities ctr cannot give, and a host that refuses user namespaces, in one line.
+    const lacking = capabilitiesNotHeld(req.spec.process.capabilities?.bounding ?? [], readOwnBoundingSet());
+    if (lacking.length > 0) {
+      throw new UserError(
+        `ctr cannot give ${lacking.join(', ')}: it does not hold it itself (its bounding set lacks it; does ctr run in a container?)`,
+        lacking.map((c) => `--cap-drop ${c.replace(/^CAP_/, '')}`).join(' '),
+      );
+    }
     if (hasNamespace(req.spec, 'user')) {
       const blocked = usernsBlocker();
       if (blocked) throw blocked;
