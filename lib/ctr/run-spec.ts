@@ -33,6 +33,7 @@ import { parsePublish, type PortMapping } from '../network/index.ts';
 import { envValue, withEnv, type ContainerSpec } from '../spec.ts';
 import { bool, list, str, type FlagSpec, type FlagValues } from './flags.ts';
 import { checkName } from '../container/lifecycle.ts';
+import { DEFAULT_ROOTFS } from '../names.ts';
 
 export const RUN_FLAGS: FlagSpec[] = [
   { name: 'detach', short: 'd', help: 'run in the background and print the container id' },
@@ -392,6 +393,15 @@ export function runRequest(
   let spec = specFromOptions(runOptions(flags, source, args, { ...opts, id }));
   // Last: it swaps the /sys mount the others set. Its ids are where /etc/subuid and /etc/subgid grant nobody any.
   if (bool(flags.userns)) {
+    if (source.kind === 'image') {
+      // The store keeps layers where only the host's root may pass (a host user must not reach a layer's setuid
+      // programs), and the remapped root is an ordinary host uid. docker's userns-remap keeps a copy of every layer
+      // owned by the remapped ids for this; the workshop runs --userns from a rootfs directory instead.
+      throw new UserError(
+        `--userns runs a rootfs directory, not an image: ${source.image}'s layers are readable by the host's root only`,
+        `ctr run --userns ${DEFAULT_ROOTFS} sh`,
+      );
+    }
     const subids = opts.subids ?? [...readSubids(SUBUID_FILE), ...readSubids(SUBGID_FILE)];
     spec = withUserns(remappedIds(freeIdBlock(subids)))(spec);
   }

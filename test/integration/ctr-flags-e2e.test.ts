@@ -322,22 +322,26 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
 const LAYERS_ARCHIVE = '/var/lib/scratch/images-src/layers.docker.tar';
 
 describe.skipIf(!canRunIntegration)('ctr run --userns with an image', () => {
-  // BUG (left): the store keeps layers under a 0700 directory (lib/image/store.ts, tempDir: layers/ is chmod 0700,
-  // rightly: a host user must not reach the setuid programs in a layer). In a user namespace the container's root
-  // is an unprivileged host uid, which cannot pass that directory, so the overlay mount of the image's layers fails:
-  // "overlay: … mount …/rootfs: EACCES". A rootfs directory works (ctr-flags and userns tests); an image never does.
-  // docker's answer is a per-remapping copy of the layers owned by that root (userns-remap); not a one-line fix.
-  (fs.existsSync(LAYERS_ARCHIVE) ? it.fails : it.skip)(
-    'runs the image’s command as an unprivileged host uid',
+  // The store keeps layers under a 0700 directory (lib/image/store.ts: a host user must not reach a layer's setuid
+  // programs), which the remapped root, an ordinary host uid, cannot pass: the overlay mount failed with EACCES
+  // deep in the init. docker's userns-remap keeps a per-remapping copy of the layers; ctr refuses up front instead.
+  (fs.existsSync(LAYERS_ARCHIVE) ? it : it.skip)(
+    'is refused in one line naming the image and a rootfs that works, before anything is made',
     async () => {
       const store = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-e2e-store-'));
       fs.chmodSync(store, 0o755);
       const env = { SCRATCH_IMAGE_STORE: store };
+      const id = newId();
       try {
         expect((await ctr(['load', '-i', LAYERS_ARCHIVE], { env })).exitCode).toBe(0);
-        const r = await ctr(['run', '--rm', '--network', 'none', '--userns', 'scratch/layers'], { id: newId(), env });
-        expect(r.stderr).toBe('');
-        expect(r.stdout).toBe('hello from layer 2');
+        const r = await ctr(['run', '--rm', '--network', 'none', '--userns', 'scratch/layers'], { id, env });
+        expect(r.exitCode).toBe(125);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(
+          /--userns runs a rootfs directory, not an image: scratch\/layers.* — fix: ctr run --userns \//,
+        );
+        expect(r.stdout).toBe('');
+        expect(await leftoversOf(id)).toEqual([]);
       } finally {
         fs.rmSync(store, { recursive: true, force: true });
       }
