@@ -378,6 +378,13 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   // With --mine, a step that stops with the learner's code in it is graded as a failing check (after cleanup).
   let running: number | undefined;
   let stepFailed: Check | undefined;
+  const failureAsCheck = (error: unknown): Check | undefined => {
+    if (error instanceof CheckFailed) return { ...error.check, ok: false };
+    // The learner's code made the step fail (a refused command, a container that did not start): a failing check,
+    // not a stack trace. A mistake in their file itself (ExerciseError) is already one clear line: it stays thrown.
+    if (!opts.impl || running === undefined || error instanceof ExerciseError) return undefined;
+    return stepFailure(running, lesson.steps[running] ?? { title: '?' }, error);
+  };
   try {
     // A rootfs the learner brought may lack a command the lesson runs inside it: say so before making anything.
     if (!explainOnly && lesson.rootfsCommands) {
@@ -432,16 +439,10 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     }
   } catch (error) {
     // A step that failed because the lesson was stopping under it is not an error: the signal is the story.
-    if (phase !== 'running') {
-      // stopping: nothing to report
-    } else if (error instanceof CheckFailed) {
-      stepFailed = { ...error.check, ok: false };
-    } else if (opts.impl && running !== undefined && !(error instanceof ExerciseError)) {
-      // The learner's code made this step fail (a refused command, a container that did not start): a failing
-      // check, not a stack trace. A mistake in their file itself (ExerciseError) is already one clear line.
-      const failed = lesson.steps[running];
-      stepFailed = stepFailure(running, failed ?? { title: '?' }, error);
-    } else throw error;
+    if (phase === 'running') {
+      stepFailed = failureAsCheck(error);
+      if (!stepFailed) throw error;
+    }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     const wasInterrupted = phase !== 'running';
