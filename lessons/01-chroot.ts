@@ -85,6 +85,7 @@ export default defineLesson<State>({
         'empty mount points. Compare it with the host.',
       docker: 'docker run --rm busybox ls /',
       commands: (ctx) => ({ host: ['ls', '/'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/']) }),
+      hint: 2,
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
         const inside = await ctx.runner.run(cmd.container);
@@ -103,6 +104,7 @@ export default defineLesson<State>({
         "operating system, and why a kernel bug is everyone's bug.)",
       docker: 'docker run --rm busybox uname -r',
       commands: (ctx) => ({ host: ['uname', '-r'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/uname', '-r']) }),
+      hint: 2,
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
         const inside = await ctx.runner.run(cmd.container);
@@ -124,6 +126,7 @@ export default defineLesson<State>({
         ls: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/proc']),
         hostMounts: ['grep', path.join(ctx.rootfs, 'proc'), '/proc/self/mounts'],
       }),
+      hint: 2,
       async run(ctx, cmd) {
         const target = path.join(realRoot(ctx.rootfs), 'proc');
         const before = new Set(mountIdsAt(target));
@@ -161,6 +164,7 @@ export default defineLesson<State>({
           look: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', `${via}/`]),
         };
       },
+      hint: 2,
       async run(ctx, cmd) {
         const dir = createStateDir(ctx.cleanup, ctx.id);
         const secret = `host-only ${crypto.randomBytes(6).toString('hex')}`;
@@ -205,22 +209,39 @@ export default defineLesson<State>({
         !!s.rootfsEntries &&
         [...s.containerLs].sort().join() === [...s.rootfsEntries].sort().join() &&
         s.containerLs.join() !== s.hostLs?.join(),
+      expected: `ls / to print the rootfs's entries: ${s.rootfsEntries?.join(' ') ?? '?'}`,
+      seen: `ls / printed ${s.containerLs?.length ? s.containerLs.join(' ') : 'nothing'}`,
+      hint: 2,
     },
     {
       claim: "the kernel inside is the host's kernel",
       ok: !!s.hostKernel && s.hostKernel === s.containerKernel,
       detail: s.containerKernel,
+      expected: `uname -r inside to print ${s.hostKernel ?? "the host's release"}`,
+      seen: `it printed ${s.containerKernel || 'nothing'}`,
+      hint: 2,
     },
     {
       claim: 'host processes (the lesson runner itself) are visible inside',
       ok: !!s.runnerPid && !!s.containerPids?.includes(s.runnerPid),
       detail: `${s.containerPids?.length ?? 0} processes in /proc`,
+      expected: `ls /proc inside to list the lesson runner, PID ${s.runnerPid ?? '?'}`,
+      seen: `it listed ${s.containerPids?.length ?? 0} numbered directories${s.runnerPid && s.containerPids?.includes(s.runnerPid) ? '' : ', not that one'}`,
+      hint: 2,
     },
-    { claim: "the /proc mounted inside shows up in the host's mount table", ok: s.procMountOnHost === true },
+    {
+      claim: "the /proc mounted inside shows up in the host's mount table",
+      ok: s.procMountOnHost === true,
+      expected: 'a new proc mount at <rootfs>/proc in /proc/self/mountinfo',
+      seen: s.procMountOnHost ? 'there' : 'none',
+    },
     {
       claim: 'the chrooted process read a file that exists only on the host',
       ok: !!s.secret && s.escapeRead === s.secret,
       detail: s.escapedVia,
+      expected: `cat ${s.escapedVia ?? '/proc/1/root'}…/host-only.txt to print "${s.secret ?? '?'}"`,
+      seen: `it printed ${s.escapeRead ? `"${s.escapeRead}"` : 'nothing'}`,
+      hint: 2,
     },
   ],
 

@@ -26,7 +26,7 @@ import {
   readHostname,
   type NamespaceInodes,
 } from '../lib/namespaces.ts';
-import { NAMESPACE_KINDS } from '../lib/proc.ts';
+import { NAMESPACE_KINDS, readNamespaces } from '../lib/proc.ts';
 import type { NamespaceKind } from '../lib/proc.ts';
 
 type Use = LessonContext<unknown>['use'];
@@ -41,6 +41,8 @@ interface State {
   containerHostnameSeen?: string;
   renamedTo?: string;
   containerHostnameAfterRename?: string;
+  /** Set when the container shares the host's UTS namespace: the rename was not run, it would rename the host. */
+  renameRefused?: boolean;
   hostQueueKey?: string;
   containerQueueKey?: string;
   hostSees?: string[];
@@ -85,6 +87,7 @@ export default defineLesson<State>({
         ...containerCommands(containerSpec(ctx), { executor: 'sh', background: true }),
         ps: [...PS, '$PID'],
       }),
+      hint: 1,
       async run(ctx) {
         ctx.state.hostHostnameBefore = ownHostname();
         const spec = containerSpec(ctx);
@@ -140,11 +143,24 @@ export default defineLesson<State>({
           rename: [...inUts, 'hostname', `scr${ctx.id}-renamed`],
         };
       },
+      hint: 1,
       async run(ctx, cmd) {
         const pid = ctx.state.pid ?? 0;
         ctx.state.containerHostnameSeen = await readHostname(ctx.runner, pid);
         const host = await readHostname(ctx.runner);
         ctx.out.compare('hostname', host, ctx.state.containerHostnameSeen);
+        // A container without a UTS namespace of its own (a spec that forgot it) is in the host's: `nsenter --uts`
+        // would then rename this machine. Looked at from /proc, not trusted from the spec.
+        const uts = readNamespaces(pid).uts;
+        if (uts === undefined || uts === readNamespaces(process.pid).uts) {
+          ctx.state.renameRefused = true;
+          ctx.state.hostHostnameAfter = await readHostname(ctx.runner);
+          ctx.out.warn(
+            'The container shares the host’s UTS namespace (same uts inode): renaming it would rename this ' +
+              'machine, so the lesson does not run the rename.',
+          );
+          return;
+        }
         await ctx.runner.run(cmd.rename);
         ctx.state.renamedTo = `scr${ctx.id}-renamed`;
         ctx.state.containerHostnameAfterRename = await readHostname(ctx.runner, pid);
@@ -220,28 +236,50 @@ export default defineLesson<State>({
         claim: 'the container has the hostname the init script gave it',
         ok: !!s.containerHostname && s.containerHostnameSeen === s.containerHostname,
         detail: s.containerHostnameSeen,
+        expected: `hostname inside to print ${s.containerHostname ?? 'the name the spec gives it'}`,
+        seen: `it printed ${s.containerHostnameSeen ?? 'nothing'}${
+          s.containerHostnameSeen !== undefined && s.containerHostnameSeen === s.hostHostnameBefore
+            ? ' — the host’s own name'
+            : ''
+        }`,
+        hint: 1,
       },
       {
         claim: "the host's hostname did not change, not even when the container renamed itself",
         ok:
           !!s.hostHostnameBefore &&
+          !s.renameRefused &&
           s.hostHostnameAfter === s.hostHostnameBefore &&
           s.containerHostnameAfterRename === s.renamedTo &&
           s.hostHostnameBefore !== s.containerHostnameSeen,
         detail: s.hostHostnameAfter,
+        expected: `the host still ${s.hostHostnameBefore ?? '?'}, the container ${s.renamedTo ?? 'renamed'} after the rename`,
+        seen: s.renameRefused
+          ? 'no rename: the container is in the host’s UTS namespace'
+          : `the host ${s.hostHostnameAfter ?? '?'}, the container ${s.containerHostnameAfterRename ?? '?'}`,
+        hint: 1,
       },
       {
         claim: 'exactly the uts and ipc namespaces are new',
         ok: compared.length >= 6 && differs.join() === REQUESTED.join(),
         detail: `differs in ${differs.join(', ') || 'nothing'}`,
+        expected: `new namespace links for ${REQUESTED.join(' and ')}, the host’s for the rest`,
+        seen: `new links for ${differs.join(', ') || 'none'}`,
+        hint: 1,
       },
       {
         claim: "the container's message queue is invisible on the host",
         ok: !!s.containerQueueKey && !s.hostSees?.includes(s.containerQueueKey),
+        expected: `ipcs -q on the host without the container’s queue ${s.containerQueueKey ?? ''}`,
+        seen: `the host lists ${s.hostSees?.join(' ') || 'no queue'}`,
+        hint: 1,
       },
       {
         claim: "the host's message queue is invisible in the container",
         ok: !!s.hostQueueKey && !!s.containerSees && !s.containerSees.includes(s.hostQueueKey),
+        expected: `ipcs -q in the container without the host’s queue ${s.hostQueueKey ?? ''}`,
+        seen: `the container lists ${s.containerSees?.join(' ') || 'no queue'}`,
+        hint: 1,
       },
     ];
   },

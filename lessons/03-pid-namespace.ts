@@ -127,6 +127,7 @@ export default defineLesson<State>({
         ...containerCommands(containerSpec(ctx), { ...launch(ctx), background: true }),
         ps: [...PS_HOST, '$LAUNCHER,$PID'],
       }),
+      hint: 2,
       async run(ctx) {
         ctx.state.procMountsBefore = mountIdsAt(procPoint(ctx.rootfs));
         const container = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), launch(ctx));
@@ -297,22 +298,50 @@ export default defineLesson<State>({
         claim: 'the container’s first process is PID 1 inside and another PID on the host',
         ok: s.nsPid?.length === 2 && s.nsPid[1] === 1 && s.nsPid[0] === s.hostPid && s.hostPid !== 1,
         detail: s.nsPid?.join(' → '),
+        expected: `NSpid: ${s.hostPid ?? 'a host PID'} 1 (two PID namespaces, PID 1 in its own)`,
+        seen: `NSpid: ${s.nsPid?.join(' ') ?? 'nothing'}`,
+        hint: 2,
       },
-      { claim: 'ps inside shows the container’s sleep as PID 1', ok: pidOne?.command === 'sleep' },
+      {
+        claim: 'ps inside shows the container’s sleep as PID 1',
+        ok: pidOne?.command === 'sleep',
+        expected: 'ps inside: PID 1 is sleep',
+        seen: pidOne ? `PID 1 is ${pidOne.command}` : 'no PID 1 in the container’s /proc',
+        hint: 2,
+      },
       {
         claim: 'ps inside lists only the container’s few processes, not the host’s',
         ok: ownPids.length > 0 && ownPids.length < 8 && ownPids.length < (s.hostProcessCount ?? 0),
         detail: `${ownPids.length} inside vs ${s.hostProcessCount} on the host`,
+        expected: 'ps inside to list a few processes (a /proc mounted by the container, for its PID namespace)',
+        seen: `${ownPids.length} inside vs ${s.hostProcessCount} on the host${
+          ownPids.length === 0 ? ': the container’s /proc is empty, nothing is mounted there' : ''
+        }`,
+        hint: 1,
       },
-      { claim: "the container's /proc mount is not in the host's mount table", ok: s.procMountOnHost === false },
+      {
+        claim: "the container's /proc mount is not in the host's mount table",
+        ok: s.procMountOnHost === false,
+        expected: "no new proc mount at <rootfs>/proc in the host's /proc/self/mountinfo",
+        seen: s.procMountOnHost ? 'one there: it was made in the host’s mount namespace' : 'step 3 did not run',
+        hint: 1,
+      },
       {
         claim: 'an orphan was adopted by PID 1, which never reaped it: a zombie',
         ok: !!s.zombieHostPid && s.zombieParent === s.hostPid && s.zombieInside?.ppid === 1,
+        expected: 'a zombie whose parent is the container’s PID 1 (PPID 1 inside)',
+        seen: s.zombieHostPid
+          ? `zombie ${s.zombieHostPid}, parent ${s.zombieParent} on the host, PPID ${s.zombieInside?.ppid ?? '?'} inside`
+          : 'no zombie',
+        hint: 2,
       },
       {
         claim: 'killing PID 1 killed every process in the namespace',
         ok: (s.namespaceProcesses?.length ?? 0) >= 4 && s.survivors?.length === 0,
         detail: `${s.namespaceProcesses?.length ?? 0} processes before, ${s.survivors?.length ?? '?'} after`,
+        expected: 'at least 4 processes in the namespace before, none after',
+        seen: `${s.namespaceProcesses?.length ?? 0} before, ${s.survivors?.length ?? '?'} after`,
+        hint: 2,
       },
     ];
   },

@@ -15,9 +15,10 @@ import { nsenterExecArgv } from '../lib/container/launch.ts';
 import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
 import { runContainer, startContainer, type Container, type ContainerResult } from '../lib/container/start.ts';
 import { isolatedSpec } from '../lib/kit.ts';
-import { defineLesson, step, type LessonContext } from '../lib/lesson.ts';
+import { defineLesson, step, writeFile, type LessonContext } from '../lib/lesson.ts';
 import { listOf } from '../lib/exercise.ts';
 import { pivotRootOps, rootMountOps } from '../lib/init/plan.ts';
+import { renderSh, scriptArgs } from '../lib/init/render-sh.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { makeSharedArgv, pushUnmount, tmpfsMountArgv } from '../lib/mounts.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
@@ -32,6 +33,8 @@ interface State {
   /** Propagation demo: whether each inner mount showed up in the host's mount table. */
   leakedToHost?: boolean;
   privateLeaked?: boolean;
+  /** What the host's mount table had at the private half's mount point: nothing, unless the plan let it leak. */
+  privateLeaks?: string[];
   containerMounts?: string[];
   rootEntries?: string[];
   /** What the rootfs directory held before and after: pivot_root(".", ".") needs no directory in it. */
@@ -102,6 +105,19 @@ const nestedChroot = (target: string) => [
 
 const MOUNT_INSIDE = ['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'];
 
+/**
+ * The first lines of the container's init (rootMountOps: the learner's with --mine) as a script of its own, for
+ * `dir`: the propagation demo runs exactly them, then one more mount. unshare(1) makes a new mount namespace
+ * private by itself (`--propagation private` is its default), which would hide a plan that forgets to; the demo's
+ * namespace is made with `--propagation unchanged`, so only the plan's own lines can keep its mounts in.
+ */
+const PROPAGATION_FILE = 'propagation.sh';
+function propagationScript(ctx: { id: string; use: LessonContext<unknown>['use'] }, dir: string) {
+  const ops = ctx.use(rootMountOps)(dir);
+  const script = renderSh({ mode: 'run', id: ctx.id, root: dir, steps: [{ feature: 'rootMountOps(root)', ops }] });
+  return { text: `${script.text}\nexec "$@"`, args: scriptArgs(script) };
+}
+
 export default defineLesson<State>({
   number: '04',
   title: 'Mount namespace and pivot_root: a filesystem of its own',
@@ -124,28 +140,35 @@ export default defineLesson<State>({
         'keeps its copies wired together: mount something below it in one, and it appears in all. Many hosts ' +
         '(systemd) mark `/` shared. We make a small shared tmpfs on the host to stand for it, then mount ' +
         'below it from a new mount namespace: the mount appears on the host. The second time, the namespace ' +
-        'first runs `mount --make-rprivate /` — the first line of our init script — and nothing leaks.',
+        'first runs the first lines of our init script — `mount --make-rprivate /`, then the bind that ' +
+        'pivot_root will need (propagation.sh) — and nothing leaks. Both namespaces are made with ' +
+        '`--propagation unchanged`: by default unshare(1) makes them private itself, which would hide the ' +
+        'difference (and a plan that forgot it).',
       docker: 'docker run -v /data:/data:rshared ...   (docker makes mounts private unless asked otherwise)',
       commands: (ctx) => {
         const p = demoPaths(ctx.id);
         const inNewMountNs = unshareArgv(['mount'], { propagation: 'unchanged' });
+        const plan = propagationScript(ctx, p.kept);
         return {
           mkdir: ['mkdir', '-p', p.shared],
           mount: tmpfsMountArgv(`scr${ctx.id}-shared`, p.shared),
           share: makeSharedArgv(p.shared),
           dirs: ['mkdir', p.leaked, p.kept],
           leak: [...inNewMountNs, ...tmpfsMountArgv(`scr${ctx.id}-leaked`, p.leaked)],
+          script: writeFile(PROPAGATION_FILE, plan.text),
           kept: [
             ...inNewMountNs,
             'sh',
             '-c',
-            'mount --make-rprivate / && exec "$@"',
-            'sh',
+            plan.text,
+            'propagation',
+            ...plan.args,
             ...tmpfsMountArgv(`scr${ctx.id}-private`, p.kept),
           ],
           look: ['grep', `scr${ctx.id}`, '/proc/self/mountinfo'],
         };
       },
+      hint: 2,
       async run(ctx, cmd) {
         const p = demoPaths(ctx.id);
         createStateDir(ctx.cleanup, ctx.id);
@@ -154,7 +177,8 @@ export default defineLesson<State>({
         await ctx.runner.run(cmd.mount);
         await ctx.runner.run(cmd.share);
         await ctx.runner.run(cmd.dirs);
-        // Registered before running: if the mount leaks, it is a mount on the host that must go.
+        // Registered before running: if the mount leaks, it is a mount on the host that must go. (pushUnmount
+        // unmounts every mount stacked there: a plan without private propagation leaks its bind and the tmpfs.)
         pushUnmount(ctx.runner, ctx.cleanup, p.leaked);
         await ctx.runner.run(cmd.leak);
         pushUnmount(ctx.runner, ctx.cleanup, p.kept);
@@ -162,7 +186,9 @@ export default defineLesson<State>({
 
         const host = readMountinfo();
         ctx.state.leakedToHost = host.some((m) => m.mountPoint === p.leaked);
-        ctx.state.privateLeaked = host.some((m) => m.mountPoint === p.kept);
+        const leaks = host.filter((m) => m.mountPoint === p.kept);
+        ctx.state.privateLeaked = leaks.length > 0;
+        ctx.state.privateLeaks = leaks.map((m) => `${m.fsType} ${m.source}`);
         const look = await ctx.runner.run(cmd.look, { reject: false });
         const show = (m: { mountPoint: string; fsType: string; source: string; optional: string }) =>
           `${m.mountPoint.replace(`${stateDir(ctx.id)}/`, '')}  ${m.source}  ${m.optional || 'private'}`;
@@ -174,7 +200,10 @@ export default defineLesson<State>({
             .join('\n') || look.stdout,
         );
         ctx.out.check(`mounted in a new namespace without make-rprivate → on the host`, ctx.state.leakedToHost);
-        ctx.out.check(`mounted after mount --make-rprivate / → not on the host`, !ctx.state.privateLeaked);
+        ctx.out.check(
+          `mounted after the init's first lines (propagation.sh) → not on the host`,
+          !ctx.state.privateLeaked,
+        );
       },
     }),
     step({
@@ -193,6 +222,7 @@ export default defineLesson<State>({
         mounts: inside(ctx, ['cat', '/proc/self/mounts']),
         ls: inside(ctx, ['ls', '-a', '/']),
       }),
+      hint: 2,
       async run(ctx) {
         ctx.state.rootfsBefore = fs.readdirSync(ctx.rootfs).sort();
         const c = await startContainer(ctx.runner, ctx.cleanup, containerSpec(ctx), launch(ctx));
@@ -351,16 +381,38 @@ export default defineLesson<State>({
     ),
 
   checks: (s) => [
-    { claim: 'without make-rprivate, a mount made in a new namespace leaked to the host', ok: s.leakedToHost === true },
-    { claim: 'after mount --make-rprivate /, it did not', ok: s.privateLeaked === false },
+    {
+      claim: 'without make-rprivate, a mount made in a new namespace leaked to the host',
+      ok: s.leakedToHost === true,
+      expected: 'the first demo mount (…/shared/leaked) in the host’s mount table',
+      seen: s.leakedToHost === false ? 'not there' : 'the demo did not run',
+    },
+    {
+      claim: 'after the init’s first lines (mount --make-rprivate /, then the bind), it did not',
+      ok: s.privateLeaked === false,
+      expected: 'no mount of the private half (…/shared/private) in the host’s mount table',
+      seen:
+        s.privateLeaked === undefined
+          ? 'the demo did not run'
+          : `${s.privateLeaks?.length ?? 0} mounts there (${s.privateLeaks?.join(', ')}): they propagated out to the host`,
+      hint: 2,
+    },
     {
       claim: "the container's mount table is only its own: /, /proc, /sys, /dev, /dev/pts, /dev/shm",
       ok: ['/', '/proc', '/sys', '/dev', '/dev/pts', '/dev/shm'].every((m) => s.containerMounts?.includes(m)),
       detail: `${s.containerMounts?.length ?? 0} mounts`,
+      expected: 'cat /proc/self/mounts inside: /, /proc, /sys, /dev, /dev/pts, /dev/shm',
+      seen: `${s.containerMounts?.length ?? 0} mounts: ${s.containerMounts?.slice(0, 8).join(' ') ?? 'none'}${
+        (s.containerMounts?.length ?? 0) > 8 ? ' …' : ''
+      }`,
+      hint: 3,
     },
     {
       claim: 'the old root was detached, and no directory was made for it in the rootfs',
       ok: !!s.rootEntries && !!s.rootfsBefore && s.rootfsAfter?.join() === s.rootfsBefore.join(),
+      expected: `the rootfs directory unchanged: ${s.rootfsBefore?.join(' ') ?? '?'}`,
+      seen: `${s.rootfsAfter?.join(' ') ?? 'the container did not start'}`,
+      hint: 3,
     },
     {
       claim: '/dev holds only the few devices made for it, and they work',
@@ -395,10 +447,18 @@ export default defineLesson<State>({
         !!s.rootEntries &&
         s.procRootListing?.join() === s.rootEntries.join() &&
         s.dotDotListing?.join() === s.rootEntries.join(),
+      expected: `no escape reads "${s.secret ?? 'the host-only file'}"; /proc/1/root/ and /../../.. list the container’s /`,
+      seen: `cat /proc/1/root…: ${(s.procRootEscape?.stdout || s.procRootEscape?.stderr || '?').trim()}; ls -a /proc/1/root/: ${
+        s.procRootListing?.join(' ') ?? '?'
+      }`,
+      hint: 3,
     },
     {
       claim: "a mount made inside is in the container's mount table and not in the host's",
       ok: s.insideMountSeenInside === true && s.insideMountOnHost === false,
+      expected: 'scr-inside in the container’s /proc/self/mounts, not in the host’s',
+      seen: `inside: ${s.insideMountSeenInside ? 'there' : 'not there'}; on the host: ${s.insideMountOnHost ? 'there' : 'not there'}`,
+      hint: 2,
     },
     { claim: "sh -c 'exit 7' in the container exits 7", ok: s.exit7?.exitCode === 7 },
     {

@@ -8,6 +8,8 @@
  * --cpus 0.2`, and then misbehave on purpose inside it — allocate too much, fork too much, spin — and read the
  * kernel's counters from the host each time. It works on cgroup v1 (one tree per controller) and v2 (one tree).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   CONTROLLERS,
   createCgroup,
@@ -33,7 +35,7 @@ import {
 import { v1LimitWrites } from '../lib/cgroups/v1.ts';
 import { v2LimitWrites } from '../lib/cgroups/v2.ts';
 import { nsenterExecArgv } from '../lib/container/launch.ts';
-import { listOf } from '../lib/exercise.ts';
+import { CheckFailed, listOf } from '../lib/exercise.ts';
 import { containerCommands, interactiveShell, launchOf } from '../lib/container/shown.ts';
 import { runContainer, startContainer, type Container } from '../lib/container/start.ts';
 import { build, isolatedSpec, withCgroup } from '../lib/kit.ts';
@@ -93,6 +95,32 @@ interface State {
   pids?: { output: string; stats?: PidsStats; sawRefusal: boolean; hostCouldFork: boolean };
   cpu?: { before?: CpuMeasurement; measured?: CpuMeasurement; container?: Container };
   removed?: { dirsLeft: string[] };
+  /** Step 2: the limit files as the kernel reads them back, and whether they hold the values asked for. */
+  readBack?: { expected: string; seen: string; ok: boolean };
+}
+
+/**
+ * The memory and pids limits as the kernel reads them back, from whichever of v1's and v2's files this cgroup
+ * has: what the writes really did (a value in the wrong unit, or in a file of the other version, shows here).
+ */
+function readBackLimits(dirs: readonly string[]): { expected: string; seen: string; ok: boolean } {
+  const want: Record<string, string> = {
+    memory: String(createLimits.memory?.maxBytes ?? 'max'),
+    pids: String(createLimits.pids ?? 'max'),
+  };
+  const files: Record<string, string[]> = { memory: ['memory.limit_in_bytes', 'memory.max'], pids: ['pids.max'] };
+  const seen: string[] = [];
+  let ok = true;
+  for (const [what, names] of Object.entries(files)) {
+    const found = dirs.flatMap((d) => names.map((n) => path.join(d, n))).find((f) => fs.existsSync(f));
+    // A controller this host does not have is the later steps' to report (the cgroup's notes say so).
+    if (!found) continue;
+    const value = fs.readFileSync(found, 'utf8').trim();
+    seen.push(`${path.basename(found)} ${value}`);
+    if (value !== want[what]) ok = false;
+  }
+  const expected = `${want.memory} bytes (${LIMITS.memory}) for memory, ${want.pids} for pids`;
+  return { expected, seen: seen.join(', '), ok };
 }
 
 /** Every lesson container: lesson 04's (own PIDs, mounts, pivot_root), plus a cgroup namespace, in our cgroup. */
@@ -215,6 +243,7 @@ export default defineLesson<State>({
         }
         return cmds;
       },
+      hint: 1,
       async run(ctx, cmd) {
         const cg = createCgroup(ctx.cleanup, ctx.id, createLimits, { runner: ctx.runner, limitWrites: writers(ctx) });
         ctx.state.cgroup = cg;
@@ -225,6 +254,9 @@ export default defineLesson<State>({
           cg.dirs.join('\n'),
         );
         await showFiles(ctx, 'the limits, read back from the kernel:', cmd.limits as string[]);
+        // Limits that did not take would make every later step fail for a reason it cannot name: stop here.
+        ctx.state.readBack = readBackLimits(cg.dirs);
+        if (!ctx.state.readBack.ok) throw new CheckFailed(readBackCheck(ctx.state.readBack));
         if ('handDown' in cmd) {
           await showFiles(ctx, 'v2: what scratch hands down, so what the leaf has:', cmd.handDown as string[]);
         }
@@ -497,6 +529,7 @@ export default defineLesson<State>({
 
   checks: (s) => {
     const m = s.memory?.stats;
+    const readBack = s.readBack ?? { expected: 'the limits', seen: 'step 2 did not run', ok: false };
     const p = s.pids?.stats;
     const cpu = s.cpu?.measured;
     return [
@@ -505,6 +538,7 @@ export default defineLesson<State>({
         ok: (s.dirs?.length ?? 0) > 0 && !!s.cgroup && s.dirs!.every((d) => d.endsWith(s.cgroup!.path)),
         detail: `${s.version}, ${s.dirs?.length ?? 0} director${s.dirs?.length === 1 ? 'y' : 'ies'}`,
       },
+      readBackCheck(readBack),
       {
         claim: 'the container’s process was listed in cgroup.procs, and the host saw /scratch/<id> for it',
         ok: !!s.procsListedIt && !!s.cgroup && !!s.hostView?.includes(`:${s.cgroup.path}`),
@@ -522,6 +556,9 @@ export default defineLesson<State>({
         claim: 'memory: the allocation past 32 MiB was OOM-killed, and the kernel counted it',
         ok: !!s.memory?.killed && (m?.oomKills ?? 0) >= 1,
         detail: m ? `oom_kill ${m.oomKills}, exit status 137: ${s.memory?.killed}` : undefined,
+        expected: 'dd killed (status 137) and memory.events oom_kill ≥ 1',
+        seen: m ? `oom_kill ${m.oomKills}; ${s.memory?.killed ? 'killed' : 'not killed'}` : 'no memory counters',
+        hint: 2,
       },
       {
         claim: 'pids: the fork bomb never got past the limit; forks were refused; the host could still fork',
@@ -533,6 +570,9 @@ export default defineLesson<State>({
           !!s.pids?.sawRefusal &&
           !!s.pids.hostCouldFork,
         detail: p ? `pids.current ${p.current} of ${p.max}, ${p.forkFailures} refused` : undefined,
+        expected: `pids.max ${limits.pids}, pids.current at most that, forks refused`,
+        seen: p ? `pids.max ${p.max}, pids.current ${p.current}, ${p.forkFailures} refused` : 'no pids counters',
+        hint: 2,
       },
       {
         claim: 'cpu: the busy loop took far more than 0.2 CPU, then, with the quota, was throttled to about 0.2',
@@ -545,6 +585,8 @@ export default defineLesson<State>({
         detail: cpu
           ? `${s.cpu?.before?.cpus.toFixed(2)} → ${cpu.cpus.toFixed(2)} CPU, throttled ${cpu.throttledPeriods}/${cpu.periods} periods`
           : undefined,
+        expected: `about ${CPU_QUOTA} CPU with the quota (between ${CPU_QUOTA / 4} and ${CPU_QUOTA * 2}), throttled periods`,
+        hint: 2,
       },
       {
         claim: 'the cgroup was removed once its processes were gone',
@@ -586,6 +628,17 @@ export default defineLesson<State>({
       'an upper directory and the image underneath never changes.',
   },
 });
+
+/** The check on what the limit files read back (step 2 stops the lesson with it when it fails). */
+function readBackCheck(r: { expected: string; seen: string; ok: boolean }) {
+  return {
+    claim: 'the limit files hold the limits asked for, in their units',
+    ok: r.ok,
+    expected: r.expected,
+    seen: r.seen,
+    hint: 2,
+  };
+}
 
 /** Runs a file-showing argv and returns its text with the run's directories cut from the paths. */
 async function runFiles(ctx: LessonContext<State>, argv: string[]): Promise<string> {

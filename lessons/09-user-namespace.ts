@@ -294,6 +294,7 @@ export default defineLesson<State>({
 
     step({
       title: 'The maps, written by hand: setgroups first',
+      hint: 1,
       explain:
         'A map is a file of the process, written once, from outside: /proc/<pid>/uid_map. An unprivileged user ' +
         'may write one line, mapping only their own uid; for gid_map the kernel also wants `deny` in ' +
@@ -339,6 +340,7 @@ export default defineLesson<State>({
 
     step({
       title: 'A rootless container: root inside, an ordinary user outside',
+      hint: 1,
       explain:
         'Now the busybox container of lesson 05, started by the user. Its root is an overlay on the user’s own ' +
         'copy of the rootfs (rootless storage keeps images in the user’s name). The launcher runs as the user; ' +
@@ -563,6 +565,7 @@ export default defineLesson<State>({
 
     step({
       title: '65,536 ids: /etc/subuid and newuidmap',
+      hint: 2,
       explain:
         'One id is not enough for an image: its files belong to root, to uid 1000, to daemon users. Root grants ' +
         'a user ranges of ids in /etc/subuid and /etc/subgid (useradd does it for new users), and the setuid ' +
@@ -631,6 +634,7 @@ export default defineLesson<State>({
 
     step({
       title: 'Overlay in a user namespace: a copy-up needs a mapped owner',
+      hint: 2,
       explain:
         'Since Linux 5.11 root in a user namespace may mount overlay. Writing to a file of a lower layer copies ' +
         'it up first, and the copy must keep its owner. An app layer holds /home/app/notes.txt, owned by the ' +
@@ -746,6 +750,9 @@ export default defineLesson<State>({
         detail: s.byHand ? said(s.byHand.early) : undefined,
       },
       {
+        hint: 1,
+        expected: `uid 0 inside, Uid ${u?.uid ?? '?'} on the host`,
+        seen: `${(s.aInside ?? 'nothing').trim().split(' ')[0]} inside, Uid: ${s.aHostUid ?? '?'} on the host`,
         claim: `the container's id said uid 0 inside; the host saw uid ${u?.uid ?? '?'} (${u?.name ?? '?'})`,
         ok:
           !!u &&
@@ -788,6 +795,9 @@ export default defineLesson<State>({
             },
           ]),
       {
+        hint: 2,
+        expected: `0 ${u?.uid ?? 'UID'} 1 and 1 ${range?.start ?? 'START'} ${SUBID_COUNT}`,
+        seen: s.bMap ? s.bMap.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join(', ') : 'no map',
         claim: 'newuidmap and newgidmap mapped 65,537 ids: the user’s own, and 65,536 from the range',
         ok:
           !!s.bMap &&
@@ -798,11 +808,13 @@ export default defineLesson<State>({
           s.bMap.some((m) => m.hostID === range.start && m.containerID === 1),
       },
       {
+        hint: 2,
         claim: 'files made inside by root and for uid 1000 belong to the user and to start + 999 on the host',
         ok: !!s.owners && !!u && !!range && s.owners.upperUids.join() === `${u.uid},${range.start + 999}`,
         detail: s.owners?.upperUids.join(', '),
       },
       {
+        hint: 2,
         claim: 'copy-up of a file owned by an unmapped id failed (EOVERFLOW); with the range it worked',
         ok:
           !!s.copyUp &&

@@ -159,6 +159,15 @@ function sideBySide(a: Process, b: Process, names: [string, string]): string {
 }
 
 const sameNamespaces = (a?: Process, b?: Process) => !!a && !!b && NS_KINDS.every((k) => a.ns[k] === b.ns[k]);
+/** What tells two processes apart: the namespaces, cgroup and profile fields in which `b` differs from `a`. */
+function differences(a?: Process, b?: Process): string[] {
+  if (!a || !b) return ['no exec to compare'];
+  return [
+    ...NS_KINDS.filter((k) => a.ns[k] !== b.ns[k]).map((k) => `${k} namespace`),
+    ...(a.cgroup === b.cgroup ? [] : [`cgroup ${b.cgroup}`]),
+    ...PROFILE.filter((f) => a.profile[f] !== b.profile[f]),
+  ];
+}
 const sameProfile = (a?: Process, b?: Process) => !!a && !!b && PROFILE.every((f) => a.profile[f] === b.profile[f]);
 
 /** Run a ctr command, timing it. */
@@ -294,6 +303,7 @@ export default defineLesson<State>({
 
     step({
       title: 'Exec as ctr does it: the cgroup, the namespaces, then the profile',
+      hint: 2,
       explain:
         'ctr exec closes both gaps, in an order that matters. nsenter joins every namespace of PID 1 — the user ' +
         'namespace first when there is one (it grants the right to join the rest), the mount namespace last — ' +
@@ -513,6 +523,9 @@ export default defineLesson<State>({
         claim: 'the exec had the same namespaces, cgroup, capability sets, no_new_privs and seccomp as PID 1',
         ok: sameNamespaces(s.pid1, s.exec) && s.exec?.cgroup === s.pid1?.cgroup && sameProfile(s.pid1, s.exec),
         detail: s.exec ? `cgroup ${s.exec.cgroup}, CapEff ${s.exec.profile.CapEff}` : undefined,
+        expected: 'nothing to tell the exec from PID 1 in /proc/<pid>/ns, /proc/<pid>/cgroup and /proc/<pid>/status',
+        seen: `the exec differs in ${differences(s.pid1, s.exec).join(', ') || 'nothing'}`,
+        hint: 1,
       },
       {
         claim: 'ctr exec saw the container’s hostname, processes, network and files',

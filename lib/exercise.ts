@@ -8,6 +8,11 @@
  * never clashes with their work). `npm run lesson NN -- --mine` runs the lesson with the learner's functions in
  * place of lib's (see exercise-sandbox.ts): every command the lesson shows is then theirs, and its
  * "Did it work?" checks — which look at the kernel from the host — say whether it works.
+ *
+ * A check that fails with the learner's code says three things (see gradeLines): what it expected, what the host
+ * showed instead, and which hint is about that mistake. A step that cannot even finish with their code — a
+ * command refused, a container that does not start — is graded the same way (stepFailure): the lesson cleans up
+ * what the step made, as after any error, and the learner reads one failing check, not a stack trace.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +43,84 @@ export interface Exercise {
    * shape ("chrootArgv must return an array of strings"), undefined for a good one.
    */
   shape?: Record<string, (value: unknown) => string | undefined>;
+}
+
+/**
+ * What a check (or a step) adds for the learner when it fails with their code: what it expected, what the host
+ * showed, and which hint (1-based) is about that mistake. Without them the claim is what was expected and the
+ * check's detail what was seen.
+ */
+export interface Grading {
+  expected?: string;
+  seen?: string;
+  hint?: number;
+}
+
+/** The command that shows hint `n` of a lesson's exercise (without n: the next one). */
+export function hintCommand(lessonNumber: string, n?: number): string {
+  return `npm run exercise ${lessonNumber} -- --hint${n === undefined ? '' : ` ${n}`}`;
+}
+
+/** The hint a failing check points at: its own, within the exercise's hints; the first when it names none. */
+export function hintFor(ex: Exercise, grading: Grading): number {
+  return Math.min(Math.max(1, grading.hint ?? 1), Math.max(1, ex.hints.length));
+}
+
+/** The lines printed under a check that failed with the learner's code. */
+export function gradeLines(
+  check: Grading & { claim: string; detail?: string },
+  lessonNumber: string,
+  ex: Exercise,
+): string[] {
+  const n = hintFor(ex, check);
+  return [
+    `expected: ${check.expected ?? check.claim}`,
+    `seen on the host: ${check.seen ?? check.detail ?? 'not that (the evidence above shows what happened)'}`,
+    `read hint ${n}: ${hintCommand(lessonNumber, n)}`,
+  ];
+}
+
+/**
+ * What a learner reads of an error: its message on one line — a failed command's own line and what it said on
+ * stderr — never its stack.
+ */
+export function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.slice(0, 3).join(' — ') || text;
+}
+
+/**
+ * Thrown by a step that cannot go on because what it saw on the host is wrong (limits that read back as other
+ * values than were asked for): the lesson cleans up and ends with this failing check, instead of running on
+ * into a failure that would say less.
+ */
+export class CheckFailed extends Error {
+  constructor(readonly check: Grading & { claim: string; detail?: string }) {
+    super(`${check.claim}: expected ${check.expected ?? 'it'}, saw ${check.seen ?? check.detail ?? 'otherwise'}`);
+    this.name = 'CheckFailed';
+  }
+}
+
+/**
+ * The check that stands for a step which stopped with the learner's code in it (a command failed, the kernel or
+ * a tool refused what it was given): expected to run to the end, seen what stopped it.
+ */
+export function stepFailure(
+  index: number,
+  step: { title: string; hint?: number },
+  error: unknown,
+): Grading & { claim: string; ok: false; detail?: string } {
+  return {
+    claim: `step ${index + 1}, “${step.title}”, ran to the end with your code`,
+    ok: false,
+    expected: `step ${index + 1} to run its commands to the end`,
+    seen: `it stopped: ${messageOf(error)}`,
+    hint: step.hint,
+  };
 }
 
 export function workingCopy(ex: Exercise): string {

@@ -19,7 +19,8 @@
  */
 import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
-import { shownPath, type Exercise } from './exercise.ts';
+import { CheckFailed, gradeLines, shownPath, stepFailure, type Exercise, type Grading } from './exercise.ts';
+import { ExerciseError } from './exercise-sandbox.ts';
 import { showHostOp, type HostOp } from './hostops.ts';
 import { mountsUnder } from './mountinfo.ts';
 import { heredocFile, wrap, type Printer } from './output.ts';
@@ -65,6 +66,8 @@ export interface Step<S, C extends Record<string, Shown> = Record<string, Shown>
   commands: (ctx: LessonContext<S>) => C;
   /** Runs the commands (the same object `commands` returned) and prints the evidence. */
   run: (ctx: LessonContext<S>, cmd: C) => Promise<void>;
+  /** With --mine: the exercise hint to read when this step cannot finish with the learner's code. */
+  hint?: number;
 }
 
 /** Identity function that lets TypeScript infer a step's command names. */
@@ -72,7 +75,8 @@ export function step<S, C extends Record<string, Shown>>(s: Step<S, C>): Step<S>
   return s as unknown as Step<S>;
 }
 
-export interface Check {
+/** A check on what the lesson observed; with --mine a failing one also says expected, seen and its hint. */
+export interface Check extends Grading {
   claim: string;
   ok: boolean;
   detail?: string;
@@ -371,6 +375,16 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   }
   let completed = true;
   let pending: Promise<unknown> | undefined;
+  // With --mine, a step that stops with the learner's code in it is graded as a failing check (after cleanup).
+  let running: number | undefined;
+  let stepFailed: Check | undefined;
+  const failureAsCheck = (error: unknown): Check | undefined => {
+    if (error instanceof CheckFailed) return { ...error.check, ok: false };
+    // The learner's code made the step fail (a refused command, a container that did not start): a failing check,
+    // not a stack trace. A mistake in their file itself (ExerciseError) is already one clear line: it stays thrown.
+    if (!opts.impl || running === undefined || error instanceof ExerciseError) return undefined;
+    return stepFailure(running, lesson.steps[running] ?? { title: '?' }, error);
+  };
   try {
     // A rootfs the learner brought may lack a command the lesson runs inside it: say so before making anything.
     if (!explainOnly && lesson.rootfsCommands) {
@@ -378,6 +392,7 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     }
     for (const [i, s] of lesson.steps.entries()) {
       if (phase !== 'running') break;
+      running = i;
       const cmds = s.commands(ctx);
       showFilesOnce(out, cmds, writtenFiles, i + 1);
       out.stepHeader(i + 1, total, s.title);
@@ -414,6 +429,7 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
       if ((await Promise.race([pending.then(() => 'done' as const), stopped])) === 'stopped') break;
     }
     current = undefined;
+    running = undefined;
     if (phase === 'running' && completed && offerShell && lesson.shell) {
       const sh = lesson.shell(ctx);
       out.stepHeader(total, total, 'Your turn: a shell in the container');
@@ -423,7 +439,10 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     }
   } catch (error) {
     // A step that failed because the lesson was stopping under it is not an error: the signal is the story.
-    if (phase === 'running') throw error;
+    if (phase === 'running') {
+      stepFailed = failureAsCheck(error);
+      if (!stepFailed) throw error;
+    }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     const wasInterrupted = phase !== 'running';
@@ -450,13 +469,20 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   if (interrupted) {
     return { state: ctx.state, checks: [], completed: false, ok: false, interrupted, steps: records, unshown };
   }
-  const checks = explainOnly || !completed ? [] : lesson.checks(ctx.state);
+  const checks = stepFailed ? [stepFailed] : explainOnly || !completed ? [] : lesson.checks(ctx.state);
   if (checks.length > 0) {
     out.line();
     out.line(out.c.bold(' Did it work?'));
-    for (const c of checks) out.check(c.claim, c.ok, c.detail);
+    for (const c of checks) {
+      out.check(c.claim, c.ok, c.detail);
+      if (!c.ok && opts.impl && lesson.exercise) {
+        for (const l of gradeLines(c, lesson.number, lesson.exercise)) {
+          for (const [j, w] of wrap(l, out.width - 6).entries()) out.line(`${j === 0 ? '    → ' : '      '}${w}`);
+        }
+      }
+    }
   }
-  if (completed) out.recap(lesson.recap.saw, lesson.recap.next);
+  if (completed && !stepFailed) out.recap(lesson.recap.saw, lesson.recap.next);
   return { state: ctx.state, checks, completed, ok: checks.every((c) => c.ok), steps: records, unshown };
 }
 

@@ -12,6 +12,12 @@
  * - then bind the rootfs onto itself: pivot_root(2) wants the new root to be a mount point, and a bind mount makes
  *   one: `{ op: 'mount', source: root, target: root, fstype: null, flags: ['MS_BIND', 'MS_REC'], data: '' }`.
  *
+ * How propagation is graded: `unshare --mount` makes a new mount namespace private by itself (its default,
+ * `--propagation private`), so in the container a missing makePrivate would go unnoticed. Step 1 of the lesson
+ * therefore runs your rootMountOps on their own, as a script (propagation.sh), in a namespace made with
+ * `--propagation unchanged` below a shared mount, and then looks at the host's mount table: whatever your lines
+ * let through is there — and the lesson's cleanup unmounts it.
+ *
  * `pivotRootOps(root)` runs after them:
  * - `{ op: 'chdir', path: root }`, then `{ op: 'pivotRoot' }`: pivot_root(".", ".") makes the current directory the
  *   root of this mount namespace and stacks the old root on top of it, right there at ".";

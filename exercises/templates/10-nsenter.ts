@@ -13,11 +13,13 @@
  * - `nsenter --target <targetPid>` and one flag for each namespace of `spec.linux.namespaces` (their `type`:
  *   'user' → --user, 'cgroup' → --cgroup, 'ipc' → --ipc, 'uts' → --uts, 'network' → --net, 'pid' → --pid,
  *   'mount' → --mount), listed in that order — user first (it grants the rights to join the others), mount
- *   last (after it, the host's /proc paths may be out of reach);
+ *   last (after it, the host's /proc paths may be out of reach). nsenter(1) itself joins in this order whatever
+ *   order its flags come in (a fixed table in its source), so the lesson grades which namespaces the exec ended
+ *   up in — a missing flag shows as a namespace of the host's — not the order of your words;
  * - `--root=/ --wd=/`: nsenter would otherwise switch to the container's root at once, where the host's node
  *   and init bundle do not exist — the init enters the container's root itself, through /proc/<pid>/root;
  * - `--`, then `init.node` and `init.bundle`.
- * Only an argv of this form is run.
+ * Only an argv of this form is run: one without `--target PID` is refused before anything starts.
  */
 import type { TsInit } from '../../lib/container/launch.ts';
 import type { ContainerSpec } from '../../lib/spec.ts';

@@ -5,6 +5,7 @@
  *   npm run exercise 03                  run lesson 03 with your exercises/03-*.ts (as npm run lesson 03 -- --mine)
  *   npm run exercise 03 -- --watch       run it again each time you save the file
  *   npm run exercise 03 -- --hint        the next hint (one at a time)
+ *   npm run exercise 03 -- --hint 2      hint 2 again (a failing check names the hint about its mistake)
  *   npm run exercise 03 -- --reset       start over from the template (your file is kept as a .bak)
  *   npm run exercise 03 -- --solution    lib's version of the functions you write
  *   npm run exercise -- --progress       one line with your progress, to paste into the class chat
@@ -59,6 +60,18 @@ const MARK: Record<ExerciseState, string> = { solved: '✔', failing: '✘', 'no
 export function progressLine(all: { number: string; state: ExerciseState }[], who: string): string {
   const solved = all.filter((e) => e.state === 'solved').length;
   return `${who}  ${all.map((e) => `${e.number} ${MARK[e.state]}`).join('  ')}  (${solved}/${all.length} solved)`;
+}
+
+/** The hint asked for by number (`--hint 2`): one the exercise has, or a line that says which it has. */
+function chosenHint(text: string, ex: Exercise, number: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > ex.hints.length) {
+    throw new UserError(
+      `exercise ${number} has hints 1 to ${ex.hints.length}, not "${text}"`,
+      `npm run exercise ${number} -- --hint ${Math.min(Math.max(1, Math.trunc(n) || 1), ex.hints.length)}`,
+    );
+  }
+  return n;
 }
 
 async function runMine(number: string, watch: boolean, out: Printer): Promise<number> {
@@ -127,7 +140,7 @@ await main(async () => {
     out.line(progressLine(states, who));
     return 0;
   }
-  const [arg] = positionals;
+  const [arg, hintNumber] = positionals;
   if (arg === undefined) {
     out.line(out.c.bold(' Exercises: write the key step of a lesson; the lesson’s own checks grade it'));
     for (const [i, e] of all.entries()) {
@@ -150,7 +163,7 @@ await main(async () => {
   const { ex } = target;
   const number = target.file.number;
   if (values.hint) {
-    const n = countHint(number, ex.hints.length);
+    const n = hintNumber === undefined ? countHint(number, ex.hints.length) : chosenHint(hintNumber, ex, number);
     out.line(out.c.bold(` Hint ${n}/${ex.hints.length} for ${shownPath(ex)}`));
     out.prose(ex.hints[n - 1] ?? ex.contract);
     if (n < ex.hints.length) out.note(`(npm run exercise ${number} -- --hint again for the next one)`);
