@@ -80,10 +80,22 @@ function scratchCgroups(): string[] {
   return out;
 }
 
+const NETNS_DIR = '/run/netns';
+
+/** The mount points of a mountinfo text, less the one mount the machine keeps once iproute2 has made it. */
+export function mountPoints(mountinfo: string): string[] {
+  // The first `ip netns add` on a machine makes /run/netns a mount of its own and keeps it for good (iproute2
+  // needs it shared): the machine's, not a leftover. A namespace's own mount below it still counts.
+  return mountinfo
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m !== NETNS_DIR);
+}
+
 export function takeSnapshot(): HostSnapshot {
-  const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
   return {
-    mounts: mountinfo.map((l) => l.split(' ')[4] ?? ''),
+    mounts: mountPoints(fs.readFileSync('/proc/self/mountinfo', 'utf8')),
     links: lines(['ip', '-o', 'link', 'show']).map((l) => l.split(/[:@\s]+/)[1] ?? ''),
     netns: lines(['ip', 'netns', 'list']).map((l) => l.split(' ')[0] ?? ''),
     rules: ['iptables-nft-save', 'iptables-legacy-save'].flatMap((save) =>

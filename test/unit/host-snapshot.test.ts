@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { added, checkMode, differences, type HostSnapshot } from '../reliability/host-snapshot.ts';
+import { added, checkMode, differences, mountPoints, type HostSnapshot } from '../reliability/host-snapshot.ts';
 
 const snap = (over: Partial<HostSnapshot> = {}): HostSnapshot => ({
   mounts: ['/', '/proc'],
@@ -25,6 +25,15 @@ describe('the final host check', () => {
       'netns: scr07ffff',
       'gone: links: eth0',
     ]);
+  });
+
+  it('does not count /run/netns itself, which iproute2 mounts once and keeps, but does count a namespace in it', () => {
+    const info = [
+      '22 1 8:1 / / rw - ext4 /dev/sda1 rw',
+      '90 22 0:25 /netns /run/netns rw,shared:5 - tmpfs tmpfs rw',
+      '91 90 0:4 net:[4026532319] /run/netns/scr05ab12 rw - nsfs nsfs rw',
+    ].join('\n');
+    expect(mountPoints(info)).toEqual(['/', '/run/netns/scr05ab12']);
   });
 
   it('is whole in CI, scoped elsewhere, and can be set', () => {
