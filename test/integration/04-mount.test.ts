@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/04-mount-pivot-root.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
+import { unshareArgvFor, type UnshareArgv } from '../../lib/container/launch.ts';
 import { startContainer } from '../../lib/container/start.ts';
 import { isolatedSpec } from '../../lib/kit.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
@@ -98,7 +99,14 @@ describe.skipIf(!canRunIntegration)('lesson 04: mount namespace and pivot_root',
 
       const before = readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length;
       const spec = isolatedSpec({ id, rootfs, args: ['sleep', '3600'] });
-      const c = await startContainer(runner, cleanup, spec, { executor: 'sh' });
+      // unshare would make the new namespace private itself (its default), and this test could not fail: keep the
+      // propagation as it is, so only the init's own make-rprivate stands between the container and the host.
+      const unshareArgv: UnshareArgv = (s, executor) => {
+        const argv = unshareArgvFor(s, executor);
+        return [...argv.slice(0, -1), '--propagation', 'unchanged', '--'];
+      };
+      const c = await startContainer(runner, cleanup, spec, { executor: 'sh', unshareArgv });
+      expect(c.argv).toContain('unchanged');
       expect((await c.exec(['mount', '-t', 'tmpfs', 'scr-inside', '/mnt'])).exitCode).toBe(0);
       expect((await c.exec(['grep', '-c', 'scr-inside', '/proc/self/mounts'])).stdout.trim()).toBe('1');
       expect(readMountinfo().filter((m) => m.mountPoint.startsWith(shared)).length).toBe(before);
