@@ -161,7 +161,10 @@ export async function benchUnpackMemory(layer: BenchLayer, workDir = os.tmpdir()
     process.stdout.write(String(process.resourceUsage().maxRSS));`;
   try {
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
+      // A file, not `-e`: under the bench, tsx compiled an -e script as CommonJS (require is not defined).
+      const file = path.join(scratch, 'unpack.mts');
+      fs.writeFileSync(file, script);
+      const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
