@@ -16,11 +16,12 @@ import { capabilitiesNotHeld, readOwnBoundingSet } from '../../capabilities.ts';
 import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
+import { relayTerminal } from '../../container/terminal.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
 import { Timeline } from '../../timeline.ts';
 import { usernsBlocker } from '../../preflight.ts';
-import { hasNamespace } from '../../spec.ts';
+import { hasNamespace, type ContainerSpec } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
 import type { ImageRecord, ImageStore } from '../../image/store.ts';
 import { newContainerId, RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
@@ -148,7 +149,10 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
   try {
     const created = await createContainer(ctx.runner, cleanup, { ...req, detached: false });
     timeline.mark('created');
-    const c = await startContainer(ctx.runner, cleanup, created.state.spec, {
+    const spec = created.state.spec;
+    // -t: the pty starts with this terminal's size (docker's ConsoleSize), so a shell's first prompt fits it.
+    const size = spec.process.terminal && process.stdout.isTTY ? process.stdout : undefined;
+    const c = await startContainer(ctx.runner, cleanup, size ? withConsoleSize(spec, size) : spec, {
       executor: 'ts',
       init: await ctx.init(),
       procsFiles: created.cgroup.procsFiles,
@@ -156,10 +160,18 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
       timeline,
     });
     pid = c.hostPid;
+    // -t: this terminal relayed to the container's own pty (raw with -i, so Ctrl-C is the container's key).
+    const relay = c.pty && relayTerminal(c.pty.master, c.pty.setWindowSize, cleanup, { input: req.interactive });
     signals.started();
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
+    if (relay) {
+      // What it wrote last is still in the pty: passed on before ctr returns (a background job that kept the
+      // terminal open, outside a PID namespace, does not hold ctr for longer than a moment).
+      await Promise.race([relay.drained, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      relay.stop();
+    }
     // Its PID is free now, and may be another process's soon: nothing is sent to it any more.
     pid = 0;
     timeline.mark('exited');
@@ -173,6 +185,10 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     timeline.mark('removed');
     writeTimings(ctx.env, timeline);
   }
+}
+
+function withConsoleSize(spec: ContainerSpec, size: { rows: number; columns: number }): ContainerSpec {
+  return { ...spec, process: { ...spec.process, consoleSize: { height: size.rows, width: size.columns } } };
 }
 
 /**
@@ -248,6 +264,13 @@ export const run: Command = {
     timeline.mark('spec');
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
+    if (req.detach && req.tty)
+      throw new UserError(
+        '-d and -t do not go together here yet (a detached container’s terminal is not relayed to its log)',
+        'drop -t: ctr run -d … writes its output to ctr logs ID',
+      );
+    if (req.interactive && req.tty && !process.stdin.isTTY)
+      throw new UserError('the input device is not a TTY', 'drop -t to pipe input into the container (-i alone)');
     return req.detach ? runDetached(ctx, req) : runAttached(ctx, req, timeline);
   },
 };
