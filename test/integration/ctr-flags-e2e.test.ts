@@ -19,6 +19,7 @@ import { canRunIntegration } from '../helpers/env.ts';
 import { readState } from '../../lib/container/state.ts';
 import { waitFor } from '../../lib/wait.ts';
 import { CTR_PATH, e2eHost, hostBoundingSet, oneLine, statusField } from '../helpers/ctr-e2e.ts';
+import { runInPty } from '../helpers/pty.ts';
 
 const RUN = crypto.randomBytes(3).toString('hex');
 const host = e2eHost(RUN);
@@ -93,20 +94,93 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     expect(plain.stdout).toMatch(/^TERM=\r?$/m);
   });
 
-  // BUG (left): with -t the container gets the host's /dev/pts/N, which its own fresh devpts (/dev/pts) does not
-  // hold, so ttyname(3) fails: `ctr run -it busybox tty` prints "not a tty" where docker prints /dev/pts/0 (runc
-  // opens a new pty inside the container's devpts and relays it). lib/container/start.ts passes the terminal on.
-  (hasScript ? it.fails : it.skip)('-t: tty inside prints /dev/pts/N, as docker’s does', async () => {
-    const r = await host.exec(
+  /** `ctr run --rm --network none FLAGS ROOTFS ARGS` under script(1), its terminal first set to 33 rows, 97 columns. */
+  const underSizedTerminal = (flags: string[], args: string[]) =>
+    host.exec(
       [
         'script',
         '-qec',
-        quoteArgv([process.execPath, CTR_PATH, 'run', '-it', '--rm', '--network', 'none', DEFAULT_ROOTFS, 'tty']),
+        `stty rows 33 cols 97; exec ${quoteArgv([
+          process.execPath,
+          CTR_PATH,
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          ...flags,
+          DEFAULT_ROOTFS,
+          ...args,
+        ])}`,
         '/dev/null',
       ],
       { SCRATCH_RUN_ID: newId() },
     );
-    expect(r.stdout.trim()).toMatch(/^\/dev\/pts\/\d+$/);
+
+  it.skipIf(!hasScript)(
+    '-t: the container has a pty of its own — tty names /dev/pts/0, stty size is the host terminal’s, -t alone is stdin too',
+    async () => {
+      const probe = 'tty; stty size; ls -l /dev/console; ps -o pid,sid,tty,comm | grep " sh$"';
+      const it = await underSizedTerminal(['-it'], ['sh', '-c', probe]);
+      expect(it.exitCode, it.stdout).toBe(0);
+      // script(1) types a NUL into the terminal when its own stdin (empty here) ends; with -i the pty echoes it.
+      const lines = it.stdout.replace(/^\^@/, '').split(/\r*\n/);
+      expect(lines[0]).toBe('/dev/pts/0');
+      expect(lines[1]).toBe('33 97');
+      // The same device on /dev/console (136 is the pts major), and sh leads its session with it as its terminal.
+      expect(lines[2]).toMatch(/^c.* 136, +0 .* \/dev\/console$/);
+      expect(lines[3]).toMatch(/^\s*1\s+1\s+136,0\s+sh$/);
+      // Without -i, docker's -t still gives the command the terminal as stdin (nothing is typed into it).
+      const alone = await underSizedTerminal(['-t'], ['tty']);
+      expect(alone.exitCode, alone.stdout).toBe(0);
+      expect(alone.stdout.trim()).toBe('/dev/pts/0');
+    },
+  );
+
+  it.skipIf(!hasScript)(
+    '-it: Ctrl-C interrupts the shell’s foreground job, not ctr; exit 3 is ctr’s exit; the terminal is put back',
+    async () => {
+      // stty -g before and after ctr: the host terminal's whole mode, which raw mode changed in between.
+      const t = runInPty(
+        [
+          'nsenter',
+          `--net=/run/netns/${host.name}`,
+          '--',
+          'sh',
+          '-c',
+          'stty -g; "$@"; rc=$?; stty -g; exit $rc',
+          'scr-tty',
+          ...[process.execPath, CTR_PATH, 'run', '-it', '--rm', '--network', 'none', DEFAULT_ROOTFS, 'sh'],
+        ],
+        { ...process.env, SCRATCH_RUN_ID: newId() },
+      );
+      await t.waitFor('/ # ');
+      let from = t.output().length;
+      t.type('sleep 100; echo after-sleep\r');
+      await t.waitFor('sleep 100', 10_000, from);
+      await new Promise((r) => setTimeout(r, 500));
+      from = t.output().length;
+      t.type('\x03');
+      // The shell's line discipline made it SIGINT for sleep: the prompt is back at once, and ctr still relays.
+      await t.waitFor('/ # ', 10_000, from);
+      from = t.output().length;
+      t.type('echo still $((20+1))\r');
+      await t.waitFor('still 21', 10_000, from);
+      t.type('exit 3\r');
+      const done = await t.done;
+      expect(done.exitCode, done.output).toBe(3);
+      expect(done.output).not.toContain('job control turned off');
+      expect(done.output).not.toMatch(/^after-sleep/m); // the typed line says it; the interrupted list never did
+      const modes = [...done.output.matchAll(/^([0-9a-f]+(?::[0-9a-f]+){20,})\r?$/gm)].map((m) => m[1]);
+      expect(modes).toHaveLength(2);
+      expect(modes[1]).toBe(modes[0]);
+    },
+  );
+
+  it('-d with -t is refused in one line, before anything is made', async () => {
+    const r = await ctr(['run', '-d', '-t', '--network', 'none', DEFAULT_ROOTFS, 'true'], { id: newId() });
+    expect(r.exitCode).toBe(125);
+    expect(oneLine(r.stderr), r.stderr).toBe(true);
+    expect(r.stderr).toContain('-d and -t');
   });
 
   it('--env-file sets its K=V lines (comments and blank lines skipped, quotes kept); -e wins over it; -e K copies ctr’s own', async () => {
