@@ -25,7 +25,7 @@ import type { Timeline } from '../timeline.ts';
 import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { isSameProcess, processStartTime } from './state.ts';
-import { terminalSocket, type TerminalSocket } from './terminal.ts';
+import { terminalSocket, type TerminalControl, type TerminalSocket } from './terminal.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -172,9 +172,9 @@ export interface Container {
   readonly launcherPid: number;
   /**
    * With `process.terminal` (`-t`): the master of the container's pseudo-terminal, now the caller's to relay and
-   * close (relayTerminal in terminal.ts), and how to set its window size. Undefined otherwise and in dry-run mode.
+   * close (relayTerminal in terminal.ts), and what the relay does to terminals (window size, raw mode). Undefined otherwise and in dry-run mode.
    */
-  readonly pty?: { master: number; setWindowSize: TerminalSocket['setWindowSize'] };
+  readonly pty?: { master: number; control: TerminalControl };
   /** Resolves when the container's first process has ended. */
   wait(): Promise<ContainerResult>;
   /** End it: SIGTERM first if `graceMs` > 0 (docker stop), then SIGKILL. */
@@ -472,7 +472,7 @@ export async function startContainer(
     const master = ptySocket.receiveMaster();
     ptySocket.close();
     if (master === undefined) throw new Error(`container ${spec.id}: its init said exec but sent no terminal`);
-    pty = { master, setWindowSize: ptySocket.setWindowSize };
+    pty = { master, control: ptySocket.control };
   }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);
   return {

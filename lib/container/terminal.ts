@@ -6,9 +6,11 @@
  * whoever holds the *master* plays the keyboard and the screen. The container's init made one in its own devpts
  * (the host's /dev/pts/N does not exist in there) and sent the master here over a socket (lib/scm-rights.ts).
  *
- * The relay does what a terminal emulator, sshd or `docker run -it` does: this terminal goes into raw mode, so
- * every key — Ctrl-C and Ctrl-Z included — is passed to the master as a byte instead of becoming a signal for
- * ctr, and the container's line discipline decides what it means; whatever the container writes comes out here.
+ * The relay does what a terminal emulator, sshd or `docker run -it` does: this terminal goes into raw mode
+ * (cfmakeraw(3), as docker's client does), so every key — Ctrl-C and Ctrl-Z included — is passed to the master
+ * as a byte instead of becoming a signal for ctr, and the container's line discipline decides what it means;
+ * whatever the container writes comes out here as it is (its own terminal already turned \n into \r\n; Node's
+ * setRawMode would leave output processing on and make that \r\r\n).
  * The window size is copied onto the master at the start and on every SIGWINCH, which the kernel passes on to
  * the container's foreground job as its own SIGWINCH. When the container ends, this terminal is put back as it
  * was — also when ctr fails or is interrupted (the restore is on the cleanup stack, and on process exit).
@@ -22,12 +24,23 @@ const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0x80000;
 const TIOCSWINSZ = 0x5414;
 
-interface TerminalCalls {
+/** What the relay does to terminals, by fd. */
+export interface TerminalControl {
+  /** ioctl(TIOCSWINSZ): rows and columns. */
+  setWindowSize(fd: number, rows: number, columns: number): void;
+  /** tcgetattr, cfmakeraw, tcsetattr; returns what puts the terminal back as it was (undefined: not a terminal). */
+  makeRaw(fd: number): (() => void) | undefined;
+}
+
+interface TerminalCalls extends TerminalControl {
   socketpair(): [number, number];
   receiveFd(socket: number): number | undefined;
-  setWindowSize(fd: number, rows: number, columns: number): void;
   close(fd: number): void;
 }
+
+/** glibc's struct termios is 60 bytes; a little more costs nothing. */
+const TERMIOS_SIZE = 64;
+const TCSANOW = 0;
 
 async function terminalCalls(): Promise<TerminalCalls> {
   const { default: koffi } = await import('koffi');
@@ -37,6 +50,9 @@ async function terminalCalls(): Promise<TerminalCalls> {
     recvmsg: libc.func('long recvmsg(int fd, uint8_t *msg, int flags)'),
     ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
     close: libc.func('int close(int fd)'),
+    tcgetattr: libc.func('int tcgetattr(int fd, uint8_t *termios)'),
+    tcsetattr: libc.func('int tcsetattr(int fd, int when, const uint8_t *termios)'),
+    cfmakeraw: libc.func('void cfmakeraw(uint8_t *termios)'),
   };
   const fail = (call: string) => new Error(`${call} failed: errno ${koffi.errno()}`);
   return {
@@ -57,6 +73,14 @@ async function terminalCalls(): Promise<TerminalCalls> {
       ws.writeUInt16LE(columns, 2);
       c.ioctl(fd, TIOCSWINSZ, 'uint8_t *', ws);
     },
+    makeRaw: (fd) => {
+      const saved = Buffer.alloc(TERMIOS_SIZE);
+      if (c.tcgetattr(fd, saved) < 0) return undefined;
+      const raw = Buffer.from(saved);
+      c.cfmakeraw(raw);
+      if (c.tcsetattr(fd, TCSANOW, raw) < 0) return undefined;
+      return () => void c.tcsetattr(fd, TCSANOW, saved);
+    },
     close: (fd) => void c.close(fd),
   };
 }
@@ -70,8 +94,8 @@ export interface TerminalSocket {
   receiveMaster(): number | undefined;
   /** Close whatever of the pair is still open here. */
   close(): void;
-  /** Copy a window size onto a master (TIOCSWINSZ). */
-  setWindowSize(master: number, rows: number, columns: number): void;
+  /** For the relay: window size and raw mode. */
+  readonly control: TerminalControl;
 }
 
 export async function terminalSocket(): Promise<TerminalSocket> {
@@ -86,15 +110,13 @@ export async function terminalSocket(): Promise<TerminalSocket> {
     closeChildEnd: () => closeOne(theirs),
     receiveMaster: () => calls.receiveFd(ours),
     close: () => [...open].forEach(closeOne),
-    setWindowSize: calls.setWindowSize,
+    control: { setWindowSize: calls.setWindowSize, makeRaw: calls.makeRaw },
   };
 }
 
 export interface RelayOptions {
   /** `-i`: keys typed here go to the container (else its terminal gets no input, as with docker's -t alone). */
   input: boolean;
-  stdin?: NodeJS.ReadStream;
-  stdout?: NodeJS.WriteStream;
 }
 
 export interface TerminalRelay {
@@ -105,26 +127,27 @@ export interface TerminalRelay {
 }
 
 /**
- * Relay this process's terminal to the master `master` (which it takes over and closes). The terminal's restore
+ * Relay this process's terminal (stdin, stdout) to the master `master` (which it takes over and closes). The terminal's restore
  * is on `cleanup` before raw mode is set.
  */
 export function relayTerminal(
   master: number,
-  setWindowSize: (fd: number, rows: number, columns: number) => void,
+  control: TerminalControl,
   cleanup: CleanupStack,
   opts: RelayOptions,
 ): TerminalRelay {
-  const stdin = opts.stdin ?? process.stdin;
-  const stdout = opts.stdout ?? process.stdout;
+  const { stdin, stdout } = process;
+  const { setWindowSize } = control;
   // A tty stream reads and writes the master through libuv's poll, like any socket (a net.Socket refuses a tty fd).
   const pty = new tty.ReadStream(master);
   const copySize = () => {
     if (stdout.isTTY) setWindowSize(master, stdout.rows, stdout.columns);
   };
   copySize();
-  const raw = opts.input && stdin.isTTY;
+  let restoreMode: (() => void) | undefined;
   const restore = () => {
-    if (raw) stdin.setRawMode(false);
+    restoreMode?.();
+    restoreMode = undefined;
   };
   let stopped = false;
   const stop = () => {
@@ -141,7 +164,7 @@ export function relayTerminal(
   // Node's own exit after an uncaught error skips the cleanup stack: the terminal must not stay raw then either.
   process.on('exit', restore);
   const typed = (chunk: Buffer) => pty.write(chunk);
-  if (raw) stdin.setRawMode(true);
+  if (opts.input && stdin.isTTY) restoreMode = control.makeRaw(0);
   if (opts.input) {
     stdin.on('data', typed);
     stdin.resume();

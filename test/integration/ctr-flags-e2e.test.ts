@@ -125,6 +125,8 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
       // script(1) types a NUL into the terminal when its own stdin (empty here) ends; with -i the pty echoes it.
       const lines = it.stdout.replace(/^\^@/, '').split(/\r*\n/);
       expect(lines[0]).toBe('/dev/pts/0');
+      // Raw output: the container's own terminal made \r\n, the host's passed it on unchanged (not \r\r\n).
+      expect(it.stdout).not.toContain('\r\r\n');
       expect(lines[1]).toBe('33 97');
       // The same device on /dev/console (136 is the pts major), and sh leads its session with it as its terminal.
       expect(lines[2]).toMatch(/^c.* 136, +0 .* \/dev\/console$/);

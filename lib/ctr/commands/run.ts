@@ -161,7 +161,7 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     });
     pid = c.hostPid;
     // -t: this terminal relayed to the container's own pty (raw with -i, so Ctrl-C is the container's key).
-    const relay = c.pty && relayTerminal(c.pty.master, c.pty.setWindowSize, cleanup, { input: req.interactive });
+    const relay = c.pty && relayTerminal(c.pty.master, c.pty.control, cleanup, { input: req.interactive });
     signals.started();
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
