@@ -124,7 +124,14 @@ export interface TerminalRelay {
   readonly drained: Promise<void>;
   /** Stop relaying, close the master, put this terminal back (also done by the cleanup stack). */
   stop(): void;
+  /**
+   * Once the command has ended: pass on what it wrote last (still in the pty), then stop. A background process
+   * that keeps the terminal open (without a PID namespace nothing ends it) holds this for a second at most.
+   */
+  finish(): Promise<void>;
 }
+
+const DRAIN_LIMIT_MS = 1000;
 
 /**
  * Relay this process's terminal (stdin, stdout) to the master `master` (which it takes over and closes). The terminal's restore
@@ -177,5 +184,9 @@ export function relayTerminal(
     pty.on('close', () => resolve());
     pty.resume();
   });
-  return { drained, stop };
+  const finish = async () => {
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_LIMIT_MS).unref())]);
+    stop();
+  };
+  return { drained, stop, finish };
 }

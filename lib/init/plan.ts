@@ -80,8 +80,9 @@ export interface ExecPlanOptions {
   args: string[];
   env?: string[];
   cwd?: string;
-  /** `ctr exec -t`: the exec'd command gets a pseudo-terminal of its own. */
+  /** `ctr exec -t`: the exec'd command gets a pseudo-terminal of its own, of this size when given. */
   terminal?: boolean;
+  consoleSize?: { height: number; width: number };
 }
 
 export type PlanOptions = RunPlanOptions | ExecPlanOptions;
@@ -334,7 +335,12 @@ export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
   validateSpec(spec);
   const seccomp = spec.linux.seccomp?.profile;
   if (opts.mode === 'exec') {
-    const process = { ...spec.process, env: opts.env ?? spec.process.env, cwd: opts.cwd ?? spec.process.cwd };
+    const process = {
+      ...spec.process,
+      env: opts.env ?? spec.process.env,
+      cwd: opts.cwd ?? spec.process.cwd,
+      consoleSize: opts.consoleSize,
+    };
     return {
       mode: 'exec',
       id: spec.id,

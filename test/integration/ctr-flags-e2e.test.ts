@@ -178,6 +178,37 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     },
   );
 
+  it.skipIf(!hasScript)(
+    'exec -it: the exec’d command has a pty of its own too, sized, leading its session; its exit code is exec’s',
+    async () => {
+      const id = newId();
+      const started = await ctr(['run', '-d', '--network', 'none', DEFAULT_ROOTFS, 'sleep', '60'], { id });
+      expect(started.exitCode, started.stderr).toBe(0);
+      try {
+        const probe = 'tty; stty size; ps -o pid,sid,tty,comm | grep " sh$"; exit 5';
+        const t = runInPty(
+          [
+            'nsenter',
+            `--net=/run/netns/${host.name}`,
+            '--',
+            'sh',
+            '-c',
+            'stty rows 33 cols 97; exec "$@"',
+            'scr-tty',
+          ].concat([process.execPath, CTR_PATH, 'exec', '-it', id, 'sh', '-c', probe]),
+        );
+        const { exitCode, output } = await t.done;
+        expect(exitCode, output).toBe(5);
+        const lines = output.split(/\r*\n/);
+        expect(lines.slice(0, 2)).toEqual(['/dev/pts/0', '33 97']);
+        const [, pid, sid] = /^\s*(\d+)\s+(\d+)\s+136,0\s+sh$/.exec(lines[2] ?? '') ?? [];
+        expect(sid, lines[2]).toBe(pid);
+      } finally {
+        await ctr(['rm', '-f', id]);
+      }
+    },
+  );
+
   it('-d with -t is refused in one line, before anything is made', async () => {
     const r = await ctr(['run', '-d', '-t', '--network', 'none', DEFAULT_ROOTFS, 'true'], { id: newId() });
     expect(r.exitCode).toBe(125);

@@ -166,12 +166,7 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
-    if (relay) {
-      // What it wrote last is still in the pty: passed on before ctr returns (a background job that kept the
-      // terminal open, outside a PID namespace, does not hold ctr for longer than a moment).
-      await Promise.race([relay.drained, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-      relay.stop();
-    }
+    await relay?.finish();
     // Its PID is free now, and may be another process's soon: nothing is sent to it any more.
     pid = 0;
     timeline.mark('exited');
