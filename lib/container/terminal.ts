@@ -15,6 +15,7 @@
  * the container's foreground job as its own SIGWINCH. When the container ends, this terminal is put back as it
  * was — also when ctr fails or is interrupted (the restore is on the cleanup stack, and on process exit).
  */
+import fs from 'node:fs';
 import tty from 'node:tty';
 import type { CleanupStack } from '../cleanup.ts';
 import { fdMessage, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, receivedFd } from '../scm-rights.ts';
@@ -189,4 +190,34 @@ export function relayTerminal(
     stop();
   };
   return { drained, stop, finish };
+}
+
+/**
+ * A detached container's terminal (`ctr run -dt`): nobody types into it, and what it shows is appended to its log
+ * file, as docker's log driver does — `\r\n` line ends and all, since that is what a terminal is sent. Reading it
+ * also keeps the container from blocking once the pty's buffer (a few kilobytes) is full.
+ */
+export function relayToLog(master: number, logPath: string, cleanup: CleanupStack): Pick<TerminalRelay, 'finish'> {
+  const pty = new tty.ReadStream(master);
+  const log = fs.openSync(logPath, 'a');
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    pty.destroy();
+    fs.closeSync(log);
+  };
+  cleanup.push('close the container’s pty and its log', stop);
+  const drained = new Promise<void>((resolve) => {
+    pty.on('data', (chunk: Buffer) => fs.writeSync(log, chunk));
+    pty.on('error', () => {}); // EIO: no process holds the slave any more
+    pty.on('close', () => resolve());
+    pty.resume();
+  });
+  return {
+    finish: async () => {
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_LIMIT_MS).unref())]);
+      stop();
+    },
+  };
 }

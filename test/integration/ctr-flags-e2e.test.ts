@@ -209,11 +209,26 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     },
   );
 
-  it('-d with -t is refused in one line, before anything is made', async () => {
-    const r = await ctr(['run', '-d', '-t', '--network', 'none', DEFAULT_ROOTFS, 'true'], { id: newId() });
-    expect(r.exitCode).toBe(125);
-    expect(oneLine(r.stderr), r.stderr).toBe(true);
-    expect(r.stderr).toContain('-d and -t');
+  it('-dt: the detached container’s terminal is its own pty, and what it shows is its log; its exit code is kept', async () => {
+    const id = newId();
+    const r = await ctr(
+      ['run', '-dt', '--network', 'none', DEFAULT_ROOTFS, 'sh', '-c', 'tty; echo "[$TERM]"; exit 6'],
+      {
+        id,
+      },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    try {
+      const state = await waitFor('the -dt container to exit', () => {
+        const s = readState(id);
+        return s?.status === 'exited' ? s : undefined;
+      });
+      expect(state.exitCode).toBe(6);
+      // A terminal's output, as docker logs shows a -t container's: \r\n line ends.
+      expect((await ctr(['logs', id])).stdout).toBe('/dev/pts/0\r\n[xterm]');
+    } finally {
+      await ctr(['rm', '-f', id]);
+    }
   });
 
   it('--env-file sets its K=V lines (comments and blank lines skipped, quotes kept); -e wins over it; -e K copies ctr’s own', async () => {

@@ -149,10 +149,7 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
   try {
     const created = await createContainer(ctx.runner, cleanup, { ...req, detached: false });
     timeline.mark('created');
-    const spec = created.state.spec;
-    // -t: the pty starts with this terminal's size (docker's ConsoleSize), so a shell's first prompt fits it.
-    const size = spec.process.terminal && process.stdout.isTTY ? process.stdout : undefined;
-    const c = await startContainer(ctx.runner, cleanup, size ? withConsoleSize(spec, size) : spec, {
+    const c = await startContainer(ctx.runner, cleanup, created.state.spec, {
       executor: 'ts',
       init: await ctx.init(),
       procsFiles: created.cgroup.procsFiles,
@@ -259,13 +256,10 @@ export const run: Command = {
     timeline.mark('spec');
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
-    if (req.detach && req.tty)
-      throw new UserError(
-        '-d and -t do not go together here yet (a detached container’s terminal is not relayed to its log)',
-        'drop -t: ctr run -d … writes its output to ctr logs ID',
-      );
     if (req.interactive && req.tty && !process.stdin.isTTY)
       throw new UserError('the input device is not a TTY', 'drop -t to pipe input into the container (-i alone)');
-    return req.detach ? runDetached(ctx, req) : runAttached(ctx, req, timeline);
+    // -t: the pty starts with this terminal's size (docker's ConsoleSize), so a shell's first prompt fits it.
+    const sized = req.tty && process.stdout.isTTY ? { ...req, spec: withConsoleSize(req.spec, process.stdout) } : req;
+    return req.detach ? runDetached(ctx, sized) : runAttached(ctx, sized, timeline);
   },
 };
