@@ -135,6 +135,14 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
       const alone = await underSizedTerminal(['-t'], ['tty']);
       expect(alone.exitCode, alone.stdout).toBe(0);
       expect(alone.stdout.trim()).toBe('/dev/pts/0');
+      // In a user namespace (its devpts mounted there), and as a user other than root, who owns the slave and
+      // so can open it again, as runc's fixStdioPermissions allows.
+      const userns = await underSizedTerminal(['-it', '--userns'], ['sh', '-c', 'tty; stty size']);
+      expect(userns.stdout.split(/\r*\n/).slice(0, 2), userns.stdout).toEqual(['/dev/pts/0', '33 97']);
+      const reopen = 'stat -c %u /dev/pts/0; echo reopened > "$(tty)"';
+      const user = await underSizedTerminal(['-it', '-u', '1000:1000'], ['sh', '-c', reopen]);
+      expect(user.exitCode, user.stdout).toBe(0);
+      expect(user.stdout.split(/\r*\n/).slice(0, 2)).toEqual(['1000', 'reopened']);
     },
   );
 
