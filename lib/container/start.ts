@@ -172,7 +172,8 @@ export interface Container {
   readonly launcherPid: number;
   /**
    * With `process.terminal` (`-t`): the master of the container's pseudo-terminal, now the caller's to relay and
-   * close (relayTerminal in terminal.ts), and what the relay does to terminals (window size, raw mode). Undefined otherwise and in dry-run mode.
+   * close (relayTerminal or relayToLog in terminal.ts), and what the relay does to terminals (window size, raw
+   * mode). Undefined otherwise, and in dry-run mode.
    */
   readonly pty?: { master: number; control: TerminalControl };
   /** Resolves when the container's first process has ended. */

@@ -5,8 +5,10 @@
  *
  * Attached, this process is the container's parent: it streams its output, forwards the first Ctrl-C or SIGTERM to
  * the container's PID 1 (a second one kills it), records its exit code and removes its cgroup — and with --rm
- * everything else. Detached (-d), a small waiter process (`ctr __shim`, see shim.ts) does all that instead, because
- * this process exits as soon as the container runs.
+ * everything else. With -t the container has a pseudo-terminal of its own, relayed to this one (raw with -i, so a
+ * Ctrl-C typed then is the container's key, not a signal for ctr: lib/container/terminal.ts). Detached (-d), a
+ * small waiter process (`ctr __shim`, see shim.ts) does all that instead, because this process exits as soon as
+ * the container runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
