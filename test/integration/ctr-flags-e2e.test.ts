@@ -7,6 +7,7 @@
  * Every ctr runs in a network namespace of this file's own, which plays the host; every container's id starts with
  * this run's prefix, so the last check finds anything this file left, whatever else runs on the machine.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -147,9 +148,10 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
   );
 
   it.skipIf(!hasScript)(
-    '-it: Ctrl-C interrupts the shell’s foreground job, not ctr; exit 3 is ctr’s exit; the terminal is put back',
+    '-it: Ctrl-C interrupts the shell’s foreground job, not ctr; a resize reaches it; exit 3 is ctr’s; the terminal is put back',
     async () => {
-      // stty -g before and after ctr: the host terminal's whole mode, which raw mode changed in between.
+      // The host terminal's name, to resize it from here; stty -g before and after ctr: its whole mode, which
+      // raw mode changed in between.
       const t = runInPty(
         [
           'nsenter',
@@ -157,7 +159,7 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
           '--',
           'sh',
           '-c',
-          'stty -g; "$@"; rc=$?; stty -g; exit $rc',
+          'tty; stty -g; "$@"; rc=$?; stty -g; exit $rc',
           'scr-tty',
           ...[process.execPath, CTR_PATH, 'run', '-it', '--rm', '--network', 'none', DEFAULT_ROOTFS, 'sh'],
         ],
@@ -175,6 +177,13 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
       from = t.output().length;
       t.type('echo still $((20+1))\r');
       await t.waitFor('still 21', 10_000, from);
+      // The host terminal resized: the kernel sends ctr SIGWINCH, ctr copies the size onto the container's pty.
+      const hostTty = /^(\/dev\/pts\/\d+)\r?$/m.exec(t.output())?.[1] ?? '';
+      execFileSync('stty', ['-F', hostTty, 'rows', '40', 'cols', '120']);
+      await new Promise((r) => setTimeout(r, 300));
+      from = t.output().length;
+      t.type('stty size\r');
+      await t.waitFor(/^40 120\r?$/m, 10_000, from);
       t.type('exit 3\r');
       const done = await t.done;
       expect(done.exitCode, done.output).toBe(3);
