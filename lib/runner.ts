@@ -75,6 +75,8 @@ export interface RunOptions {
    * Only for `start`; the host's end is `BackgroundProcess.sync`.
    */
   sync?: boolean;
+  /** Only with `sync`: more fds of this process, given to the command as its fds 4, 5, … (a terminal socket). */
+  passFds?: readonly number[];
   /** Append the command's stdout and stderr to this file instead of a pipe (a detached container's log). */
   outputFile?: string;
   /**
@@ -195,7 +197,7 @@ function stdioFor(opts: RunOptions, outputFd: number | undefined): StdioOptions 
   const noInput = (outputFd !== undefined || opts.stdio === 'inherit-output') && opts.input === undefined;
   const stdin = inherit ? 'inherit' : noInput ? 'ignore' : 'pipe';
   const err = opts.onStderr && outputFd === undefined && out === 'inherit' ? 'pipe' : out;
-  return opts.sync ? [stdin, out, err, 'pipe'] : [stdin, out, err];
+  return opts.sync ? [stdin, out, err, 'pipe', ...(opts.passFds ?? [])] : [stdin, out, err];
 }
 
 /**

@@ -94,8 +94,10 @@ export interface ContainerSpec {
     /** Absent: the capabilities of whoever starts it (root: all). */
     capabilities?: Capabilities;
     noNewPrivileges?: boolean;
-    /** The command gets the terminal it was started from (`ctr run -t`). */
+    /** The command gets a pseudo-terminal of its own, relayed to the one ctr runs in (`ctr run -t`). */
     terminal?: boolean;
+    /** OCI `consoleSize`: that terminal's size from its first instant (before the host can relay a resize). */
+    consoleSize?: { height: number; width: number };
   };
   /** OCI `hostname`; needs a UTS namespace. */
   hostname?: string;

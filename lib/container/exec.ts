@@ -16,6 +16,7 @@ import type { Runner } from '../runner.ts';
 import type { ContainerSpec } from '../spec.ts';
 import { execArgvFor, type TsInit } from './launch.ts';
 import { handshake, toContainerResult, type ContainerResult } from './start.ts';
+import { relayTerminal, terminalSocket, type TerminalRelay, type TerminalSocket } from './terminal.ts';
 
 export interface ExecOptions {
   init: TsInit;
@@ -32,6 +33,11 @@ export interface ExecOptions {
    * builds it); default: execArgvFor's.
    */
   argv?: readonly string[];
+  /**
+   * `ctr exec -t`: a pseudo-terminal of its own, relayed to this process's terminal (keys too with `input`):
+   * the same as `ctr run -t` (lib/container/terminal.ts). `stdio` is then the launcher's only: pipes.
+   */
+  terminal?: { input: boolean };
   /** Called with the exec'd process's host PID once it runs the command (evidence read while it runs). */
   started?: (pid: number) => Promise<void> | void;
 }
@@ -45,10 +51,32 @@ export async function execInContainer(
   args: string[],
   opts: ExecOptions,
 ): Promise<ContainerResult & { pid: number }> {
-  const plan = initPlan(spec, { mode: 'exec', targetPid, args, env: opts.env, cwd: opts.cwd });
+  const withPty = opts.terminal !== undefined && !runner.dryRun;
+  const size = withPty && process.stdout.isTTY ? process.stdout : undefined;
+  const plan = initPlan(spec, {
+    mode: 'exec',
+    targetPid,
+    args,
+    env: opts.env,
+    cwd: opts.cwd,
+    terminal: opts.terminal !== undefined,
+    consoleSize: size && { height: size.rows, width: size.columns },
+  });
   const argv = opts.argv ?? execArgvFor(spec, targetPid, opts.init);
   if (!runner.dryRun) await markInheritedFdsCloseOnExec();
-  const proc = runner.start(argv, { sync: true, input: opts.input, stdio: opts.stdio });
+  let socket: TerminalSocket | undefined;
+  if (withPty) {
+    const s = await terminalSocket();
+    socket = s;
+    cleanup.push(`close the terminal socket of an exec in ${spec.id}`, () => s.close());
+  }
+  const proc = runner.start(argv, {
+    sync: true,
+    passFds: socket ? [socket.childFd] : undefined,
+    input: socket ? (opts.input ?? '') : opts.input,
+    stdio: socket ? 'pipe' : opts.stdio,
+  });
+  socket?.closeChildEnd();
   const drop = cleanup.push(`stop exec'd process (PID ${proc.pid})`, async () => {
     proc.kill('SIGKILL');
     await proc.wait();
@@ -60,9 +88,18 @@ export async function execInContainer(
         for (const f of opts.procsFiles) runner.apply({ kind: 'write', path: f, value: String(p) });
       };
       pid = (await handshake(proc, plan, true, joinCgroup, opts.readyTimeoutMs ?? 15_000)).pid;
-      await opts.started?.(pid);
     }
-    return { ...toContainerResult(await proc.wait()), pid };
+    let relay: TerminalRelay | undefined;
+    if (socket && opts.terminal) {
+      const master = socket.receiveMaster();
+      socket.close();
+      if (master === undefined) throw new Error(`exec in ${spec.id}: its init said exec but sent no terminal`);
+      relay = relayTerminal(master, socket.control, cleanup, opts.terminal);
+    }
+    if (pid !== 0) await opts.started?.(pid);
+    const result = toContainerResult(await proc.wait());
+    await relay?.finish();
+    return { ...result, pid };
   } finally {
     drop();
   }

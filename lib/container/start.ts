@@ -25,6 +25,7 @@ import type { Timeline } from '../timeline.ts';
 import { idMapSteps, userMaps, writeIdMaps } from '../userns.ts';
 import { nsenterExecArgv, runArgv, type InitProgram, type TsInit, type UnshareArgv } from './launch.ts';
 import { isSameProcess, processStartTime } from './state.ts';
+import { terminalSocket, type TerminalControl, type TerminalSocket } from './terminal.ts';
 import { assertRoot } from './root.ts';
 
 export interface ContainerResult {
@@ -169,6 +170,12 @@ export interface Container {
   readonly hostPid: number;
   /** Host PID of the launcher the runner started (env → unshare); the first process's parent with --fork. */
   readonly launcherPid: number;
+  /**
+   * With `process.terminal` (`-t`): the master of the container's pseudo-terminal, now the caller's to relay and
+   * close (relayTerminal or relayToLog in terminal.ts), and what the relay does to terminals (window size, raw
+   * mode). Undefined otherwise, and in dry-run mode.
+   */
+  readonly pty?: { master: number; control: TerminalControl };
   /** Resolves when the container's first process has ended. */
   wait(): Promise<ContainerResult>;
   /** End it: SIGTERM first if `graceMs` > 0 (docker stop), then SIGKILL. */
@@ -371,16 +378,28 @@ export async function startContainer(
   // The sh init cannot close what it inherits; the TypeScript init marks every fd above 2 close-on-exec itself
   // (its closeFds step), so for it the host need not load an FFI to do it first.
   if (!runner.dryRun && executor === 'sh') await markInheritedFdsCloseOnExec();
-  const toTerminal = (opts.stdio === 'inherit' || opts.stdio === 'inherit-output') && !spec.process.terminal;
+  // With -t the command's stdio is the pty the init makes: the launcher's own is pipes, read here, so what
+  // unshare says (its SIGKILL line) is kept for the result, as without a terminal.
+  const withPty = spec.process.terminal === true && executor === 'ts' && !runner.dryRun;
+  const stdio = withPty ? 'pipe' : opts.stdio;
+  const toTerminal = stdio === 'inherit' || stdio === 'inherit-output';
   const stderrFilter = toTerminal ? stderrWithoutLauncherLine((t) => process.stderr.write(t)) : undefined;
+  let ptySocket: TerminalSocket | undefined;
+  if (withPty) {
+    const socket = await terminalSocket();
+    ptySocket = socket;
+    cleanup.push(`close the terminal socket of ${spec.id}`, () => socket.close());
+  }
   opts.timeline?.mark('launch');
   const proc = runner.start(argv, {
     sync: true,
-    input: opts.input,
-    stdio: opts.stdio,
+    passFds: ptySocket ? [ptySocket.childFd] : undefined,
+    input: withPty ? (opts.input ?? '') : opts.input,
+    stdio,
     outputFile: opts.logFile,
     onStderr: stderrFilter?.push,
   });
+  ptySocket?.closeChildEnd();
   const launcherPid = proc.pid;
   let finished: ContainerResult | undefined;
   // A detached container's output goes straight to its log file: what its launcher said last is read back from there.
@@ -448,6 +467,14 @@ export async function startContainer(
     hostPid = started.pid;
     hostStartTime = processStartTime(hostPid);
   }
+  let pty: Container['pty'];
+  if (ptySocket) {
+    // The init sent the master before it said `exec`: it is in the socket by now.
+    const master = ptySocket.receiveMaster();
+    ptySocket.close();
+    if (master === undefined) throw new Error(`container ${spec.id}: its init said exec but sent no terminal`);
+    pty = { master, control: ptySocket.control };
+  }
   const execArgv = (cmd: readonly string[]) => nsenterExecArgv(spec, hostPid, cmd, procsFiles);
   return {
     spec,
@@ -455,6 +482,7 @@ export async function startContainer(
     argv,
     hostPid,
     launcherPid,
+    pty,
     wait: () => done,
     stop,
     execArgv,

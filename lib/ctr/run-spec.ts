@@ -39,7 +39,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'detach', short: 'd', help: 'run in the background and print the container id' },
   { name: 'rm', help: 'remove the container when it exits' },
   { name: 'interactive', short: 'i', help: 'keep stdin attached' },
-  { name: 'tty', short: 't', help: 'give the container this terminal (and TERM)' },
+  { name: 'tty', short: 't', help: 'give the container a terminal of its own, relayed to this one (and TERM)' },
   { name: 'name', value: true, arg: 'NAME', help: 'a unique name for the container' },
   { name: 'hostname', value: true, arg: 'NAME', help: 'its hostname (default: its id)' },
   {

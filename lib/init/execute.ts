@@ -125,6 +125,19 @@ function perform(op: InitOp, sys: Syscalls, deps: ExecuteDeps, whileHostWorks: (
       return sys.mount(null, op.path, null, flagValue(['MS_REMOUNT', 'MS_BIND', 'MS_RDONLY', 'MS_REC']), null);
     case 'readonlyRoot':
       return sys.mount(null, '/', null, flagValue(['MS_REMOUNT', 'MS_BIND', 'MS_RDONLY']), null);
+    case 'terminal': {
+      const { master, slave } = sys.openPty();
+      if (op.size) sys.setWindowSize(master, op.size.rows, op.size.columns);
+      sys.takeTerminal(slave, op.uid);
+      if (op.console) {
+        // The console a program writes to when it has no terminal (runc binds the slave there too).
+        if (sys.kind('/dev/console') === undefined) sys.touch('/dev/console');
+        sys.mount(slave, '/dev/console', null, flagValue(['MS_BIND']), null);
+      }
+      sys.sendFd(op.socket, master);
+      // The host holds the master now; a copy here would keep the terminal open after the host let go.
+      return sys.close(master);
+    }
     case 'dropBounding': {
       const keep = new Set(op.keep.map((n) => deps.capabilityNumber(n)));
       for (let cap = 0; cap <= deps.lastCapability(); cap++) if (!keep.has(cap)) sys.capbsetDrop(cap);

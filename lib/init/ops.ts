@@ -45,6 +45,19 @@ export type InitOp =
   | { op: 'readonlyPath'; path: string }
   /** mount(NULL, "/", NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL): the root filesystem read-only. */
   | { op: 'readonlyRoot' }
+  /**
+   * A pseudo-terminal of the container's own (`-t`): open /dev/ptmx (its devpts), unlock it, find its slave;
+   * its window size set (TIOCSWINSZ) when `size` is known; setsid() and make the slave the controlling terminal
+   * on fds 0–2, owned by `uid`; bind it on /dev/console (`console`: a container's first process, not an exec'd
+   * one); send the master to the host over fd `socket` (SCM_RIGHTS), which relays its own terminal to it; close it.
+   */
+  | {
+      op: 'terminal';
+      socket: number;
+      uid: number;
+      console: boolean;
+      size?: { rows: number; columns: number };
+    }
   /** prctl(PR_CAPBSET_DROP, cap) for every capability not kept: no process below can ever regain them. */
   | { op: 'dropBounding'; keep: string[] }
   /** prctl(PR_SET_KEEPCAPS, on): keep permitted capabilities across the uid change that follows. */

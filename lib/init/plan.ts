@@ -9,7 +9,8 @@
  *   3. propagation private before the first mount, or the mounts would appear on the host;
  *   4. mounts and devices into the new root while the host's paths are still reachable (a bind source lives on
  *      the host), then pivot_root(".", ".") and detaching the old root — no `.oldroot` directory is ever made
- *      in the rootfs, so any number of containers can share one;
+ *      in the rootfs, so any number of containers can share one; with `-t`, the terminal right after (its
+ *      /dev/ptmx must be the container's own devpts, and /dev/console is still writable), as runc does;
  *   5. masked and read-only paths, then the read-only root, once the container's /proc and / are in place;
  *   6. the bounding set dropped before the uid change (which needs CAP_SETUID, and after which only permitted
  *      capabilities kept by PR_SET_KEEPCAPS survive), then capset and the ambient set;
@@ -27,6 +28,7 @@ import { DEV_SYMLINKS, type Mount } from '../mounts.ts';
 import { parseMountOptions } from '../mount-options.ts';
 import { hasNamespace, validateSpec, type ContainerSpec } from '../spec.ts';
 import type { InitOp, InitPlan, PlanStep } from './ops.ts';
+import { TERMINAL_FD } from './protocol.ts';
 
 /** Which init runs the plan: the `sh` script of lessons 02–06, or the TypeScript init (lesson 07 on, `ctr`). */
 export type Executor = 'sh' | 'ts';
@@ -78,6 +80,9 @@ export interface ExecPlanOptions {
   args: string[];
   env?: string[];
   cwd?: string;
+  /** `ctr exec -t`: the exec'd command gets a pseudo-terminal of its own, of this size when given. */
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
 }
 
 export type PlanOptions = RunPlanOptions | ExecPlanOptions;
@@ -296,6 +301,28 @@ function privilegeSteps(process: ContainerSpec['process'], seccomp: string | und
   return steps;
 }
 
+/**
+ * `-t`: a new pseudo-terminal inside the container, its master handed to the host. The host's own terminal is of
+ * no use in there: the container's devpts (newinstance) does not hold it, so `tty` would say "not a tty", and a
+ * shell could not make it its controlling terminal (no job control, no Ctrl-C for its foreground job).
+ */
+function terminalStep(process: ContainerSpec['process'], console: boolean): PlanStep {
+  const size = process.consoleSize;
+  return {
+    feature: `terminal: a pty of the container’s own on 0–2${console ? ' and /dev/console' : ''}, its master sent to the host`,
+    ops: [
+      {
+        op: 'terminal',
+        socket: TERMINAL_FD,
+        uid: process.user?.uid ?? 0,
+        console,
+        // The command may ask its size at once (a shell does): set here, before it runs, not by the host later.
+        ...(size ? { size: { rows: size.height, columns: size.width } } : {}),
+      },
+    ],
+  };
+}
+
 function handOverStep(args: string[], env: string[]): PlanStep {
   return {
     feature: 'become the command: same PID, its environment, fds 0–2 only',
@@ -308,7 +335,12 @@ export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
   validateSpec(spec);
   const seccomp = spec.linux.seccomp?.profile;
   if (opts.mode === 'exec') {
-    const process = { ...spec.process, env: opts.env ?? spec.process.env, cwd: opts.cwd ?? spec.process.cwd };
+    const process = {
+      ...spec.process,
+      env: opts.env ?? spec.process.env,
+      cwd: opts.cwd ?? spec.process.cwd,
+      consoleSize: opts.consoleSize,
+    };
     return {
       mode: 'exec',
       id: spec.id,
@@ -322,6 +354,7 @@ export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
             { op: 'chdir', path: process.cwd },
           ],
         },
+        ...(opts.terminal ? [terminalStep(process, false)] : []),
         ...privilegeSteps(process, seccomp),
         handOverStep(opts.args, process.env),
       ],
@@ -338,7 +371,10 @@ export function initPlan(spec: ContainerSpec, opts: PlanOptions): InitPlan {
     steps.push({ feature: 'UTS namespace: our own hostname', ops: [{ op: 'sethostname', name: spec.hostname }] });
   }
   const parts = { ...LIB_PARTS, ...opts.parts };
-  steps.push(...rootSteps(spec, parts), ...switchRootSteps(spec, parts));
+  const [switchRoot, ...afterSwitch] = switchRootSteps(spec, parts);
+  steps.push(...rootSteps(spec, parts), ...(switchRoot ? [switchRoot] : []));
+  if (spec.process.terminal) steps.push(terminalStep(spec.process, true));
+  steps.push(...afterSwitch);
   if (spec.process.cwd !== '/')
     steps.push({ feature: 'working directory', ops: [{ op: 'chdir', path: spec.process.cwd }] });
   steps.push(...privilegeSteps(spec.process, seccomp), handOverStep(spec.process.args, spec.process.env));

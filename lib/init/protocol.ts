@@ -10,6 +10,11 @@
  *   init → host   exec                                          set up, command found: execve comes next
  *   init → host   error <json {message, exitCode, op}>          an operation failed; the init then exits
  *
+ * With `-t` the init gets a second socket as fd 4 (TERMINAL_FD): it sends the master of the container's new
+ * pseudo-terminal there, as SCM_RIGHTS ancillary data, before it says `exec` — so once the host reads `exec`, the
+ * master is already waiting in that socket. (Not on fd 3: the host reads that one through libuv, which drops the
+ * ancillary data of an ordinary read.)
+ *
  * The host learns "the command runs" from a message, never by polling /proc. It cannot wait for the socket's end
  * of file instead (the close-on-exec signal runc uses): `unshare --fork` keeps a copy of fd 3 while it waits for
  * its child. The TypeScript init looks the command up before it says `exec`, so "not found" and "permission
@@ -25,6 +30,9 @@ export type InitMessage =
   | { kind: 'error'; message: string; exitCode: number; op: string };
 
 export const MAPPED_LINE = 'mapped';
+
+/** The init's fd for the terminal socket (`-t`). */
+export const TERMINAL_FD = 4;
 
 export const EXEC_LINE = 'exec';
 

@@ -19,10 +19,8 @@ export const INIT_NAME = 'scr-init';
 export const INIT_FILE = 'init.sh';
 
 export class ShUnsupported extends Error {
-  constructor(op: InitOp) {
-    super(
-      `the sh init cannot do "${op.op}" (no shell builtin or host tool does it inside the container); use the TypeScript init`,
-    );
+  constructor(op: InitOp, why = 'no shell builtin or host tool does it inside the container') {
+    super(`the sh init cannot do "${op.op}" (${why}); use the TypeScript init`);
     this.name = 'ShUnsupported';
   }
 }
@@ -174,6 +172,8 @@ export function renderSh(plan: InitPlan): ShScript {
         return []; // a shell cannot un-ignore a signal; the runner starts us with the defaults
       case 'closeFds':
         return ['{ echo exec >&3; exec 3>&-; } 2>/dev/null || true'];
+      case 'terminal':
+        throw new ShUnsupported(op, 'a shell cannot open /dev/ptmx for itself nor send an fd over a socket');
       case 'exec':
         // `cd` made these exported variables; the command must start with exactly the container's environment.
         return ['unset OLDPWD PWD', chrootInto === undefined ? 'exec "$@"' : `exec chroot ${p(chrootInto)} "$@"`];

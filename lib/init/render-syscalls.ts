@@ -60,6 +60,16 @@ export function syscallLines(op: InitOp): string[] {
       ];
     case 'readonlyRoot':
       return ['mount(NULL, "/", NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL)'];
+    case 'terminal':
+      return [
+        'open("/dev/ptmx", O_RDWR|O_NOCTTY|O_CLOEXEC) = m      // the container’s devpts: pts/ptmx',
+        'ioctl(m, TIOCSPTLCK, &0); ioctl(m, TIOCGPTN, &n)      // unlocked; its slave is /dev/pts/n',
+        ...(op.size ? [`ioctl(m, TIOCSWINSZ, {rows: ${op.size.rows}, cols: ${op.size.columns}})`] : []),
+        'setsid(); open("/dev/pts/n", O_RDWR) = s; ioctl(s, TIOCSCTTY, 0)',
+        `fchown(s, ${op.uid}, -1); dup2(s, 0); dup2(s, 1); dup2(s, 2); close(s)`,
+        ...(op.console ? ['mount("/dev/pts/n", "/dev/console", NULL, MS_BIND, NULL)'] : []),
+        `sendmsg(${op.socket}, {"t", SCM_RIGHTS: [m]}); close(m)      // the host relays its terminal to m`,
+      ];
     case 'dropBounding':
       return [`prctl(PR_CAPBSET_DROP, cap)      // for every capability but ${capList(op.keep)}`];
     case 'keepCaps':

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { AT_RECURSIVE, MOUNT_ATTR_RDONLY } from '../mount-options.ts';
+import { fdMessage } from '../scm-rights.ts';
 
 /** openat(2)'s "relative to the current directory". */
 const AT_FDCWD = -100;
@@ -80,6 +81,15 @@ export interface Syscalls {
   noNewPrivs(): void;
   seccomp(program: Uint8Array): void;
   resetSignals(): void;
+  /** open("/dev/ptmx"), unlock its slave (TIOCSPTLCK 0) and find it (TIOCGPTN): the master fd, the slave's path. */
+  openPty(): { master: number; slave: string };
+  /** ioctl(TIOCSWINSZ): a terminal's rows and columns. */
+  setWindowSize(fd: number, rows: number, columns: number): void;
+  /** setsid(); the slave opened as our controlling terminal (TIOCSCTTY), made `uid`'s, on fds 0–2. */
+  takeTerminal(slave: string, uid: number): void;
+  /** sendmsg(socket) of one byte with `fd` as SCM_RIGHTS (lib/scm-rights.ts). */
+  sendFd(socket: number, fd: number): void;
+  close(fd: number): void;
   /** Mark every fd from `from` up close-on-exec, and clear close-on-exec on 0–2. */
   closeOnExecFrom(from: number): void;
   /** Whether a file exists and may be executed by us. */
@@ -97,6 +107,12 @@ const SYSCALL_NUMBERS: Record<
   x64: { pivot_root: 155, capset: 126, seccomp: 317, close_range: 436, mount_setattr: 442 },
   arm64: { pivot_root: 41, capset: 91, seccomp: 277, close_range: 436, mount_setattr: 442 },
 };
+
+/** The pty ioctls (the same numbers on x86-64 and arm64). */
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTN = 0x80045430;
+const TIOCSCTTY = 0x540e;
+const TIOCSWINSZ = 0x5414;
 
 /** Signals a process may not or need not reset: SIGKILL, SIGSTOP, and glibc's own (32, 33). */
 const UNRESETTABLE = new Set([9, 19, 32, 33]);
@@ -126,6 +142,10 @@ export async function libcSyscalls(): Promise<Syscalls> {
     fcntl: fn('int fcntl(int fd, int cmd, ...)'),
     access: fn('int access(const char *path, int mode)'),
     execve: fn('int execve(const char *path, const char **argv, const char **envp)'),
+    ioctl: fn('int ioctl(int fd, unsigned long request, ...)'),
+    setsid: fn('int setsid(void)'),
+    dup2: fn('int dup2(int old, int new)'),
+    sendmsg: fn('long sendmsg(int fd, const uint8_t *msg, int flags)'),
   };
   const check = (call: string, r: number | bigint) => {
     if (Number(r) < 0) throw new SyscallError(call, koffi.errno());
@@ -238,6 +258,36 @@ export async function libcSyscalls(): Promise<Syscalls> {
       for (let sig = 1; sig <= 64; sig++) if (!UNRESETTABLE.has(sig)) c.signal(sig, null);
       check('sigprocmask', c.sigprocmask(2 /* SIG_SETMASK */, Buffer.alloc(128), null));
     },
+    openPty: () => {
+      // O_NOCTTY: the master must not become anyone's terminal; Node adds O_CLOEXEC, so the command never has it.
+      const master = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+      const n = Buffer.alloc(4); // an int: 0 unlocks, then the slave's number
+      check('ioctl(TIOCSPTLCK)', c.ioctl(master, TIOCSPTLCK, 'uint8_t *', n));
+      check('ioctl(TIOCGPTN)', c.ioctl(master, TIOCGPTN, 'uint8_t *', n));
+      return { master, slave: `/dev/pts/${n.readInt32LE(0)}` };
+    },
+    setWindowSize: (fd, rows, columns) => {
+      const ws = Buffer.alloc(8); // struct winsize { rows, cols, xpixel, ypixel }: four unsigned shorts
+      ws.writeUInt16LE(rows, 0);
+      ws.writeUInt16LE(columns, 2);
+      check('ioctl(TIOCSWINSZ)', c.ioctl(fd, TIOCSWINSZ, 'uint8_t *', ws));
+    },
+    takeTerminal: (slave, uid) => {
+      // A terminal can be the controlling terminal of one session only, led by the caller: a new one, ours.
+      check('setsid', c.setsid());
+      const fd = fs.openSync(slave, fs.constants.O_RDWR);
+      check(`ioctl(${slave}, TIOCSCTTY)`, c.ioctl(fd, TIOCSCTTY, 'int', 0));
+      // As runc's fixStdioPermissions: the command's user can reopen its own terminal (tty, ssh-agent, script).
+      fs.fchownSync(fd, uid, -1);
+      for (const to of [0, 1, 2]) check(`dup2(${slave}, ${to})`, c.dup2(fd, to));
+      fs.closeSync(fd);
+    },
+    sendFd: (socket, fd) => {
+      const msg = fdMessage((b) => koffi.address(b), fd);
+      check(`sendmsg(${socket}, SCM_RIGHTS)`, c.sendmsg(socket, msg.msghdr, 0));
+      void msg; // its buffers stay alive until the kernel has copied them
+    },
+    close: (fd) => fs.closeSync(fd),
     closeOnExecFrom: (from) => {
       check(
         'close_range',
@@ -361,6 +411,22 @@ export class RecordingSyscalls implements Syscalls {
   }
   resetSignals() {
     this.record('reset_signals');
+  }
+  openPty() {
+    this.record('open_pty');
+    return { master: 10, slave: '/dev/pts/0' };
+  }
+  setWindowSize(fd: number, rows: number, columns: number) {
+    this.record(`winsize ${fd} ${rows}x${columns}`);
+  }
+  takeTerminal(slave: string, uid: number) {
+    this.record(`take_terminal ${slave} uid ${uid}`);
+  }
+  sendFd(socket: number, fd: number) {
+    this.record(`send_fd ${socket} ${fd}`);
+  }
+  close(fd: number) {
+    this.record(`close ${fd}`);
   }
   closeOnExecFrom(from: number) {
     this.record(`cloexec_from ${from}`);

@@ -7,6 +7,7 @@
  * Every ctr runs in a network namespace of this file's own, which plays the host; every container's id starts with
  * this run's prefix, so the last check finds anything this file left, whatever else runs on the machine.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { canRunIntegration } from '../helpers/env.ts';
 import { readState } from '../../lib/container/state.ts';
 import { waitFor } from '../../lib/wait.ts';
 import { CTR_PATH, e2eHost, hostBoundingSet, oneLine, statusField } from '../helpers/ctr-e2e.ts';
+import { runInPty } from '../helpers/pty.ts';
 
 const RUN = crypto.randomBytes(3).toString('hex');
 const host = e2eHost(RUN);
@@ -93,20 +95,157 @@ describe.skipIf(!canRunIntegration).concurrent('ctr run’s flags, seen from ins
     expect(plain.stdout).toMatch(/^TERM=\r?$/m);
   });
 
-  // BUG (left): with -t the container gets the host's /dev/pts/N, which its own fresh devpts (/dev/pts) does not
-  // hold, so ttyname(3) fails: `ctr run -it busybox tty` prints "not a tty" where docker prints /dev/pts/0 (runc
-  // opens a new pty inside the container's devpts and relays it). lib/container/start.ts passes the terminal on.
-  (hasScript ? it.fails : it.skip)('-t: tty inside prints /dev/pts/N, as docker’s does', async () => {
-    const r = await host.exec(
+  /**
+   * `ctr run --rm --network none FLAGS ROOTFS ARGS` on a terminal of 33 rows and 97 columns: script(1) with its
+   * stdin kept open (at the end of its stdin, script types a NUL, which -i would pass on), in this file's host.
+   */
+  const underSizedTerminal = async (flags: string[], args: string[]) => {
+    const ctrArgv = [process.execPath, CTR_PATH, 'run', '--rm', '--network', 'none', ...flags, DEFAULT_ROOTFS, ...args];
+    const t = runInPty(
       [
-        'script',
-        '-qec',
-        quoteArgv([process.execPath, CTR_PATH, 'run', '-it', '--rm', '--network', 'none', DEFAULT_ROOTFS, 'tty']),
-        '/dev/null',
+        'nsenter',
+        `--net=/run/netns/${host.name}`,
+        '--',
+        'sh',
+        '-c',
+        'stty rows 33 cols 97; exec "$@"',
+        'scr-tty',
+        ...ctrArgv,
       ],
-      { SCRATCH_RUN_ID: newId() },
+      { ...process.env, SCRATCH_RUN_ID: newId() },
     );
-    expect(r.stdout.trim()).toMatch(/^\/dev\/pts\/\d+$/);
+    const { exitCode, output } = await t.done;
+    return { exitCode, stdout: output };
+  };
+
+  it.skipIf(!hasScript)(
+    '-t: the container has a pty of its own — tty names /dev/pts/0, stty size is the host terminal’s, -t alone is stdin too',
+    async () => {
+      const probe = 'tty; stty size; ls -l /dev/console; ps -o pid,sid,tty,comm | grep " sh$"';
+      const it = await underSizedTerminal(['-it'], ['sh', '-c', probe]);
+      expect(it.exitCode, it.stdout).toBe(0);
+      const lines = it.stdout.split(/\r*\n/);
+      expect(lines[0]).toBe('/dev/pts/0');
+      // Raw output: the container's own terminal made \r\n, the host's passed it on unchanged (not \r\r\n).
+      expect(it.stdout).not.toContain('\r\r\n');
+      expect(lines[1]).toBe('33 97');
+      // The same device on /dev/console (136 is the pts major), and sh leads its session with it as its terminal.
+      expect(lines[2]).toMatch(/^c.* 136, +0 .* \/dev\/console$/);
+      expect(lines[3]).toMatch(/^\s*1\s+1\s+136,0\s+sh$/);
+      // Without -i, docker's -t still gives the command the terminal as stdin (nothing is typed into it).
+      const alone = await underSizedTerminal(['-t'], ['tty']);
+      expect(alone.exitCode, alone.stdout).toBe(0);
+      expect(alone.stdout.trim()).toBe('/dev/pts/0');
+      // In a user namespace (its devpts mounted there), and as a user other than root, who owns the slave and
+      // so can open it again, as runc's fixStdioPermissions allows.
+      const userns = await underSizedTerminal(['-it', '--userns'], ['sh', '-c', 'tty; stty size']);
+      expect(userns.stdout.split(/\r*\n/).slice(0, 2), userns.stdout).toEqual(['/dev/pts/0', '33 97']);
+      const reopen = 'stat -c %u /dev/pts/0; echo reopened > "$(tty)"';
+      const user = await underSizedTerminal(['-it', '-u', '1000:1000'], ['sh', '-c', reopen]);
+      expect(user.exitCode, user.stdout).toBe(0);
+      expect(user.stdout.split(/\r*\n/).slice(0, 2)).toEqual(['1000', 'reopened']);
+    },
+  );
+
+  it.skipIf(!hasScript)(
+    '-it: Ctrl-C interrupts the shell’s foreground job, not ctr; a resize reaches it; exit 3 is ctr’s; the terminal is put back',
+    async () => {
+      // The host terminal's name, to resize it from here; stty -g before and after ctr: its whole mode, which
+      // raw mode changed in between.
+      const t = runInPty(
+        [
+          'nsenter',
+          `--net=/run/netns/${host.name}`,
+          '--',
+          'sh',
+          '-c',
+          'tty; stty -g; "$@"; rc=$?; stty -g; exit $rc',
+          'scr-tty',
+          ...[process.execPath, CTR_PATH, 'run', '-it', '--rm', '--network', 'none', DEFAULT_ROOTFS, 'sh'],
+        ],
+        { ...process.env, SCRATCH_RUN_ID: newId() },
+      );
+      await t.waitFor('/ # ');
+      let from = t.output().length;
+      t.type('sleep 100; echo after-sleep\r');
+      await t.waitFor('sleep 100', 10_000, from);
+      await new Promise((r) => setTimeout(r, 500));
+      from = t.output().length;
+      t.type('\x03');
+      // The shell's line discipline made it SIGINT for sleep: the prompt is back at once, and ctr still relays.
+      await t.waitFor('/ # ', 10_000, from);
+      from = t.output().length;
+      t.type('echo still $((20+1))\r');
+      await t.waitFor('still 21', 10_000, from);
+      // The host terminal resized: the kernel sends ctr SIGWINCH, ctr copies the size onto the container's pty.
+      const hostTty = /^(\/dev\/pts\/\d+)\r?$/m.exec(t.output())?.[1] ?? '';
+      execFileSync('stty', ['-F', hostTty, 'rows', '40', 'cols', '120']);
+      await new Promise((r) => setTimeout(r, 300));
+      from = t.output().length;
+      t.type('stty size\r');
+      await t.waitFor(/^40 120\r?$/m, 10_000, from);
+      t.type('exit 3\r');
+      const done = await t.done;
+      expect(done.exitCode, done.output).toBe(3);
+      expect(done.output).not.toContain('job control turned off');
+      expect(done.output).not.toMatch(/^after-sleep/m); // the typed line says it; the interrupted list never did
+      const modes = [...done.output.matchAll(/^([0-9a-f]+(?::[0-9a-f]+){20,})\r?$/gm)].map((m) => m[1]);
+      expect(modes).toHaveLength(2);
+      expect(modes[1]).toBe(modes[0]);
+    },
+  );
+
+  it.skipIf(!hasScript)(
+    'exec -it: the exec’d command has a pty of its own too, sized, leading its session; its exit code is exec’s',
+    async () => {
+      const id = newId();
+      const started = await ctr(['run', '-d', '--network', 'none', DEFAULT_ROOTFS, 'sleep', '60'], { id });
+      expect(started.exitCode, started.stderr).toBe(0);
+      try {
+        const probe = 'tty; stty size; ps -o pid,sid,tty,comm | grep " sh$"; exit 5';
+        const t = runInPty(
+          [
+            'nsenter',
+            `--net=/run/netns/${host.name}`,
+            '--',
+            'sh',
+            '-c',
+            'stty rows 33 cols 97; exec "$@"',
+            'scr-tty',
+          ].concat([process.execPath, CTR_PATH, 'exec', '-it', id, 'sh', '-c', probe]),
+        );
+        const { exitCode, output } = await t.done;
+        expect(exitCode, output).toBe(5);
+        const lines = output.split(/\r*\n/);
+        expect(lines.slice(0, 2)).toEqual(['/dev/pts/0', '33 97']);
+        const [, pid, sid] = /^\s*(\d+)\s+(\d+)\s+136,0\s+sh$/.exec(lines[2] ?? '') ?? [];
+        expect(sid, lines[2]).toBe(pid);
+      } finally {
+        await ctr(['rm', '-f', id]);
+      }
+    },
+  );
+
+  it('-dt: the detached container’s terminal is its own pty, and what it shows is its log; its exit code is kept', async () => {
+    const id = newId();
+    const r = await ctr(
+      ['run', '-dt', '--network', 'none', DEFAULT_ROOTFS, 'sh', '-c', 'tty; echo "[$TERM]"; exit 6'],
+      {
+        id,
+      },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    try {
+      const state = await waitFor('the -dt container to exit', () => {
+        const s = readState(id);
+        return s?.status === 'exited' ? s : undefined;
+      });
+      expect(state.exitCode).toBe(6);
+      // A terminal's output, as docker logs shows a -t container's: \r\n line ends.
+      expect((await ctr(['logs', id])).stdout).toBe('/dev/pts/0\r\n[xterm]');
+    } finally {
+      await ctr(['rm', '-f', id]);
+    }
   });
 
   it('--env-file sets its K=V lines (comments and blank lines skipped, quotes kept); -e wins over it; -e K copies ctr’s own', async () => {

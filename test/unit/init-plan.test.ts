@@ -14,6 +14,7 @@ import { ExecvedForTest, RecordingSyscalls } from '../../lib/init/syscalls.ts';
 import { build, chrootSpec, isolatedSpec, withCgroup, withOverlay, withUtsIpc } from '../../lib/kit.ts';
 import { parseMountOptions } from '../../lib/mount-options.ts';
 import type { ContainerSpec } from '../../lib/spec.ts';
+import { fdMessage, receivedFd } from '../../lib/scm-rights.ts';
 
 const ROOTFS = '/var/lib/scratch/rootfs/busybox';
 const lesson02 = build(chrootSpec({ id: '02ab12', rootfs: ROOTFS, args: ['sleep', '300'] }), withUtsIpc('box'));
@@ -392,5 +393,95 @@ describe('the working directory', () => {
     expect(
       planOps(initPlan(lesson04, { mode: 'run', executor: 'ts' })).filter((o) => o.op === 'mkpath' && o.path === '/'),
     ).toEqual([]);
+  });
+});
+
+describe('the terminal (-t)', () => {
+  const withTty: ContainerSpec = {
+    ...hardened,
+    root: { ...hardened.root, readonly: true },
+    process: { ...hardened.process, terminal: true, consoleSize: { height: 33, width: 97 } },
+  };
+  const terminalOp = { op: 'terminal', socket: 4, uid: 1000, console: true, size: { rows: 33, columns: 97 } };
+
+  it('is made right after pivot_root — in the container’s devpts, /dev still writable — and before the user changes', () => {
+    const ops = planOps(initPlan(withTty, { mode: 'run', executor: 'ts' }));
+    const at = (name: string) => ops.findIndex((o) => o.op === name);
+    expect(ops[at('terminal')]).toEqual(terminalOp);
+    expect(at('terminal')).toBe(at('detachOldRoot') + 2); // after the chdir("/") that ends the switch
+    expect(at('terminal')).toBeLessThan(at('readonlyRoot'));
+    expect(at('terminal')).toBeLessThan(at('setUser'));
+    // Without -t there is none, and nothing else of the plan changes.
+    const plain = planOps(
+      initPlan({ ...withTty, process: { ...withTty.process, terminal: false } }, { mode: 'run', executor: 'ts' }),
+    );
+    expect(plain).toEqual(ops.filter((o) => o.op !== 'terminal'));
+  });
+
+  it('exec -t: a pty of its own after entering the root, without taking over /dev/console', () => {
+    const ops = planOps(initPlan(hardened, { mode: 'exec', targetPid: 4711, args: ['sh'], terminal: true }));
+    expect(names(ops).slice(0, 4)).toEqual(['sync', 'chroot', 'chdir', 'terminal']);
+    expect(ops[3]).toEqual({ op: 'terminal', socket: 4, uid: 1000, console: false });
+    expect(names(planOps(initPlan(hardened, { mode: 'exec', targetPid: 4711, args: ['sh'] })))).not.toContain(
+      'terminal',
+    );
+  });
+
+  it('is shown as the system calls the init makes, and refused by the sh init with the reason', () => {
+    const text = renderSyscalls(initPlan(withTty, { mode: 'run', executor: 'ts' }));
+    expect(text).toContain('open("/dev/ptmx", O_RDWR|O_NOCTTY|O_CLOEXEC) = m');
+    expect(text).toContain('ioctl(m, TIOCSWINSZ, {rows: 33, cols: 97})');
+    expect(text).toContain('setsid(); open("/dev/pts/n", O_RDWR) = s; ioctl(s, TIOCSCTTY, 0)');
+    expect(text).toContain('fchown(s, 1000, -1)');
+    expect(text).toContain('mount("/dev/pts/n", "/dev/console", NULL, MS_BIND, NULL)');
+    expect(text).toContain('sendmsg(4, {"t", SCM_RIGHTS: [m]}); close(m)');
+    const ttyOnly: ContainerSpec = { ...lesson04, process: { ...lesson04.process, terminal: true } };
+    expect(() => renderSh(initPlan(ttyOnly, { mode: 'run', executor: 'sh' }))).toThrow(
+      /cannot do "terminal" \(a shell/,
+    );
+  });
+
+  it('the init makes the pty, sizes it, takes it, binds /dev/console, sends the master and closes its copy', () => {
+    const sys = new RecordingSyscalls().withPath('/bin/sh', 'file', true);
+    const spec: ContainerSpec = {
+      ...lesson04,
+      process: { ...lesson04.process, terminal: true, consoleSize: { height: 33, width: 97 } },
+    };
+    expect(() => executePlan(initPlan(spec, { mode: 'run', executor: 'ts' }), sys, deps())).toThrow(ExecvedForTest);
+    const from = sys.calls.indexOf('open_pty');
+    expect(sys.calls.slice(from, from + 7)).toEqual([
+      'open_pty',
+      'winsize 10 33x97',
+      'take_terminal /dev/pts/0 uid 0',
+      'touch /dev/console',
+      'mount /dev/pts/0 /dev/console null 0x1000',
+      'send_fd 4 10',
+      'close 10',
+    ]);
+  });
+});
+
+describe('SCM_RIGHTS messages (lib/scm-rights.ts)', () => {
+  const address = (() => {
+    let next = 0x1000n;
+    const seen = new Map<Buffer, bigint>();
+    return (b: Buffer) => {
+      if (!seen.has(b)) seen.set(b, (next += 0x100n));
+      return seen.get(b) ?? 0n;
+    };
+  })();
+
+  it('one byte of data and one fd as a SOL_SOCKET/SCM_RIGHTS control message, read back the same way', () => {
+    const m = fdMessage(address, 7);
+    expect(m.msghdr.readBigUInt64LE(16)).toBe(address(m.iov)); // msg_iov
+    expect(m.msghdr.readBigUInt64LE(24)).toBe(1n); // msg_iovlen
+    expect(m.msghdr.readBigUInt64LE(32)).toBe(address(m.control)); // msg_control
+    expect(m.msghdr.readBigUInt64LE(40)).toBe(24n); // CMSG_SPACE(sizeof(int))
+    expect(m.iov.readBigUInt64LE(0)).toBe(address(m.data));
+    expect(m.iov.readBigUInt64LE(8)).toBe(1n);
+    expect(m.control.readBigUInt64LE(0)).toBe(20n); // CMSG_LEN(sizeof(int))
+    expect(receivedFd(m)).toBe(7);
+    // What recvmsg leaves when the sender sent no fd: nothing to take.
+    expect(receivedFd(fdMessage(address))).toBeUndefined();
   });
 });

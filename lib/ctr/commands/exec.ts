@@ -17,7 +17,7 @@ export const exec: Command = {
   summary: 'Run a command in a running container',
   flags: [
     { name: 'interactive', short: 'i', help: 'keep stdin attached' },
-    { name: 'tty', short: 't', help: 'give the command this terminal (and TERM)' },
+    { name: 'tty', short: 't', help: 'give the command a terminal of its own, relayed to this one (and TERM)' },
     { name: 'env', short: 'e', value: true, multiple: true, arg: 'K=V', help: 'set an environment variable' },
     { name: 'workdir', short: 'w', value: true, arg: 'DIR', help: 'working directory inside the container' },
   ],
@@ -31,8 +31,12 @@ export const exec: Command = {
         `ctr start is not here yet: ctr run again`,
       );
     }
+    const tty = bool(flags.tty);
+    const interactive = bool(flags.interactive);
+    if (interactive && tty && !process.stdin.isTTY)
+      throw new UserError('the input device is not a TTY', 'drop -t to pipe input into the command (-i alone)');
     let env = state.spec.process.env;
-    if (bool(flags.tty) && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
+    if (tty && envValue(env, 'TERM') === undefined) env = withEnv(env, 'TERM', 'xterm');
     env = applyEnvFlags(env, list(flags.env), process.env);
     const cleanup = new CleanupStack();
     try {
@@ -41,7 +45,8 @@ export const exec: Command = {
         procsFiles: cgroupOf(state.id).procsFiles,
         env,
         cwd: str(flags.workdir),
-        stdio: bool(flags.interactive) ? 'inherit' : 'inherit-output',
+        stdio: interactive ? 'inherit' : 'inherit-output',
+        ...(tty ? { terminal: { input: interactive } } : {}),
       });
       return r.exitCode;
     } finally {

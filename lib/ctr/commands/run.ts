@@ -5,8 +5,10 @@
  *
  * Attached, this process is the container's parent: it streams its output, forwards the first Ctrl-C or SIGTERM to
  * the container's PID 1 (a second one kills it), records its exit code and removes its cgroup — and with --rm
- * everything else. Detached (-d), a small waiter process (`ctr __shim`, see shim.ts) does all that instead, because
- * this process exits as soon as the container runs.
+ * everything else. With -t the container has a pseudo-terminal of its own, relayed to this one (raw with -i, so a
+ * Ctrl-C typed then is the container's key, not a signal for ctr: lib/container/terminal.ts). Detached (-d), a
+ * small waiter process (`ctr __shim`, see shim.ts) does all that instead, because this process exits as soon as
+ * the container runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,11 +18,12 @@ import { capabilitiesNotHeld, readOwnBoundingSet } from '../../capabilities.ts';
 import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
+import { relayTerminal } from '../../container/terminal.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
 import { Timeline } from '../../timeline.ts';
 import { usernsBlocker } from '../../preflight.ts';
-import { hasNamespace } from '../../spec.ts';
+import { hasNamespace, type ContainerSpec } from '../../spec.ts';
 import type { Command, CtrContext } from '../command.ts';
 import type { ImageRecord, ImageStore } from '../../image/store.ts';
 import { newContainerId, RUN_FLAGS, runRequest, type RunRequest, type RunSource } from '../run-spec.ts';
@@ -156,10 +159,13 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
       timeline,
     });
     pid = c.hostPid;
+    // -t: this terminal relayed to the container's own pty (raw with -i, so Ctrl-C is the container's key).
+    const relay = c.pty && relayTerminal(c.pty.master, c.pty.control, cleanup, { input: req.interactive });
     signals.started();
     markRunning(created.state, pid);
     if (!req.autoRemove) created.keep();
     const r = await c.wait();
+    await relay?.finish();
     // Its PID is free now, and may be another process's soon: nothing is sent to it any more.
     pid = 0;
     timeline.mark('exited');
@@ -173,6 +179,10 @@ async function runAttached(ctx: CtrContext, req: RunRequest, timeline: Timeline)
     timeline.mark('removed');
     writeTimings(ctx.env, timeline);
   }
+}
+
+function withConsoleSize(spec: ContainerSpec, size: { rows: number; columns: number }): ContainerSpec {
+  return { ...spec, process: { ...spec.process, consoleSize: { height: size.rows, width: size.columns } } };
 }
 
 /**
@@ -248,6 +258,10 @@ export const run: Command = {
     timeline.mark('spec');
     if (req.detach && req.interactive)
       throw new UserError('-d and -i do not go together here (no attach yet)', 'drop -i, then ctr exec -it ID sh');
-    return req.detach ? runDetached(ctx, req) : runAttached(ctx, req, timeline);
+    if (req.interactive && req.tty && !process.stdin.isTTY)
+      throw new UserError('the input device is not a TTY', 'drop -t to pipe input into the container (-i alone)');
+    // -t: the pty starts with this terminal's size (docker's ConsoleSize), so a shell's first prompt fits it.
+    const sized = req.tty && process.stdout.isTTY ? { ...req, spec: withConsoleSize(req.spec, process.stdout) } : req;
+    return req.detach ? runDetached(ctx, sized) : runAttached(ctx, sized, timeline);
   },
 };

@@ -15,6 +15,7 @@ import { CleanupStack } from '../../cleanup.ts';
 import { createContainer, markExited, markRunning, oomKilledIn } from '../../container/lifecycle.ts';
 import { rewrittenNote, startContainer } from '../../container/start.ts';
 import { processStartTime, updateState } from '../../container/state.ts';
+import { relayToLog } from '../../container/terminal.ts';
 import { UserError } from '../../errors.ts';
 import { LineSplitter } from '../../init/protocol.ts';
 import type { Command } from '../command.ts';
@@ -44,6 +45,7 @@ export const shim: Command = {
     const cleanup = new CleanupStack();
     let container: Awaited<ReturnType<typeof startContainer>> | undefined;
     let created: Awaited<ReturnType<typeof createContainer>> | undefined;
+    let log: ReturnType<typeof relayToLog> | undefined;
     const onSignal = () => void container?.stop(0);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -56,6 +58,8 @@ export const shim: Command = {
         procsFiles: created.cgroup.procsFiles,
         logFile: created.state.logPath,
       });
+      // -dt: the container's terminal shows in its log (its launcher's own output goes there directly).
+      if (container.pty) log = relayToLog(container.pty.master, created.state.logPath, cleanup);
       markRunning(created.state, container.hostPid);
       updateState(req.spec.id, { shimPid: process.pid, shimStartTime: processStartTime(process.pid) });
       if (!req.autoRemove) created.keep();
@@ -70,6 +74,7 @@ export const shim: Command = {
       return exitCode;
     }
     const r = await container.wait();
+    await log?.finish();
     if (r.rewritten) dropLastLine(created.state.logPath, r.rewritten.launcherSaid);
     const oom = oomKilledIn(created.cgroup);
     // Cgroup and network first, then the exit code: whoever waits for "exited" (ctr stop) finds them gone.
