@@ -159,7 +159,8 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
   made = true;
   if (owner) runner.apply({ kind: 'chmod', path: STATE_ROOT, mode: 0o711 });
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
-  const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
+  const { resources } = req.spec.linux;
+  const cgroup = createCgroup(cleanup, id, limitsFromResources(resources), { runner, devices: resources?.devices });
   const root = createOverlayRoot(runner, cleanup, id, req.layers, owner);
   drops.push(root.dropRemoval);
   // The network namespace is made and wired first; the container joins it by path (as CNI plugins do).
@@ -247,9 +248,10 @@ export function lookup(ref: string): ContainerState {
   return effectiveState(found);
 }
 
-/** The cgroup of a container, from its id (the same plan that made it). */
+/** The cgroup of a container, from its id (the same plan that made it: on v1, its devices tree too). */
 export function cgroupOf(id: string, runner?: Runner): Cgroup {
-  return new Cgroup(planCgroup(id, {}, { layout: detectLayout() }), undefined, runner).adopt();
+  const devices = readState(id)?.spec.linux.resources?.devices;
+  return new Cgroup(planCgroup(id, {}, { layout: detectLayout(), devices }), undefined, runner).adopt();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

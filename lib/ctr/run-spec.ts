@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import { detectLayout, isPureV2 } from '../cgroups/layout.ts';
+import { parseDeviceRule } from '../cgroups/device-rules.ts';
 import { parseLimits, resourcesFromLimits } from '../cgroups/limits.ts';
 import { UserError } from '../errors.ts';
 import fs from 'node:fs';
@@ -83,6 +84,7 @@ export const RUN_FLAGS: FlagSpec[] = [
     arg: 'OPT',
     help: 'no-new-privileges, or seccomp=unconfined to turn the filter off',
   },
+  { name: 'device-cgroup-rule', value: true, multiple: true, arg: 'RULE', help: "allow a device: 'c 42:* rmw'" },
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
@@ -285,6 +287,7 @@ export function runRequest(
       add: list(flags['cap-add']),
       drop: list(flags['cap-drop']),
       ...security,
+      deviceRules: list(flags['device-cgroup-rule']).map(parseDeviceRule),
       cpus: opts.cpus ?? hostCpus(),
     }),
     ...extra,

@@ -12,7 +12,11 @@ import {
   parseDeviceRule,
   type DeviceRule,
 } from '../../lib/cgroups/device-rules.ts';
+import { parseFlags } from '../../lib/ctr/flags.ts';
+import { runRequest, RUN_FLAGS } from '../../lib/ctr/run-spec.ts';
 import { UserError } from '../../lib/errors.ts';
+import { build, isolatedSpec, withCgroup, withDeviceRules } from '../../lib/kit.ts';
+import { toOciConfig } from '../../lib/oci.ts';
 
 const docker = foldDeviceRules(DOCKER_DEVICE_RULES);
 const req = (type: 'c' | 'b', major: number, minor: number, access: string): DeviceRequest => ({
@@ -146,5 +150,37 @@ describe('--device-cgroup-rule', () => {
     for (const bad of ['c 1:3', 'x 1:3 r', 'c 1:3 rx', 'c 1:3 rr', 'c 99999999999:1 r']) {
       expect(() => parseDeviceRule(bad)).toThrow(UserError);
     }
+  });
+});
+
+describe('ctr run and the OCI export carry the rules', () => {
+  const ROOTFS = { kind: 'rootfs' as const, image: 'busybox-dir', path: '/var/lib/scratch/rootfs/busybox' };
+  const run = (argv: string[]) =>
+    runRequest(parseFlags(argv, RUN_FLAGS, 'run').flags, ROOTFS, ['sh'], { id: '0123456789', hostEnv: {}, cpus: [0] });
+
+  it('every container gets docker’s rules; --device-cgroup-rule adds allow rules after them', () => {
+    expect(run([]).spec.linux.resources?.devices).toEqual(DOCKER_DEVICE_RULES);
+    const spec = run(['--device-cgroup-rule', 'c 42:* rmw', '--device-cgroup-rule', 'b 8:0 r']).spec;
+    expect(spec.linux.resources?.devices?.slice(DOCKER_DEVICE_RULES.length)).toEqual([
+      { allow: true, type: 'c', major: 42, access: 'rmw' },
+      { allow: true, type: 'b', major: 8, minor: 0, access: 'r' },
+    ]);
+    const state = foldDeviceRules(spec.linux.resources?.devices ?? []);
+    expect(deviceAccessAllowed(state, req('c', 42, 7, 'rw'))).toBe(true);
+    expect(deviceAccessAllowed(state, req('b', 8, 0, 'r'))).toBe(true);
+    expect(deviceAccessAllowed(state, req('b', 8, 0, 'w'))).toBe(false);
+    expect(() => run(['--device-cgroup-rule', 'c 42 rw'])).toThrow(UserError);
+  });
+
+  it('config.json’s linux.resources.devices holds the same rules, so runc enforces what ctr does', () => {
+    const config = toOciConfig(run([]).spec, { callerCapabilities: [] });
+    expect(config.linux.resources.devices).toEqual(DOCKER_DEVICE_RULES);
+  });
+
+  it('withDeviceRules gives a container without a cgroup one, and keeps the limits of one that has', () => {
+    const spec = isolatedSpec({ id: '11dd', rootfs: '/r', args: ['sh'] });
+    expect(build(spec, withDeviceRules()).linux.cgroupsPath).toBe('/scratch/11dd');
+    const limited = build(spec, withCgroup({ pids: { limit: 5 } }), withDeviceRules());
+    expect(limited.linux.resources).toEqual({ pids: { limit: 5 }, devices: DOCKER_DEVICE_RULES });
   });
 });

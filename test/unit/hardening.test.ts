@@ -12,6 +12,7 @@ import {
   build,
   isolatedSpec,
   withCapabilities,
+  withDeviceRules,
   withMaskedPaths,
   withNoNetwork,
   withNoNewPrivileges,
@@ -70,13 +71,14 @@ describe('the hardening transforms', () => {
     expect([...(asRoot.process.capabilities?.effective ?? [])].sort()).toEqual(docker14);
   });
 
-  it('withSecurity is the four pieces together: capabilities, no_new_privs off, masked paths, docker’s filter', () => {
+  it('withSecurity is the pieces together: capabilities, no_new_privs off, masked paths, filter, device rules', () => {
     const whole = build(base('11aa03o'), withSecurity({ cpus: [0] }));
     const pieces = build(
       base('11aa03o'),
       withCapabilities(ociCapabilities()),
       withMaskedPaths([0]),
       withSeccomp('default'),
+      withDeviceRules(),
     );
     expect(whole.process.noNewPrivileges).toBe(false);
     expect(whole.process.capabilities).toEqual(pieces.process.capabilities);
