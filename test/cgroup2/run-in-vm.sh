@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:cgroup2 — run the cgroup tests (lib/cgroups, lesson 05, ctr -m/--cpus/--pids-limit) on a real cgroup v2 kernel.
+# npm run test:cgroup2 — run the cgroup tests (lib/cgroups, lesson 05, ctr -m/--cpus/--pids-limit, the device cgroup) on a real cgroup v2 kernel.
 #
 # The CI machine mounts cgroup v1; the workshop VM (Ubuntu 24.04) is pure cgroup v2. To prove both on every
 # change, this boots a throwaway QEMU guest with Debian's kernel and a pure v2 hierarchy (cpu, memory, pids,
@@ -34,7 +34,7 @@ if [ $# -gt 0 ]; then
   tests=("$@")
 else
   tests=(test/unit/cgroups-*.test.ts test/integration/cgroups-*.test.ts test/integration/05-cgroups.test.ts
-    test/integration/ctr-cgroups.test.ts)
+    test/integration/ctr-cgroups.test.ts test/integration/devices.test.ts)
 fi
 
 fail() { echo "test:cgroup2: $1" >&2; [ -z "${2:-}" ] || echo "  fix: $2" >&2; exit 1; }
