@@ -15,10 +15,13 @@
  * A hybrid host (v1 trees and a v2 tree side by side) uses the v1 devices controller when it is mounted, as runc
  * does; a v2 program attached there would apply only to processes placed in the v2 tree.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { decodeDeviceProgram } from '../bpf/device-program.ts';
+import { attachedDeviceProgramIds, programInstructions } from '../bpf/load.ts';
 import { UserError } from '../errors.ts';
 import type { CgroupLayout, CgroupOp } from './contract.ts';
-import { foldDeviceRules, stateRules } from './device-emulator.ts';
+import { devicesListLines, foldDeviceRules, stateRules } from './device-emulator.ts';
 import type { DeviceRule } from './device-rules.ts';
 import { formatDeviceRule } from './device-rules.ts';
 
@@ -65,4 +68,33 @@ export function describeDeviceEnforcement(layout: CgroupLayout): string | undefi
   return e.version === 'v1'
     ? `cgroup v1 devices controller (${e.mountPoint}): rules written to devices.deny and devices.allow`
     : `cgroup v2: a BPF_PROG_TYPE_CGROUP_DEVICE program attached to each container's cgroup in ${e.mountPoint}`;
+}
+
+/** A cgroup's device rules as the host reads them back from the kernel. */
+export interface AttachedDeviceRules {
+  version: 'v1' | 'v2';
+  /** Where they were read: the devices.list file, or the cgroup directory the program is attached to. */
+  source: string;
+  /** As devices.list prints them. */
+  lines: string[];
+  /** v2: the attached programs' ids, and the instructions of the first, as the kernel holds them. */
+  programIds?: number[];
+  program?: Uint8Array;
+}
+
+/** Read the rules a cgroup enforces: devices.list in its v1 devices directory, or its attached v2 program. */
+export function readDeviceRules(dirs: readonly string[], layout: CgroupLayout): AttachedDeviceRules {
+  const e = deviceEnforcement(layout);
+  if (!e) throw devicesNotEnforceable();
+  const dir = dirs.find((d) => d.startsWith(`${e.mountPoint}/`));
+  if (!dir) throw new Error(`none of ${dirs.join(', ')} is in ${e.mountPoint}`);
+  if (e.version === 'v1') {
+    const source = path.join(dir, 'devices.list');
+    return { version: 'v1', source, lines: fs.readFileSync(source, 'utf8').trim().split('\n').filter(Boolean) };
+  }
+  const programIds = attachedDeviceProgramIds(dir);
+  const first = programIds[0];
+  if (first === undefined) return { version: 'v2', source: dir, lines: ['a *:* rwm'], programIds };
+  const program = programInstructions(first);
+  return { version: 'v2', source: dir, lines: devicesListLines(decodeDeviceProgram(program)), programIds, program };
 }

@@ -9,16 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { decodeDeviceProgram } from '../../lib/bpf/device-program.ts';
-import { attachedDeviceProgramIds, programInstructions } from '../../lib/bpf/load.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import {
   createCgroup,
   detectLayout,
-  deviceEnforcement,
   devicesListLines,
   DOCKER_DEVICE_RULES,
   foldDeviceRules,
+  readDeviceRules,
 } from '../../lib/cgroups/index.ts';
 import { readState } from '../../lib/container/state.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
@@ -34,7 +32,6 @@ const ctr = (args: string[], id?: string) =>
     env: { FORCE_COLOR: '0', ...(id ? { SCRATCH_RUN_ID: id } : {}) },
   });
 const layout = detectLayout();
-const enforcement = deviceEnforcement(layout);
 const DOCKER = foldDeviceRules(DOCKER_DEVICE_RULES);
 
 /**
@@ -56,18 +53,6 @@ function expectDockerAnswers(out: string): void {
   expect(out).toContain('read /dev/urandom: 4 bytes');
 }
 
-/** What the host reads of a cgroup's device rules, as the folded state they enforce. */
-function hostDeviceRules(dirs: readonly string[], version = enforcement?.version): string[] {
-  if (version === 'v1') {
-    const dir = dirs.find((d) => d.startsWith(`${enforcement?.mountPoint}/`)) ?? '';
-    return fs.readFileSync(path.join(dir, 'devices.list'), 'utf8').trim().split('\n');
-  }
-  const leaf = dirs[0] ?? '';
-  const ids = attachedDeviceProgramIds(leaf);
-  expect(ids).toHaveLength(1);
-  return devicesListLines(decodeDeviceProgram(programInstructions(ids[0] ?? 0)));
-}
-
 describe.skipIf(!canRunIntegration)('the device cgroup, seen from the host', () => {
   it('ctr run: a disk node can be made, not opened (EPERM); /dev/null and /dev/urandom work', async () => {
     const id = newId();
@@ -85,7 +70,9 @@ describe.skipIf(!canRunIntegration)('the device cgroup, seen from the host', () 
     try {
       const dirs = readState(cid)?.cgroupDirs ?? [];
       expect(dirs.length).toBeGreaterThan(0);
-      expect(hostDeviceRules(dirs)).toEqual(devicesListLines(DOCKER));
+      const read = readDeviceRules(dirs, layout);
+      expect(read.lines).toEqual(devicesListLines(DOCKER));
+      if (read.version === 'v2') expect(read.programIds).toHaveLength(1);
       const exec = await ctr(['exec', cid, 'sh', '-c', PROBE]);
       expect(exec.exitCode, exec.stderr).toBe(0);
       expectDockerAnswers(exec.stdout);
@@ -120,7 +107,8 @@ describe.skipIf(!canRunIntegration)('the device cgroup, seen from the host', () 
       const cg = createCgroup(cleanup, id, {}, { layout: v2Only, controllers: [], devices: DOCKER_DEVICE_RULES });
       const leaf = path.join(v2Only.v2.mountPoint, CGROUP_PARENT, id);
       expect(cg.dirs).toEqual([leaf]);
-      expect(hostDeviceRules([leaf], 'v2')).toEqual(devicesListLines(DOCKER));
+      const read = readDeviceRules([leaf], v2Only);
+      expect(read).toMatchObject({ version: 'v2', lines: devicesListLines(DOCKER), programIds: [expect.any(Number)] });
       // A host shell moves itself into the group, then tries what the container tried (in a directory of its own).
       const dir = fs.mkdtempSync('/var/tmp/scr-devices-');
       cleanup.push(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
