@@ -69,7 +69,7 @@ export function showHostOp(op: HostOp): string {
     case 'attachDevices': {
       // No shell command does this (bpftool needs the program compiled and pinned first): the line says what runs.
       const n = deviceProgram(foldDeviceRules(op.rules)).length / 8;
-      return `# bpf(BPF_PROG_LOAD, a ${n}-instruction device program); bpf(BPF_PROG_ATTACH, ${showPath(op.path)}, BPF_CGROUP_DEVICE)`;
+      return `# bpf(BPF_PROG_LOAD) a ${n}-instruction device program, then\n# bpf(BPF_PROG_ATTACH) it to ${showPath(op.path)}`;
     }
   }
 }
