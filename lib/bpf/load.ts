@@ -16,7 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import { SyscallError } from '../init/syscalls.ts';
+import { errnoName, SyscallError } from '../init/syscalls.ts';
 
 type Koffi = typeof import('koffi');
 type Syscall = (nr: number, ...args: unknown[]) => number | bigint;
@@ -85,7 +85,7 @@ export function loadDeviceProgram(program: Uint8Array): number {
   try {
     return attempt();
   } catch (error) {
-    if (!(error instanceof SyscallError) || !['EACCES', 'EINVAL'].includes(codeOf(error))) throw error;
+    if (!(error instanceof SyscallError) || !['EACCES', 'EINVAL'].includes(errnoName(error.errno))) throw error;
     const log = Buffer.alloc(64 * 1024);
     try {
       return attempt(log);
@@ -94,10 +94,6 @@ export function loadDeviceProgram(program: Uint8Array): number {
       throw new Error(`the kernel's verifier refused the device program: ${text || error.message}`, { cause: error });
     }
   }
-}
-
-function codeOf(error: SyscallError): string {
-  return error.message.split(':')[1]?.trim().split(' ')[0] ?? '';
 }
 
 /** Open a cgroup's directory for bpf(2); the caller closes it. */

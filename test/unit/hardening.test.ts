@@ -25,6 +25,7 @@ import {
 import { securityFindings } from '../../lib/preflight.ts';
 import {
   canBuildBreakout,
+  deviceToOpen,
   firstExisting,
   hostRootDevice,
   kitLayerArgvs,
@@ -171,6 +172,11 @@ describe('reading the attack kit and /proc', () => {
         throw new Error('no /');
       }),
     ).toBe('8:0');
+  });
+
+  it('the device step opens the host’s disk where the host’s root may, else the first loop device', () => {
+    expect(deviceToOpen('254:0', () => true)).toBe('254:0');
+    expect(deviceToOpen('254:0', () => false)).toBe('7:0');
   });
 
   it('the kit’s layer: the binary, and a setuid-root copy of it', () => {
