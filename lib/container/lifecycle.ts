@@ -11,7 +11,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
-import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
+import {
+  Cgroup,
+  createCgroup,
+  detectLayout,
+  DOCKER_DEVICE_RULES,
+  limitsFromResources,
+  planCgroup,
+} from '../cgroups/index.ts';
 import { UserError } from '../errors.ts';
 import { build, withNetwork, withOverlay } from '../kit.ts';
 import { STATE_ROOT, stateDir } from '../names.ts';
@@ -248,9 +255,13 @@ export function lookup(ref: string): ContainerState {
   return effectiveState(found);
 }
 
-/** The cgroup of a container, from its id (the same plan that made it: on v1, its devices tree too). */
+/**
+ * The cgroup of a container, from its id (the same plan that made it: on v1, its devices tree too). Every container
+ * ctr runs has device rules (withSecurity); one not recorded yet — a lesson showing `ctr exec` before the container
+ * runs — is planned as ctr will make it.
+ */
 export function cgroupOf(id: string, runner?: Runner): Cgroup {
-  const devices = readState(id)?.spec.linux.resources?.devices;
+  const devices = readState(id)?.spec.linux.resources?.devices ?? DOCKER_DEVICE_RULES;
   return new Cgroup(planCgroup(id, {}, { layout: detectLayout(), devices }), undefined, runner).adopt();
 }
 
