@@ -7,7 +7,8 @@
  * that container one step at a time, as docker does by default, and before each step attacks it from inside with
  * a small kit of system calls (rootfs-scripts/breakout.c): first the attack works, then the same attack fails —
  * and the host reads the difference in /proc/<pid>/status. The steps: pivot_root against the chroot escape;
- * docker's 14 capabilities (and --cap-drop, --cap-add); no_new_privs against setuid programs; masked and read-only
+ * docker's 14 capabilities (and --cap-drop, --cap-add); the device cgroup against a node made for the host's disk
+ * (v1's devices files, or a BPF program on v2); no_new_privs against setuid programs; masked and read-only
  * paths in /proc and /sys; a read-only root with a tmpfs where writing is needed; docker's seccomp filter; closing
  * inherited file descriptors; and the same profile for a process started with exec.
  */
@@ -16,6 +17,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBundle } from '../lib/bundle.ts';
+import { deviceProgram, describeDeviceProgram } from '../lib/bpf/device-program.ts';
+import {
+  createCgroup,
+  devicesListLines,
+  DOCKER_DEVICE_RULES,
+  foldDeviceRules,
+  hostOpOf,
+  layoutToShow,
+  planCgroup,
+  readDeviceRules,
+  type AttachedDeviceRules,
+} from '../lib/cgroups/index.ts';
 import {
   capabilitiesToHex,
   CAPABILITY_NAMES,
@@ -37,6 +50,7 @@ import {
   build,
   isolatedSpec,
   withCapabilities,
+  withDeviceRules,
   withMaskedPaths,
   withNoNetwork,
   withNoNewPrivileges,
@@ -54,6 +68,7 @@ import {
   BREAKOUT,
   breakoutPaths,
   BREAKOUT_SUID,
+  deviceToOpen,
   firstExisting,
   hostRootDevice,
   kitLayerArgvs,
@@ -68,11 +83,12 @@ import type { ContainerSpec, User } from '../lib/spec.ts';
 import { ensureBreakout } from '../rootfs-scripts/breakout.ts';
 
 /** The containers of the lesson, from unhardened to fully hardened, each one step further than the one before. */
-type Stage = 'open' | 'caps' | 'changed' | 'nnp' | 'masked' | 'readonly' | 'filtered' | 'leak' | 'shell';
+type Stage = 'open' | 'caps' | 'changed' | 'devices' | 'nnp' | 'masked' | 'readonly' | 'filtered' | 'leak' | 'shell';
 const SUFFIX: Record<Stage, string> = {
   open: 'o',
   caps: 'c',
   changed: 'd',
+  devices: 'v',
   nnp: 'n',
   masked: 'm',
   readonly: 'r',
@@ -85,6 +101,7 @@ const VAR: Partial<Record<Stage, string>> = {
   open: 'OPEN',
   caps: 'CAPS',
   changed: 'CHANGED',
+  devices: 'DEV',
   nnp: 'NNP',
   masked: 'MASKED',
   readonly: 'RO',
@@ -100,6 +117,8 @@ const LEAK_LAUNCHER = ['sh', '-c', 'exec 7</ && exec "$@"', 'leak'];
 /** A masked file root can still read with docker's capabilities (/proc/kcore needs CAP_SYS_RAWIO). */
 const MASKED_TO_READ = firstExisting(['/proc/timer_list', '/proc/keys', '/proc/interrupts']);
 const DISK = hostRootDevice();
+/** What the kit does in the device step, with its block device (chosen when the step is shown, not on import). */
+const deviceProbe = () => [BREAKOUT, 'devices', deviceToOpen()];
 
 interface Answers {
   text: string;
@@ -118,6 +137,7 @@ interface State {
   chroot?: { plain: Answers; unshared: Answers; pivot: Answers };
   caps?: { open: Answers; caps: Answers };
   changed?: { chroot: Answers; caps: Answers };
+  devices?: { caps: Answers; devices: Answers; rules?: AttachedDeviceRules };
   nnp?: { caps: Answers; nnp: Answers };
   paths?: { before: Answers; after: Answers; mounts: string[] };
   readonly?: {
@@ -145,6 +165,7 @@ function hardening(ctx: Ctx, stage: Stage): Transform[] {
   const keep = ctx.use(ociCapabilities);
   if (stage === 'open') return [];
   if (stage === 'changed') return [withCapabilities(keep(CHANGES))];
+  if (stage === 'devices') return [withCapabilities(keep({})), withDeviceRules()];
   const order: Array<[Stage, Transform[]]> = [
     ['caps', [withCapabilities(keep({}))]],
     ['nnp', [withNoNewPrivileges]],
@@ -272,6 +293,29 @@ function programExcerpt(): string[] {
   ];
 }
 
+/** The device step's cgroup: no limits, only the container's device rules (docker's). */
+function deviceCgroupOptions(spec: ContainerSpec) {
+  return { controllers: [], devices: spec.linux.resources?.devices ?? DOCKER_DEVICE_RULES };
+}
+
+/** The cgroup v2 program for docker's rules, as a learner reads it: the input, two exceptions, the default. */
+function deviceProgramExcerpt(program: Uint8Array): string[] {
+  const lines = describeDeviceProgram(program);
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  const block = at(/if r2 != 0x1 goto/); // the exception for block devices: mknod only
+  const nul = at(/if r5 != 0x3 goto/); // …and /dev/null's minor
+  return [
+    ...lines.slice(0, 6),
+    '…',
+    ...(block >= 0 ? lines.slice(block, block + 6) : []),
+    '…',
+    ...(nul >= 0 ? lines.slice(nul - 2, nul + 3) : []),
+    '…',
+    ...lines.slice(-2),
+    `(${lines.length} instructions in all)`,
+  ];
+}
+
 /** A container's mountinfo, read from the host. */
 function mountinfoOf(pid: number): string {
   try {
@@ -290,7 +334,8 @@ export default defineLesson<State>({
   summary:
     "Lesson 10's container runs as the host's root: every capability, every system call, all of /proc. We harden " +
     'it one step at a time, as docker does, and attack it from inside before and after each step: the chroot ' +
-    'escape, mount and mknod, a setuid program, masked files, a read-only root, blocked system calls, a leaked ' +
+    'escape, mount and mknod, opening a disk node, a setuid program, masked files, a read-only root, blocked ' +
+    'system calls, a leaked ' +
     'file descriptor, and exec. The host reads each result in /proc/<pid>/status.',
   docker: 'docker run -d --read-only --tmpfs /tmp --security-opt no-new-privileges busybox sleep 3600',
   needsRoot: true,
@@ -422,9 +467,8 @@ export default defineLesson<State>({
         ctx.out.compare('the kit, in both containers', open.text, caps.text, ['unhardened', 'docker’s 14']);
         ctx.out.note(
           `EPERM is "operation not permitted". The node for the host's disk (${DISK}) is still made: CAP_MKNOD is ` +
-            'one of the 14, because images make device nodes. docker then refuses to *open* such a node with its ' +
-            "device cgroup; this workshop's runtime has none, so a container that needs no device nodes should " +
-            'drop MKNOD, as the next step does.',
+            'one of the 14, because images make device nodes. What keeps such a node from being *opened* is the ' +
+            'device cgroup, step 5; a container that needs no device nodes can also drop MKNOD, as the next step does.',
         );
       },
     }),
@@ -456,6 +500,84 @@ export default defineLesson<State>({
         ctx.state.changed = { chroot, caps };
         ctx.out.evidence('the chroot escape, without CAP_SYS_CHROOT:', chroot.text);
         ctx.out.evidence('the capability probes, without MKNOD, with SYS_ADMIN:', caps.text);
+      },
+    }),
+
+    step({
+      title: 'The device cgroup: a node made is not a node opened',
+      explain:
+        'CAP_MKNOD stays among docker’s 14: images ship device nodes, and making one harms nobody. Opening one ' +
+        'is another matter: a node for the host’s disk is the host’s disk. What stops it is the device cgroup, a ' +
+        'list of rules the kernel checks on every open and mknod of a device node. docker’s denies every device, ' +
+        'then allows mknod of any, and reading and writing only null, zero, full, random, urandom, the terminals ' +
+        'and tun. On cgroup v1 the runtime writes the list into the devices controller’s files: `a` into ' +
+        'devices.deny, then one line per device into devices.allow. cgroup v2 has no such files: the runtime ' +
+        'attaches a small BPF program to the container’s cgroup that gives the same answers (lib/bpf builds it ' +
+        'in TypeScript). We start a container with docker’s 14 and these rules, in a cgroup of its own, and run ' +
+        'the kit in it and in step 3’s container, which has the 14 and no device cgroup: make a node for a ' +
+        'disk in /dev, open it, read a sector, then write to /dev/null.',
+      docker: "docker run busybox sh   (docker's device rules; --device-cgroup-rule 'b 7:0 r' allows one more)",
+      commands: (ctx) => {
+        const probe = deviceProbe();
+        const spec = stageSpec(ctx, 'devices', probe);
+        const plan = planCgroup(spec.id, {}, { layout: layoutToShow(), ...deviceCgroupOptions(spec) });
+        const o = overlayPaths(spec.id, [kitLayer(ctx.id), ctx.rootfs]);
+        const deny = plan.ops.find((op) => op.kind === 'write' && op.path.endsWith('/devices.deny'));
+        const procs = plan.drivers.flatMap((d) => d.procsFiles);
+        return {
+          ...execShown(ctx, 'caps', probe),
+          ...Object.fromEntries(plan.ops.map((op, i) => [`cgroup${i}`, { op: hostOpOf(op) }])),
+          ...keyed('devices', Object.fromEntries(overlayRootOps(o).map((op, i) => [`dir${i}`, { op }]))),
+          ...keyed('devices', {
+            ...containerCommands(spec, { executor: 'ts', background: true, pidVar: VAR.devices }),
+            init: { shell: `# its command: ${probe.join(' ')}; its init: step 3's system calls` },
+          }),
+          ...Object.fromEntries(
+            procs.map((f, i) => [`join${i}`, { op: { kind: 'write', path: f, value: `$${VAR.devices}` } }]),
+          ),
+          ...(deny ? { list: ['cat', path.join(path.dirname(deny.path), 'devices.list')] } : {}),
+        };
+      },
+      async run(ctx, cmd) {
+        const probe = deviceProbe();
+        const caps = await execIn(ctx, 'caps', probe);
+        const spec = stageSpec(ctx, 'devices', probe);
+        const cg = createCgroup(ctx.cleanup, spec.id, {}, { runner: ctx.runner, ...deviceCgroupOptions(spec) });
+        createOverlayRoot(ctx.runner, ctx.cleanup, spec.id, [kitLayer(ctx.id), ctx.rootfs]);
+        const c = await startContainer(ctx.runner, ctx.cleanup, spec, {
+          executor: 'ts',
+          init: await initBundle(),
+          procsFiles: cg.procsFiles,
+        });
+        const devices = answersOf(await c.wait());
+        const rules = readDeviceRules(cg.dirs, layoutToShow());
+        ctx.state.devices = { caps, devices, rules };
+        ctx.out.compare('the kit, in both containers', caps.text, devices.text, [
+          'docker’s 14, no device cgroup',
+          'and docker’s device rules',
+        ]);
+        if (cmd.list) {
+          const list = await ctx.runner.run(cmd.list as string[], { reject: false });
+          ctx.out.evidence(`the host reads ${rules.source}:`, list.stdout.trim());
+        } else {
+          ctx.out.evidence(
+            `the host asks the kernel what guards ${rules.source}: program ${rules.programIds?.join(', ')}, ` +
+              'its instructions read back as rules:',
+            rules.lines.join('\n'),
+          );
+        }
+        const program = rules.program ?? deviceProgram(foldDeviceRules(spec.linux.resources?.devices ?? []));
+        ctx.out.evidence(
+          rules.version === 'v2'
+            ? 'the program, as the kernel holds it (excerpts):'
+            : 'on cgroup v2 the same rules would be this BPF program (excerpts):',
+          deviceProgramExcerpt(program).join('\n'),
+        );
+        ctx.out.note(
+          'mknod works in both containers; only the one with the rules is refused the open, with EPERM, before the ' +
+            'kernel even looks for the disk’s driver — and /dev/null works on. A container that needs no device ' +
+            'nodes at all can also drop MKNOD (step 4).',
+        );
       },
     }),
 
@@ -746,6 +868,8 @@ export default defineLesson<State>({
     const p = s.privileges;
     const docker14 = capabilitiesToHex(DOCKER_DEFAULT_CAPABILITIES);
     const eperm = (a: Answers | undefined, key: string) => answer(a, key) === 'EPERM';
+    const made = (a: Answers | undefined) =>
+      Object.entries(a?.answers ?? {}).some(([k, v]) => /^mknod\(disk/.test(k) && v === 'ok');
     const refusedOrAbsent = (a: Answers | undefined, key: string) => ['EPERM', 'ENOSYS'].includes(answer(a, key) ?? '');
     const BLOCKED = [
       'mount',
@@ -813,6 +937,28 @@ export default defineLesson<State>({
           !read(s.changed?.chroot) &&
           eperm(s.changed?.caps, `mknod(disk, b ${DISK})`) &&
           answer(s.changed?.caps, 'mount(tmpfs, /mnt)') === 'ok',
+      },
+      {
+        claim: 'with docker’s 14 a node for a disk is made and opened; no device cgroup stands in the way…',
+        ok:
+          made(s.devices?.caps) &&
+          !!answer(s.devices?.caps, 'open(disk)') &&
+          answer(s.devices?.caps, 'open(disk)') !== 'EPERM',
+        detail: answer(s.devices?.caps, 'open(disk)'),
+      },
+      {
+        claim: '…with docker’s device rules it is still made, but opening it fails with EPERM; /dev/null works',
+        ok:
+          made(s.devices?.devices) &&
+          eperm(s.devices?.devices, 'open(disk)') &&
+          answer(s.devices?.devices, 'write(/dev/null)') === 'ok',
+      },
+      {
+        claim: 'the host reads docker’s rules where the kernel keeps them (devices.list, or the attached program)',
+        ok:
+          JSON.stringify(s.devices?.rules?.lines) ===
+          JSON.stringify(devicesListLines(foldDeviceRules(DOCKER_DEVICE_RULES))),
+        detail: s.devices?.rules?.source,
       },
       {
         claim: 'a setuid-root program run by uid 65534 became root without no_new_privs, and not with it',
@@ -918,6 +1064,7 @@ export default defineLesson<State>({
       'chroot only moves `/`: with CAP_SYS_CHROOT the escape climbs out of it; pivot_root leaves nothing to climb to.',
       'Capabilities cut root into pieces: docker keeps 14 in bounding, permitted and effective, none inheritable ' +
         'or ambient; mount, the clock and modules are out of reach. --cap-drop and --cap-add change the list.',
+      'The device cgroup lets a container make any node but open only harmless devices: v1 files, or a v2 BPF program.',
       'no_new_privs makes setuid bits and file capabilities powerless, for good.',
       'Masked and read-only paths cover what /proc and /sys show of the machine.',
       'A read-only root keeps a compromised container from changing its own files; a tmpfs takes what must be written.',

@@ -1,5 +1,6 @@
 /**
- * Host effects that are not commands: writing a cgroup file, making or removing a directory, signalling a process.
+ * Host effects that are not commands: writing a cgroup file, making or removing a directory, signalling a process,
+ * attaching a device program to a cgroup.
  *
  * The workshop promises that what a lesson shows is what it does. Most of what it does is a command, run through
  * the runner; the rest is a handful of plain file operations and signals, which Node does itself. Each of those is
@@ -8,6 +9,10 @@
  * `--verbose` echoes it, and a recording runner in a unit test sees it like any command.
  */
 import fs from 'node:fs';
+import { attachDeviceFilter } from './bpf/load.ts';
+import { deviceProgram } from './bpf/device-program.ts';
+import { foldDeviceRules } from './cgroups/device-emulator.ts';
+import type { DeviceRule } from './cgroups/device-rules.ts';
 import { quoteArg } from './quote.ts';
 
 export type HostOp =
@@ -25,7 +30,9 @@ export type HostOp =
   /** `pid` is `$PID` where a lesson shows the kill before it knows the number. */
   | { kind: 'kill'; pid: number | string; signal: NodeJS.Signals }
   /** SIGKILL to every process listed in these cgroup.procs files (a cgroup being removed). */
-  | { kind: 'killGroup'; procsFiles: string[] };
+  | { kind: 'killGroup'; procsFiles: string[] }
+  /** cgroup v2's device rules: a BPF program built from these rules, loaded and attached to the cgroup `path`. */
+  | { kind: 'attachDevices'; path: string; rules: DeviceRule[] };
 
 /**
  * A path as a shell reads it back. One holding a placeholder for a value not known yet (`/proc/$PID/uid_map`)
@@ -59,6 +66,11 @@ export function showHostOp(op: HostOp): string {
       return `kill -${op.signal.replace(/^SIG/, '')} ${typeof op.pid === 'number' ? op.pid : `"${op.pid}"`}`;
     case 'killGroup':
       return `kill -KILL $(cat ${op.procsFiles.map(quoteArg).join(' ')})`;
+    case 'attachDevices': {
+      // No shell command does this (bpftool needs the program compiled and pinned first): the line says what runs.
+      const n = deviceProgram(foldDeviceRules(op.rules)).length / 8;
+      return `# bpf(BPF_PROG_LOAD) a ${n}-instruction device program, then\n# bpf(BPF_PROG_ATTACH) it to ${showPath(op.path)}`;
+    }
   }
 }
 
@@ -108,6 +120,9 @@ export function performHostOp(op: HostOp): void {
         }
         for (const pid of pids) performHostOp({ kind: 'kill', pid: Number(pid), signal: 'SIGKILL' });
       }
+      return;
+    case 'attachDevices':
+      attachDeviceFilter(op.path, deviceProgram(foldDeviceRules(op.rules)));
   }
 }
 

@@ -9,6 +9,7 @@
  * and `ctr` reuse the same transforms instead of rebuilding the chain by hand.
  */
 import { ociCapabilities, type CapabilityChanges } from './capabilities.ts';
+import { DOCKER_DEVICE_RULES, type DeviceRule } from './cgroups/device-rules.ts';
 import { CGROUP2_MOUNT, DEFAULT_DEVICES, DEFAULT_MOUNTS, PROC_MOUNT, SYS_BIND_MOUNT, type Mount } from './mounts.ts';
 import { maskedPathsFor, READONLY_PATHS } from './security/paths.ts';
 import type { NamespaceType } from './namespaces.ts';
@@ -189,6 +190,8 @@ export interface SecurityOptions extends CapabilityChanges {
   seccomp?: 'default' | 'unconfined';
   /** This machine's CPU numbers: docker masks each CPU's thermal_throttle directory too. */
   cpus?: number[];
+  /** docker --device-cgroup-rule: more devices allowed, after docker's default rules. */
+  deviceRules?: DeviceRule[];
 }
 
 /**
@@ -223,6 +226,23 @@ export function withMaskedPaths(cpus: readonly number[] = []): Transform {
   });
 }
 
+/**
+ * Lesson 11: the device cgroup's rules (OCI `linux.resources.devices`) — by default docker's: any node may be made,
+ * only null, zero, full, random, urandom, the terminals and tun opened. They live in a cgroup, so the container gets
+ * one (`/scratch/<id>`) if it has none yet; whoever starts it makes that cgroup with the rules
+ * (lib/cgroups `createCgroup(…, { devices })`) before the container's first process joins it.
+ */
+export function withDeviceRules(rules: readonly DeviceRule[] = DOCKER_DEVICE_RULES): Transform {
+  return (spec) => ({
+    ...spec,
+    linux: {
+      ...spec.linux,
+      cgroupsPath: spec.linux.cgroupsPath ?? `/${CGROUP_PARENT}/${spec.id}`,
+      resources: { ...spec.linux.resources, devices: [...rules] },
+    },
+  });
+}
+
 /** Lesson 11: docker's default seccomp filter, or none (`unconfined`: docker --security-opt seccomp=unconfined). */
 export function withSeccomp(profile: 'default' | 'unconfined' = 'default'): Transform {
   return (spec) => ({
@@ -233,8 +253,8 @@ export function withSeccomp(profile: 'default' | 'unconfined' = 'default'): Tran
 
 /**
  * Lesson 11: what docker does to every container by default — docker's 14 capabilities (plus --cap-add, minus
- * --cap-drop) in the bounding, permitted and effective sets, masked and read-only paths in /proc and /sys, and
- * its seccomp filter; no_new_privs only when asked for.
+ * --cap-drop) in the bounding, permitted and effective sets, masked and read-only paths in /proc and /sys, its
+ * seccomp filter, and its device rules (plus --device-cgroup-rule); no_new_privs only when asked for.
  */
 export function withSecurity(opts: SecurityOptions = {}): Transform {
   return (spec) =>
@@ -243,6 +263,7 @@ export function withSecurity(opts: SecurityOptions = {}): Transform {
       withCapabilities(ociCapabilities({ add: opts.add, drop: opts.drop })),
       withMaskedPaths(opts.cpus ?? []),
       withSeccomp(opts.seccomp ?? 'default'),
+      withDeviceRules([...DOCKER_DEVICE_RULES, ...(opts.deviceRules ?? [])]),
     );
 }
 

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import { capabilitiesFromHex } from './capabilities.ts';
+import type { DeviceRule } from './cgroups/device-rules.ts';
 import { toOciSeccomp } from './seccomp/oci.ts';
 import { defaultSeccompProfile } from './seccomp/profile.ts';
 import { hostSeccompArch } from './seccomp/syscalls.ts';
@@ -19,13 +20,8 @@ import type { ContainerSpec } from './spec.ts';
 
 export const OCI_VERSION = '1.0.2';
 
-export interface OciDeviceRule {
-  allow: boolean;
-  type?: 'a' | 'c' | 'b';
-  major?: number;
-  minor?: number;
-  access: string;
-}
+/** OCI `linux.resources.devices[]`: the spec's own rules have exactly this shape (lib/cgroups/device-rules.ts). */
+export type OciDeviceRule = DeviceRule;
 
 export interface OciConfig {
   ociVersion: string;
@@ -137,7 +133,8 @@ export function toOciConfig(spec: ContainerSpec, opts: OciOptions = {}): OciConf
       namespaces: spec.linux.namespaces.map((n) => ({ type: n.type, ...(n.path ? { path: n.path } : {}) })),
       devices: spec.linux.devices.map((d) => ({ ...d, uid: 0, gid: 0 })),
       resources: {
-        // Deny every device, then allow exactly those the container is given (docker's default rule set).
+        // A spec without rules of its own (lessons 02–10): deny every device, then allow those it is given. The
+        // spec's rules (withDeviceRules, every ctr container) replace these below.
         devices: [
           { allow: false, access: 'rwm' },
           ...spec.linux.devices.map((d) => ({

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONTROLLERS, detectLayout, type CgroupLayout } from './cgroups/index.ts';
+import { CONTROLLERS, describeDeviceEnforcement, detectLayout, type CgroupLayout } from './cgroups/index.ts';
 import { UserError } from './errors.ts';
 import { BRIDGE, CONTAINERS_ROOT, DEFAULT_ROOTFS } from './names.ts';
 import { containerSubnet, DEFAULT_SUBNET, formatCidr } from './network/addresses.ts';
@@ -440,6 +440,16 @@ export function evaluate(f: HostFacts): Finding[] {
     fix: f.cgroups.v2
       ? `echo +${missing[0] ?? 'memory'} > ${f.cgroups.v2.mountPoint}/cgroup.subtree_control`
       : 'mount -t cgroup2 none /sys/fs/cgroup',
+  });
+  const devices = describeDeviceEnforcement(f.cgroups);
+  out.push({
+    name: 'device cgroup',
+    ok: devices !== undefined,
+    required: false,
+    detail: devices
+      ? `${devices} (lesson 11, ctr run)`
+      : 'no v1 devices controller and no v2 tree: a container could open any device node it makes (lesson 11)',
+    fix: 'mount -t cgroup2 none /sys/fs/cgroup',
   });
   const overlay = /\toverlay\n/.test(f.filesystems);
   out.push({

@@ -13,6 +13,7 @@
  * `withPid`, …) so a lesson adds its field and shows the difference. Everything that runs a container —
  * the init plan (lib/init/plan.ts), the launcher, `ctr` — reads only this value.
  */
+import type { DeviceRule } from './cgroups/device-rules.ts';
 import type { Device, Mount } from './mounts.ts';
 import type { NamespaceType } from './namespaces.ts';
 
@@ -60,6 +61,8 @@ export interface Resources {
   pids?: { limit: number };
   /** CFS quota per period, in µs: `--cpus 0.5` is quota 50000, period 100000. */
   cpu?: { quota: number; period: number };
+  /** The device cgroup's rules, in order (lib/cgroups/device-rules.ts): which device nodes may be opened or made. */
+  devices?: DeviceRule[];
 }
 
 /**

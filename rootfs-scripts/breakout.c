@@ -10,6 +10,7 @@
  *   breakout chroot DIR FILE   the chroot escape: mkdir, chroot into it, climb "..", chroot("."), read FILE
  *   breakout fd N FILE         read FILE through directory fd N, if this process inherited one
  *   breakout caps MAJ:MIN      mount, mknod of a block device, setting the clock, loading a module, chown
+ *   breakout devices MAJ:MIN   make a node for a block device in /dev, open it and read its first sector; /dev/null
  *   breakout whoami            real and effective uid, and the capabilities this process holds
  *   breakout paths FILE        read FILE and /sys/firmware, write /proc/sys/kernel/hostname: masked, read-only?
  *   breakout write PATH...     create each PATH: is the file system under it writable?
@@ -178,6 +179,45 @@ static int mode_caps(const char *dev) {
   return 0;
 }
 
+/*
+ * The device cgroup's test: CAP_MKNOD lets root make a node for any device, here the host's disk; the node is made
+ * in /dev (a tmpfs without nodev, as every container's /dev is) and opened read-only. Reading a sector changes
+ * nothing; the node is removed again. Then /dev/null, which every container must be able to use.
+ */
+static int mode_devices(const char *dev) {
+  unsigned maj = 0, min = 0;
+  if (sscanf(dev, "%u:%u", &maj, &min) != 2) {
+    fprintf(stderr, "breakout devices: MAJOR:MINOR of a block device, e.g. 8:0\n");
+    return 2;
+  }
+  const char *node = "/dev/scr-disk";
+  unlink(node);
+  char what[64];
+  snprintf(what, sizeof what, "mknod(disk, b %u:%u)", maj, min);
+  errno = 0;
+  report(what, mknod(node, S_IFBLK | 0600, makedev(maj, min)), errno);
+  errno = 0;
+  int fd = open(node, O_RDONLY);
+  report("open(disk)", fd, errno);
+  if (fd >= 0) {
+    char sector[512];
+    errno = 0;
+    ssize_t n = read(fd, sector, sizeof sector);
+    if (n >= 0) printf("%-23s  %zd bytes\n", "read(disk)", n);
+    else report("read(disk)", n, errno);
+    close(fd);
+  }
+  unlink(node);
+  errno = 0;
+  int null = open("/dev/null", O_WRONLY);
+  report("open(/dev/null)", null, errno);
+  if (null >= 0) {
+    TRY("write(/dev/null)", write(null, "x", 1));
+    close(null);
+  }
+  return 0;
+}
+
 /** A status line of /proc/self/status ("CapEff"), or "?" without /proc. */
 static void status_field(const char *name) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -340,13 +380,14 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "chroot") && argc == 4) return mode_chroot(argv[2], argv[3]);
   if (!strcmp(mode, "fd") && argc == 4) return mode_fd(atoi(argv[2]), argv[3]);
   if (!strcmp(mode, "caps") && argc == 3) return mode_caps(argv[2]);
+  if (!strcmp(mode, "devices") && argc == 3) return mode_devices(argv[2]);
   if (!strcmp(mode, "whoami")) return mode_whoami();
   if (!strcmp(mode, "paths") && argc == 3) return mode_paths(argv[2]);
   if (!strcmp(mode, "write") && argc >= 3) return mode_write(argc - 2, argv + 2);
   if (!strcmp(mode, "syscalls")) return mode_syscalls();
   if (!strcmp(mode, "i386")) return mode_i386();
   fprintf(stderr,
-          "usage: breakout chroot DIR FILE | fd N FILE | caps MAJOR:MINOR | whoami | paths FILE | write PATH... |"
-          " syscalls | i386\n");
+          "usage: breakout chroot DIR FILE | fd N FILE | caps MAJOR:MINOR | devices MAJOR:MINOR | whoami | paths FILE |"
+          " write PATH... | syscalls | i386\n");
   return 2;
 }

@@ -17,7 +17,9 @@
  * - lesson 05: a cgroup with the limits — withCgroup(resourcesFromLimits(parseLimits({ memory, memorySwap, cpus,
  *   pids }))); on a pure cgroup v2 host (`o.cgroupfs`) also withCgroupfs, so the container sees its own cgroup;
  * - lesson 11: docker's profile with --cap-add/--cap-drop and --security-opt, masking every CPU's
- *   thermal_throttle too — withSecurity({ add, drop, ...parseSecurityOpts(securityOpt), cpus: hostCpus });
+ *   thermal_throttle too, and the devices --device-cgroup-rule allows on top of docker's device rules —
+ *   withSecurity({ add, drop, ...parseSecurityOpts(securityOpt), deviceRules: deviceCgroupRule parsed with
+ *   parseDeviceRule (lib/cgroups/device-rules.ts), cpus: hostCpus });
  * - lesson 07: from an image, its process (Cmd, Env, WorkingDir, User) — withImageProcess(process, user);
  * - then only what was given: -w (withCwd), -u (withUser(parseUser(user))), --read-only (withReadOnlyRoot),
  *   --tmpfs (withTmpfs), and last the -e values (withEnvVars), so a flag wins over the image's Env;

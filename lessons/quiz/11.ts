@@ -39,6 +39,17 @@ export default defineQuiz({
     },
     {
       prompt:
+        'CAP_MKNOD is one of docker’s 14, so root in a container can make a node for the host’s disk. What stops it from reading the disk?',
+      choices: [
+        'Nothing: that is why docker drops MKNOD',
+        'The device cgroup: mknod of any node is allowed, but opening one outside the short list (null, zero, urandom, the terminals…) fails with EPERM',
+        'The container’s /dev is read-only',
+      ],
+      answer: 1,
+      why: 'The kernel checks every open and mknod of a device node against the caller’s cgroup. On cgroup v1 the runtime writes the rules into devices.deny and devices.allow; v2 has no such files, so a BPF program attached to the cgroup answers instead. The lesson’s kit made the node in both containers; only the one with docker’s rules got EPERM on open.',
+    },
+    {
+      prompt:
         'A service runs as uid 65534 and finds a setuid-root program in the image. What does no_new_privs change?',
       choices: [
         'Nothing: setuid programs always run as root',

@@ -18,6 +18,8 @@ import {
   type CgroupVersion,
   type Controller,
 } from './contract.ts';
+import { deviceProgram } from '../bpf/device-program.ts';
+import { foldDeviceRules } from './device-emulator.ts';
 import { hostFs } from './files.ts';
 import { readPids, type Limits } from './limits.ts';
 import { hostOpOf } from './ops.ts';
@@ -105,6 +107,11 @@ export class Cgroup {
         }
       }
       if (op.leaf) this.created.add(op.path);
+      return;
+    }
+    if (op.kind === 'attachDevices') {
+      if (!this.fs.attachDeviceProgram) throw new Error(`cannot attach a device program to ${op.path} here`);
+      this.fs.attachDeviceProgram(op.path, deviceProgram(foldDeviceRules(op.rules)));
       return;
     }
     if (op.optional && !this.fs.exists(op.path)) {

@@ -5,6 +5,7 @@
  * in a circle.
  */
 import type { HostOp } from '../hostops.ts';
+import type { DeviceRule } from './device-rules.ts';
 import type { LimitValue, Limits } from './limits.ts';
 
 /** The controllers the workshop limits. */
@@ -42,6 +43,8 @@ export interface CgroupFs {
   rmdir(p: string): void;
   /** Names of the subdirectories (child cgroups). */
   listDirs(p: string): string[];
+  /** cgroup v2's device rules: load this BPF program and attach it to the cgroup directory (lib/bpf/load.ts). */
+  attachDeviceProgram?(dir: string, program: Uint8Array): void;
 }
 
 /** One step of making a cgroup, shown to the learner as a shell line and then done with the same values. */
@@ -60,6 +63,12 @@ export type CgroupOp =
       value: string;
       /** Skip when the file is absent (swap accounting is a kernel option) and tell the learner so. */
       optional?: { shown: string; note: string };
+    }
+  | {
+      /** cgroup v2: a device program built from these rules (already folded), attached to the cgroup at `path`. */
+      kind: 'attachDevices';
+      path: string;
+      rules: DeviceRule[];
     };
 
 export interface MemoryStats {
@@ -114,6 +123,8 @@ export interface CgroupDriver {
   createOps(): CgroupOp[];
   /** Writes that set limits, on a new group or a running one (docker update). */
   limitOps(limits: Limits): CgroupOp[];
+  /** What applies the group's device rules (none when it was planned without any). */
+  deviceOps(): CgroupOp[];
   /** How every process still in the group is killed, as a host effect (killAll does it). */
   killOp(): HostOp;
   /** Kill every process still in the group (they are this run's: nothing else is put there). */
@@ -134,4 +145,6 @@ export interface DriverOptions {
   controllers: Controller[];
   fs: CgroupFs;
   limitWrites?: LimitWriters;
+  /** Device rules this driver enforces (lib/cgroups/devices.ts): on v1 the group gets a devices directory too. */
+  devices?: readonly DeviceRule[];
 }

@@ -3,6 +3,7 @@
  * temporary directory instead.
  */
 import fs from 'node:fs';
+import { attachDeviceFilter } from '../bpf/load.ts';
 import type { CgroupFs } from './contract.ts';
 
 export const hostFs: CgroupFs = {
@@ -17,4 +18,5 @@ export const hostFs: CgroupFs = {
       .readdirSync(p, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name),
+  attachDeviceProgram: (dir, program) => attachDeviceFilter(dir, program),
 };

@@ -17,7 +17,9 @@
  * lib/cgroups gives one interface over both, one job per module: contract.ts (the types), layout.ts (which
  * trees this host has), plan.ts (the directories and writes for some limits, so a lesson can show them before they
  * happen), cgroup.ts (create, add a process, read stats, remove), measure.ts (counters over time), and the v1 and
- * v2 specifics in v1.ts and v2.ts. This file only gathers them for lessons to import from one place.
+ * v2 specifics in v1.ts and v2.ts; device rules in device-rules.ts (the rules), device-emulator.ts (what a list of
+ * them amounts to) and devices.ts (applying them: v1 files, or a v2 BPF program from lib/bpf). This file only
+ * gathers them for lessons to import from one place.
  */
 export * from './contract.ts';
 export * from './limits.ts';
@@ -27,3 +29,6 @@ export * from './ops.ts';
 export * from './plan.ts';
 export * from './cgroup.ts';
 export * from './measure.ts';
+export * from './device-rules.ts';
+export * from './device-emulator.ts';
+export * from './devices.ts';

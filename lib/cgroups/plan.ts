@@ -18,6 +18,8 @@ import {
 } from './contract.ts';
 import { hostFs } from './files.ts';
 import { detectLayout } from './layout.ts';
+import type { DeviceRule } from './device-rules.ts';
+import { deviceEnforcement, devicesNotEnforceable } from './devices.ts';
 import type { Limits } from './limits.ts';
 import { createV1Driver } from './v1.ts';
 import { createV2Driver } from './v2.ts';
@@ -40,6 +42,11 @@ export interface PlanOptions {
   limitWrites?: LimitWriters;
   /** Controllers to use even without a limit, to read their stats (default: all three where available). */
   controllers?: Controller[];
+  /**
+   * Device rules (OCI linux.resources.devices) the group enforces: v1's devices controller where it is mounted,
+   * else a BPF program on v2 (lib/cgroups/devices.ts). Absent: devices are left as the parent has them.
+   */
+  devices?: readonly DeviceRule[];
 }
 
 export const LIMIT_OF: Record<Controller, (l: Limits) => boolean> = {
@@ -68,14 +75,25 @@ export function planCgroup(id: string, limits: Limits, opts: PlanOptions = {}): 
     else if (limited) throw notEnforceable(c, layout);
     else skipped.push(c);
   }
+  const devices = opts.devices === undefined ? undefined : deviceEnforcement(layout);
+  if (opts.devices !== undefined && !devices) throw devicesNotEnforceable();
+  const devicesOn = (version: 'v1' | 'v2') => (devices?.version === version ? { devices: opts.devices } : {});
   const drivers: CgroupDriver[] = [];
   const limitWrites = opts.limitWrites;
-  if (v1.length > 0) drivers.push(createV1Driver(layout.v1, { id, controllers: v1, fs: cgfs, limitWrites }));
-  if (v2.length > 0 && layout.v2) {
-    drivers.push(createV2Driver(layout.v2.mountPoint, { id, controllers: v2, fs: cgfs, limitWrites }));
+  if (v1.length > 0 || devices?.version === 'v1') {
+    drivers.push(createV1Driver(layout.v1, { id, controllers: v1, fs: cgfs, limitWrites, ...devicesOn('v1') }));
+  }
+  if ((v2.length > 0 || devices?.version === 'v2') && layout.v2) {
+    const options = { id, controllers: v2, fs: cgfs, limitWrites, ...devicesOn('v2') };
+    drivers.push(createV2Driver(layout.v2.mountPoint, options));
   }
   const version: CgroupVersion = v1.length > 0 && v2.length > 0 ? 'hybrid' : v1.length > 0 ? 'v1' : 'v2';
-  const ops = [...drivers.flatMap((d) => d.createOps()), ...drivers.flatMap((d) => d.limitOps(limits))];
+  // Device rules before limits, and all of it before any process joins: the first open is already checked.
+  const ops = [
+    ...drivers.flatMap((d) => d.createOps()),
+    ...drivers.flatMap((d) => d.deviceOps()),
+    ...drivers.flatMap((d) => d.limitOps(limits)),
+  ];
   return { id, version, limits, drivers, ops, skipped };
 }
 

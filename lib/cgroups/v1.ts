@@ -14,6 +14,7 @@
  */
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
+import { v1DeviceWrites } from './devices.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions, V1Mount } from './contract.ts';
 import {
   killPids,
@@ -68,7 +69,10 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
   const controllers = [...opts.controllers];
   const treeOf = (c: string) => mounts.find((m) => m.controllers.includes(c));
   // CPU time used is counted by cpuacct, a separate controller that is often mounted with cpu, sometimes not.
-  const wantedTrees = controllers.flatMap((c) => (c === 'cpu' ? ['cpu', 'cpuacct'] : [c]));
+  const wantedTrees = [
+    ...controllers.flatMap((c) => (c === 'cpu' ? ['cpu', 'cpuacct'] : [c])),
+    ...(opts.devices ? ['devices'] : []),
+  ];
   const trees: V1Mount[] = [];
   for (const c of wantedTrees) {
     const t = treeOf(c);
@@ -128,6 +132,11 @@ export function createV1Driver(mounts: readonly V1Mount[], opts: DriverOptions):
     limitOps(limits) {
       const dirs = { memory: leafOf('memory'), pids: leafOf('pids'), cpu: leafOf('cpu') };
       return (opts.limitWrites?.v1 ?? v1LimitWrites)(dirs, onlyFor(limits, controllers));
+    },
+
+    deviceOps() {
+      const dir = leafOf('devices');
+      return opts.devices && dir ? v1DeviceWrites(dir, opts.devices) : [];
     },
 
     killOp() {

@@ -17,6 +17,7 @@
  */
 import path from 'node:path';
 import { CGROUP_PARENT } from '../names.ts';
+import { v2DeviceOps } from './devices.ts';
 import type { CgroupDriver, CgroupOp, CgroupStats, Controller, DriverOptions } from './contract.ts';
 import { killPids, onlyFor, parseCpuMax, parseKeyedFile, parseLimitValue, readPids, type Limits } from './limits.ts';
 
@@ -104,6 +105,10 @@ export function createV2Driver(mountPoint: string, opts: DriverOptions): CgroupD
     // Limits go in the leaf, which has the controllers' files once the parent hands them down.
     limitOps(limits) {
       return (opts.limitWrites?.v2 ?? v2LimitWrites)(leaf, onlyFor(limits, controllers));
+    },
+
+    deviceOps() {
+      return opts.devices ? v2DeviceOps(leaf, opts.devices) : [];
     },
 
     killOp() {

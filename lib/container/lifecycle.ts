@@ -11,7 +11,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from '../cleanup.ts';
-import { Cgroup, createCgroup, detectLayout, limitsFromResources, planCgroup } from '../cgroups/index.ts';
+import {
+  Cgroup,
+  createCgroup,
+  detectLayout,
+  DOCKER_DEVICE_RULES,
+  limitsFromResources,
+  planCgroup,
+} from '../cgroups/index.ts';
 import { UserError } from '../errors.ts';
 import { build, withNetwork, withOverlay } from '../kit.ts';
 import { STATE_ROOT, stateDir } from '../names.ts';
@@ -159,7 +166,8 @@ export async function createContainer(runner: Runner, cleanup: CleanupStack, req
   made = true;
   if (owner) runner.apply({ kind: 'chmod', path: STATE_ROOT, mode: 0o711 });
   if (req.spec.name) drops.push(reserveName(cleanup, req.spec.name, id));
-  const cgroup = createCgroup(cleanup, id, limitsFromResources(req.spec.linux.resources), { runner });
+  const { resources } = req.spec.linux;
+  const cgroup = createCgroup(cleanup, id, limitsFromResources(resources), { runner, devices: resources?.devices });
   const root = createOverlayRoot(runner, cleanup, id, req.layers, owner);
   drops.push(root.dropRemoval);
   // The network namespace is made and wired first; the container joins it by path (as CNI plugins do).
@@ -247,9 +255,14 @@ export function lookup(ref: string): ContainerState {
   return effectiveState(found);
 }
 
-/** The cgroup of a container, from its id (the same plan that made it). */
+/**
+ * The cgroup of a container, from its id (the same plan that made it: on v1, its devices tree too). Every container
+ * ctr runs has device rules (withSecurity); one not recorded yet — a lesson showing `ctr exec` before the container
+ * runs — is planned as ctr will make it.
+ */
 export function cgroupOf(id: string, runner?: Runner): Cgroup {
-  return new Cgroup(planCgroup(id, {}, { layout: detectLayout() }), undefined, runner).adopt();
+  const devices = readState(id)?.spec.linux.resources?.devices ?? DOCKER_DEVICE_RULES;
+  return new Cgroup(planCgroup(id, {}, { layout: detectLayout(), devices }), undefined, runner).adopt();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import { detectLayout, isPureV2 } from '../cgroups/layout.ts';
+import { parseDeviceRule } from '../cgroups/device-rules.ts';
 import { parseLimits, resourcesFromLimits } from '../cgroups/limits.ts';
 import { UserError } from '../errors.ts';
 import fs from 'node:fs';
@@ -84,6 +85,7 @@ export const RUN_FLAGS: FlagSpec[] = [
     arg: 'OPT',
     help: 'no-new-privileges, or seccomp=unconfined to turn the filter off',
   },
+  { name: 'device-cgroup-rule', value: true, multiple: true, arg: 'RULE', help: "allow a device: 'c 42:* rmw'" },
   { name: 'read-only', help: 'mount the root filesystem read-only' },
   { name: 'tmpfs', value: true, multiple: true, arg: 'DIR', help: 'a writable tmpfs at DIR (with --read-only)' },
   { name: 'network', value: true, arg: 'MODE', help: 'bridge (default: scr0, NAT out) or none (only lo)' },
@@ -258,6 +260,8 @@ export interface RunOptions {
   capDrop?: string[];
   /** --security-opt: no-new-privileges, seccomp=unconfined. */
   securityOpt?: string[];
+  /** --device-cgroup-rule, as typed ('c 42:* rmw'): devices allowed on top of docker's rules. */
+  deviceCgroupRule?: string[];
   /** This machine's CPU numbers: docker masks each CPU's thermal_throttle directory too. */
   hostCpus?: number[];
   /** A pure cgroup v2 host: the container's own cgroup is mounted at /sys/fs/cgroup. */
@@ -282,7 +286,13 @@ export function specFromOptions(o: RunOptions): ContainerSpec {
     isolatedSpec({ id: o.id, rootfs: o.rootfs, args: o.args, hostname: o.hostname ?? o.id }),
     withCgroup(resourcesFromLimits(limits)),
     ...(o.cgroupfs ? [withCgroupfs] : []),
-    withSecurity({ add: o.capAdd, drop: o.capDrop, ...security, cpus: o.hostCpus }),
+    withSecurity({
+      add: o.capAdd,
+      drop: o.capDrop,
+      ...security,
+      deviceRules: (o.deviceCgroupRule ?? []).map(parseDeviceRule),
+      cpus: o.hostCpus,
+    }),
     ...(o.image ? [withImageProcess(o.image.process, o.image.user)] : []),
     ...(o.workdir ? [withCwd(o.workdir)] : []),
     ...(o.user ? [withUser(parseUser(o.user))] : []),
@@ -348,6 +358,7 @@ export function runOptions(
     tmpfs,
     capAdd: list(flags['cap-add']),
     capDrop: list(flags['cap-drop']),
+    deviceCgroupRule: list(flags['device-cgroup-rule']),
     securityOpt: list(flags['security-opt']),
     hostCpus: opts.cpus ?? hostCpus(),
     cgroupfs: opts.pureCgroupV2 ?? isPureV2(detectLayout()),

@@ -137,6 +137,28 @@ export function hostRootDevice(statDev: () => number = () => fs.statSync('/').de
   return major === 0 ? '8:0' : `${major}:${minor}`;
 }
 
+/**
+ * The block device lesson 11's device step makes a node for: the host's root disk when root on the host may open
+ * it (the point: a container reads the host's disk), else the first loop device, 7:0 — some sandboxes refuse even
+ * the host's root its own disk, and the step must show the container's refusal, not the host's.
+ */
+export function deviceToOpen(
+  disk: string = hostRootDevice(),
+  canOpen: (majorMinor: string) => boolean = hostCanOpenBlock,
+): string {
+  return canOpen(disk) ? disk : '7:0';
+}
+
+/** Whether this process may open the block device MAJOR:MINOR for reading (through its /dev/block link). */
+function hostCanOpenBlock(majorMinor: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(`/dev/block/${majorMinor}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The first of `candidates` that exists on this host (a masked path to read: /proc/kcore is not everywhere). */
 export function firstExisting(candidates: readonly string[], exists: (p: string) => boolean = fs.existsSync): string {
   return candidates.find((c) => exists(c)) ?? candidates[0] ?? '';

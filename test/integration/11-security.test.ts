@@ -15,6 +15,7 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   readCapLastCap,
 } from '../../lib/capabilities.ts';
+import { createCgroup, devicesListLines, DOCKER_DEVICE_RULES, foldDeviceRules } from '../../lib/cgroups/index.ts';
 import { CleanupStack } from '../../lib/cleanup.ts';
 import { execInContainer } from '../../lib/container/exec.ts';
 import { createOverlayRoot, overlayPaths } from '../../lib/container/root.ts';
@@ -39,7 +40,7 @@ import { runLessonForTest, testId } from '../helpers/lesson.ts';
 type Run = Awaited<ReturnType<typeof runLessonForTest<ReturnType<typeof lesson.initialState>>>>;
 const DOCKER_14 = capabilitiesToHex(DOCKER_DEFAULT_CAPABILITIES);
 const NONE = '0000000000000000';
-const STAGES = ['o', 'c', 'd', 'n', 'm', 'r', 's', 'l', 'k', 'j'];
+const STAGES = ['o', 'c', 'd', 'v', 'n', 'm', 'r', 's', 'l', 'k', 'j'];
 
 /** The fully hardened container of the lesson's last steps, as `ctr run` makes it from docker's flags. */
 function hardenedSpec(id: string, args: string[]) {
@@ -119,6 +120,22 @@ describe.skipIf(!canRunIntegration)('lesson 11: security, run for real', () => {
     expect(Object.entries(a).find(([k]) => k.startsWith('mknod'))?.[1]).toBe('EPERM');
     expect(a['mount(tmpfs, /mnt)']).toBe('ok');
     expect(a['chown(file, 65534)']).toBe('ok');
+  });
+
+  it('the device cgroup: a disk node is made in both containers, opened only where no rules stand (EPERM)', () => {
+    const d = r.state.devices;
+    const mknod = (a?: { answers: Record<string, string> }) =>
+      Object.entries(a?.answers ?? {}).find(([k]) => k.startsWith('mknod'))?.[1];
+    expect(mknod(d?.caps)).toBe('ok');
+    expect(mknod(d?.devices)).toBe('ok');
+    expect(d?.caps.answers['open(disk)']).toBeDefined();
+    expect(d?.caps.answers['open(disk)']).not.toBe('EPERM');
+    expect(d?.devices.answers['open(disk)']).toBe('EPERM');
+    expect(d?.devices.answers['read(disk)']).toBeUndefined();
+    expect(d?.devices.answers['write(/dev/null)']).toBe('ok');
+    // Read back from the kernel by the host: devices.list on v1, the attached program's instructions on v2.
+    expect(d?.rules?.lines).toEqual(devicesListLines(foldDeviceRules(DOCKER_DEVICE_RULES)));
+    expect(d?.rules?.source).toContain(`/scratch/${r.id}v`);
   });
 
   it('no_new_privs: the setuid-root program run by uid 65534 gains root and capabilities only without it', () => {
@@ -202,24 +219,31 @@ describe.skipIf(!canRunIntegration)('a fully hardened container, apart from the 
   const id = testId('11');
   const cleanup = new CleanupStack();
   const runner = createRunner();
+  /** withSecurity's device rules live in a cgroup the starter makes (ctr does it in createContainer). */
+  const deviceCgroupOf = (spec: ReturnType<typeof hardenedSpec>) =>
+    createCgroup(cleanup, spec.id, {}, { runner, controllers: [], devices: spec.linux.resources?.devices });
   afterAll(async () => {
     await cleanup.unwind();
     expect(await leftoversOf(id)).toEqual([]);
     expect(fs.existsSync(containerDir(`${id}a`))).toBe(false);
   });
 
-  it('still does ordinary work: a shell, a pipe, a background job, /tmp, reading its files, its own hostname', async () => {
+  it('still does ordinary work: a shell, a pipe, a background job, /tmp, its files, its hostname, /dev', async () => {
     const cid = `${id}a`;
     const spec = hardenedSpec(cid, [
       'sh',
       '-c',
       'echo note > /tmp/n && cat /tmp/n; ls /etc | grep -c passwd; sleep 0 & wait; echo "job $?"; ' +
-        'cat /proc/sys/kernel/hostname; id -u',
+        'cat /proc/sys/kernel/hostname; id -u; head -c 3 /dev/urandom | wc -c; echo x > /dev/null && echo null',
     ]);
     createOverlayRoot(runner, cleanup, cid, [DEFAULT_ROOTFS]);
-    const res = await runContainer(runner, cleanup, spec, { executor: 'ts', init: await initBundle() });
+    const res = await runContainer(runner, cleanup, spec, {
+      executor: 'ts',
+      init: await initBundle(),
+      procsFiles: deviceCgroupOf(spec).procsFiles,
+    });
     expect(res.stderr).toBe('');
-    expect(res.stdout.trim().split('\n')).toEqual(['note', '1', 'job 0', `scr${cid}`, '0']);
+    expect(res.stdout.trim().split('\n')).toEqual(['note', '1', 'job 0', `scr${cid}`, '0', '3', 'null']);
     expect(res.exitCode).toBe(0);
   });
 
@@ -228,9 +252,10 @@ describe.skipIf(!canRunIntegration)('a fully hardened container, apart from the 
     createOverlayRoot(runner, cleanup, cid, [DEFAULT_ROOTFS]);
     const spec = hardenedSpec(cid, ['sleep', '3600']);
     const init = await initBundle();
-    const c = await startContainer(runner, cleanup, spec, { executor: 'ts', init });
+    const { procsFiles } = deviceCgroupOf(spec);
+    const c = await startContainer(runner, cleanup, spec, { executor: 'ts', init, procsFiles });
     const pidNs = fs.readlinkSync(`/proc/${c.hostPid}/ns/pid`);
-    const exec = execInContainer(runner, cleanup, spec, c.hostPid, ['sleep', '3'], { init, procsFiles: [] });
+    const exec = execInContainer(runner, cleanup, spec, c.hostPid, ['sleep', '3'], { init, procsFiles });
     // The exec'd sleep: another process in PID 1's PID namespace, running `sleep 3`.
     let found: number | undefined;
     for (let i = 0; i < 100 && found === undefined; i++) {

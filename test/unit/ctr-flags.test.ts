@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFlags } from '../../lib/ctr/flags.ts';
 import { envFileLines, parseSecurityOpts, parseUser, runRequest, RUN_FLAGS } from '../../lib/ctr/run-spec.ts';
 import { envValue } from '../../lib/spec.ts';
+import { DOCKER_DEVICE_RULES } from '../../lib/cgroups/device-rules.ts';
 
 const parse = (argv: string[]) => parseFlags(argv, RUN_FLAGS, 'run');
 const ROOTFS = { kind: 'rootfs' as const, image: 'busybox-dir', path: '/var/lib/scratch/rootfs/busybox' };
@@ -79,6 +80,7 @@ describe('ctr run flags → the container spec', () => {
       memory: { limit: 67108864, swap: 67108864 },
       pids: { limit: 20 },
       cpu: { quota: 50000, period: 100000 },
+      devices: DOCKER_DEVICE_RULES,
     });
     expect(r.spec.process.user).toEqual({ uid: 1000, gid: 50 });
     expect(r.spec.process.cwd).toBe('/tmp');

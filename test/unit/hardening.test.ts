@@ -12,6 +12,7 @@ import {
   build,
   isolatedSpec,
   withCapabilities,
+  withDeviceRules,
   withMaskedPaths,
   withNoNetwork,
   withNoNewPrivileges,
@@ -24,6 +25,7 @@ import {
 import { securityFindings } from '../../lib/preflight.ts';
 import {
   canBuildBreakout,
+  deviceToOpen,
   firstExisting,
   hostRootDevice,
   kitLayerArgvs,
@@ -70,13 +72,14 @@ describe('the hardening transforms', () => {
     expect([...(asRoot.process.capabilities?.effective ?? [])].sort()).toEqual(docker14);
   });
 
-  it('withSecurity is the four pieces together: capabilities, no_new_privs off, masked paths, docker’s filter', () => {
+  it('withSecurity is the pieces together: capabilities, no_new_privs off, masked paths, filter, device rules', () => {
     const whole = build(base('11aa03o'), withSecurity({ cpus: [0] }));
     const pieces = build(
       base('11aa03o'),
       withCapabilities(ociCapabilities()),
       withMaskedPaths([0]),
       withSeccomp('default'),
+      withDeviceRules(),
     );
     expect(whole.process.noNewPrivileges).toBe(false);
     expect(whole.process.capabilities).toEqual(pieces.process.capabilities);
@@ -169,6 +172,11 @@ describe('reading the attack kit and /proc', () => {
         throw new Error('no /');
       }),
     ).toBe('8:0');
+  });
+
+  it('the device step opens the host’s disk where the host’s root may, else the first loop device', () => {
+    expect(deviceToOpen('254:0', () => true)).toBe('254:0');
+    expect(deviceToOpen('254:0', () => false)).toBe('7:0');
   });
 
   it('the kit’s layer: the binary, and a setuid-root copy of it', () => {
