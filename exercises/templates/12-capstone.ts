@@ -29,6 +29,7 @@
 import type { RunOptions } from '../../lib/ctr/run-spec.ts';
 import type { ContainerSpec } from '../../lib/spec.ts';
 // Uncomment these as you use them (a correct answer uses them all):
+// import { parseDeviceRule } from '../../lib/cgroups/device-rules.ts';
 // import { parseLimits, resourcesFromLimits } from '../../lib/cgroups/limits.ts';
 // import { parseSecurityOpts, parseUser } from '../../lib/ctr/run-spec.ts';
 // import { build, isolatedSpec, withCgroup, withCgroupfs, withCwd, withEnvVars } from '../../lib/kit.ts';
