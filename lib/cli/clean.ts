@@ -33,8 +33,11 @@ await main(
       },
     });
     const only = values.only;
+    // Finding only reads (ip netns list, iptables -S, …), so it runs for real even with --dry-run: a dry runner
+    // answers every command with nothing, and the dry run missed every netns, link and rule.
+    const looker = createRunner();
     const scan = async (): Promise<Leftover[]> =>
-      (await scanLeftovers(runner)).filter((l) => !only || only.some((id) => belongsTo(l, id)));
+      (await scanLeftovers(looker)).filter((l) => !only || only.some((id) => belongsTo(l, id)));
     requireLinux();
     requireRoot('npm run clean');
     const out = new Printer({ color: wantsColor(process.stdout) });

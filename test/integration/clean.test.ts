@@ -39,6 +39,17 @@ describe.skipIf(!canRunIntegration)('npm run clean', () => {
       ]),
     );
 
+    // --dry-run names every one of them — those found through commands (netns, links) too — and removes nothing.
+    const dry = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts', '--dry-run', '--only', id], {
+      reject: false,
+      env: { FORCE_COLOR: '0' },
+    });
+    expect(dry.exitCode, dry.stdout + dry.stderr).toBe(0);
+    for (const shown of [`ip netns delete scr${id}`, `scr${id}a`, `umount --lazy ${state}/proc`, cg, state])
+      expect(dry.stdout).toContain(shown);
+    expect(dry.stdout).toContain('nothing was removed');
+    expect(await leftoversOf(id)).toEqual(before);
+
     // --only: this test's leftovers, never those of a lesson running elsewhere on the machine.
     const r = await execa(process.execPath, ['--import', 'tsx', 'lib/cli/clean.ts', '--only', id], {
       reject: false,
