@@ -11,6 +11,7 @@
  * runc is the oracle. Last, the exercise: docker's flags as a container spec, the function ctr itself runs —
  * started with lib's own calls next to `ctr run` with the same flags, and read from the host.
  */
+import { UserError } from '../lib/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBundle, PROJECT_ROOT } from '../lib/bundle.ts';
@@ -168,6 +169,16 @@ const inRepo = { cwd: PROJECT_ROOT };
 async function runCtr(ctx: Ctx, argv: readonly string[]): Promise<string> {
   const r = await ctx.runner.run(argv, { ...inRepo, reject: false });
   const text = [r.stdout, r.stderr].filter(Boolean).join('\n');
+  // ctr's own refusal of something the host has once (another run published this port a moment ago: two lessons
+  // started at the same instant both saw it free) is one line for the learner, not a bug's stack trace.
+  const refusal = /^✘ (.*) — fix: .*$/.exec(r.stderr.trim());
+  if (r.exitCode === 125 && refusal && !r.stderr.trim().includes('\n')) {
+    const busyPort = /host port \S+ is already published/.test(refusal[1] ?? '');
+    throw new UserError(
+      `ctr refused: ${refusal[1]}`,
+      busyPort ? 'npm run lesson 12   (again: it picks the next free port)' : (r.stderr.split(' — fix: ')[1] ?? ''),
+    );
+  }
   if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (exit ${r.exitCode}): ${text}`);
   return text;
 }
