@@ -151,7 +151,15 @@ async function expectNothingLeft(id: string, pgid: number, what: string) {
 
 /** After SIGKILL: npm run clean -- --only ID, in the namespace; it names what it removes and leaves nothing. */
 async function cleanAfterKill(id: string, pgid: number, what: string) {
-  const before = await leftoversOf(id);
+  // A detached container's waiter outlives the killed runner and may still be taking its network down (a stop the
+  // runner had begun): wait until what is left stops changing, or clean is blamed for what the waiter removed.
+  let before = await leftoversOf(id);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await leftoversOf(id);
+    if (JSON.stringify(now) === JSON.stringify(before)) break;
+    before = now;
+  }
   // npm in the test namespace, so clean sees (and removes) the links and rules the run made there.
   const [file, ...args] = inNetns(net.name, ['npm', 'run', '-s', 'clean', '--', '--only', id]);
   const c = await execa(file ?? 'nsenter', args, { cwd: PROJECT_ROOT, reject: false, env: { FORCE_COLOR: '0' } });
