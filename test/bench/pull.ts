@@ -48,7 +48,7 @@ export async function pullBenchmarks(opts: { runs: number; work: string; log: (l
       { format: 'oci-layout', gzip: true },
     );
     fs.rmSync(layer.file);
-    skopeoPush(path.join(dir, 'big.oci'), 'latest', `${registry.host}/scratch/bench:big`);
+    skopeoPush(path.join(dir, 'big.oci'), 'big', `${registry.host}/scratch/bench:big`);
     const small = workshopImages(DEFAULT_ROOTFS).layers;
     await saveImages([{ ...small, names: ['scratch/layers:latest'] }], path.join(dir, 'small.oci'), {
       format: 'oci-layout',
