@@ -20,7 +20,7 @@ import type { Check, LessonResult } from '../../lib/lesson.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { readMountinfo } from '../../lib/mountinfo.ts';
 import { canRunIntegration } from '../helpers/env.ts';
-import { testId } from '../helpers/lesson.ts';
+import { createOwnHostNetns, runLessonInNetns, testId } from '../helpers/lesson.ts';
 
 const CHILD = path.join(import.meta.dirname, '../helpers/lesson-child.ts');
 const PROJECT = path.resolve(import.meta.dirname, '../..');
@@ -267,6 +267,43 @@ describe.skipIf(!canRunIntegration)('exercises: a wrong answer fails its lesson 
       expect(os.hostname()).toBe(hostname);
     });
   }
+
+  it('lesson 12: specFromOptions that forgets -m: the host sees no memory limit, and the check says so', async () => {
+    // Lesson 12 changes the host's network, so it runs in a network namespace made for it (as exercises.test does).
+    const lesson = await loadLesson(findLessonFile('12')!);
+    const mine = learnerFile(
+      '12-memory',
+      "import { specFromOptions as lib, type RunOptions } from '../lib/ctr/run-spec.ts';\n" +
+        "import type { ContainerSpec } from '../lib/spec.ts';\n" +
+        '// The learner passed every flag on but -m.\n' +
+        'export function specFromOptions(o: RunOptions): ContainerSpec {\n  return lib({ ...o, memory: undefined });\n}\n',
+    );
+    const id = testId('12');
+    const netns = await createOwnHostNetns();
+    try {
+      const r = await runLessonInNetns(lesson, netns.name, { id, exerciseFile: mine });
+      expect(r.ok).toBe(false);
+      const failed = r.checks.filter((c: Check) => !c.ok).map((c) => c.claim);
+      expect(failed, r.output).toEqual(
+        expect.arrayContaining([expect.stringMatching(/your specFromOptions was the one ctr run made/)]),
+      );
+      // Everything ctr itself did still passed: only the learner's part is marked.
+      expect(
+        failed.every((c) => /specFromOptions|what the flags asked/.test(c)),
+        failed.join(' | '),
+      ).toBe(true);
+      const grading = gradingOf(r.output, failed[0]!);
+      expect(grading, r.output).toMatch(/→ expected: \S/);
+      expect(grading).toMatch(/→ seen on the host: .*(memory|48m|50331648)/s);
+      expect(grading).toMatch(/→ read hint \d: npm run exercise 12 -- --hint \d/);
+      expect(r.output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+      expect(await netns.leftovers()).toEqual([]);
+    } finally {
+      fs.rmSync(mine, { force: true });
+      await netns.remove();
+    }
+    expect(await leftoversOf(id)).toEqual([]);
+  });
 
   it('lesson 10: execArgvFor without --target is refused before anything runs, in one line', async () => {
     const mine = learnerFile(
