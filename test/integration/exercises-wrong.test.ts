@@ -42,6 +42,7 @@ async function runMine(
   number: string,
   exerciseFile: string,
   id: string,
+  shell?: string | null,
 ): Promise<Result | { thrown: { name: string; message: string } }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-wrong-'));
   try {
@@ -49,13 +50,21 @@ async function runMine(
     const r = await execa(
       'unshare',
       ['--uts', '--', process.execPath, '--import', 'tsx', CHILD, number, JSON.stringify({ id, exerciseFile }), out],
-      { cwd: PROJECT, reject: false, env: { FORCE_COLOR: '0' } },
+      { cwd: PROJECT, reject: false, extendEnv: false, env: childEnv(shell) },
     );
     if (!fs.existsSync(out)) throw new Error(`lesson ${number} child failed (${r.exitCode}):\n${r.stderr}`);
     return JSON.parse(fs.readFileSync(out, 'utf8')) as Result | { thrown: { name: string; message: string } };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** This process's environment for the lesson's child, without colour, with the SHELL asked for (undefined: as is). */
+function childEnv(shell: string | null | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+  if (shell === null) delete env.SHELL;
+  else if (shell !== undefined) env.SHELL = shell;
+  return env;
 }
 
 /** The lines the lesson printed under a failing check: expected, seen on the host, read hint N. */
@@ -79,6 +88,8 @@ interface WrongAnswer {
   hint: number;
   /** What its "seen on the host" line must say. */
   seen: RegExp;
+  /** The learner's SHELL for this run (null: none), where the lesson's behaviour depends on it. */
+  shell?: string | null;
   /** More to prove about this run (its state, the host). */
   also?: (r: Result) => void;
 }
@@ -86,14 +97,24 @@ interface WrongAnswer {
 const SPEC = "import type { ContainerSpec } from '../lib/spec.ts';\n";
 
 const WRONG: WrongAnswer[] = [
+  // chroot with no command runs $SHELL -i, so what the learner sees depends on their SHELL: both are pinned here.
   {
     lesson: '01',
-    mistake: 'chrootArgv without the command after the root',
+    mistake: 'chrootArgv without the command after the root, with a SHELL the rootfs lacks (/bin/bash)',
     text: 'export function chrootArgv(rootfs: string, command: readonly string[]): string[] {\n  void command;\n  return ["chroot", rootfs];\n}\n',
-    // chroot with no command runs $SHELL -i: not in the rootfs (exit 127), or a shell that reads no input.
+    shell: '/bin/bash',
     failing: /step 1, “ls \/ inside the chroot”|ls \/ inside the chroot lists the rootfs/,
     hint: 2,
-    seen: /exited with 127: chroot|ls \/ printed nothing/,
+    seen: /exited with 127: chroot/,
+  },
+  {
+    lesson: '01',
+    mistake: 'chrootArgv without the command after the root, with no SHELL (chroot runs /bin/sh -i, which reads no input)',
+    text: 'export function chrootArgv(rootfs: string, command: readonly string[]): string[] {\n  void command;\n  return ["chroot", rootfs];\n}\n',
+    shell: null,
+    failing: /ls \/ inside the chroot lists the rootfs/,
+    hint: 2,
+    seen: /ls \/ printed (nothing|BusyBox)/,
   },
   {
     lesson: '02',
@@ -246,7 +267,7 @@ describe.skipIf(!canRunIntegration)('exercises: a wrong answer fails its lesson 
       const mine = learnerFile(`${w.lesson}-${WRONG.indexOf(w)}`, w.text);
       const id = testId(w.lesson);
       try {
-        const r = await runMine(w.lesson, mine, id);
+        const r = await runMine(w.lesson, mine, id, w.shell);
         if ('thrown' in r)
           throw new Error(`the lesson threw instead of grading: ${r.thrown.name}: ${r.thrown.message}`);
         expect(r.ok).toBe(false);
