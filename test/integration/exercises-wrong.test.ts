@@ -109,7 +109,8 @@ const WRONG: WrongAnswer[] = [
   },
   {
     lesson: '01',
-    mistake: 'chrootArgv without the command after the root, with no SHELL (chroot runs /bin/sh -i, which reads no input)',
+    mistake:
+      'chrootArgv without the command after the root, with no SHELL (chroot runs /bin/sh -i, which reads no input)',
     text: 'export function chrootArgv(rootfs: string, command: readonly string[]): string[] {\n  void command;\n  return ["chroot", rootfs];\n}\n',
     shell: null,
     failing: /ls \/ inside the chroot lists the rootfs/,
