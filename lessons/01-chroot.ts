@@ -10,12 +10,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chrootArgv, mountProcInRootfs, procMountArgv } from '../lib/chroot.ts';
+import { chrootArgv, mountProcInRootfs, onlyEndedProcesses, procMountArgv } from '../lib/chroot.ts';
+import { CommandError } from '../lib/errors.ts';
 import { argvShape } from '../lib/exercise.ts';
 import { defineLesson, step } from '../lib/lesson.ts';
 import { columns } from '../lib/output.ts';
 import { readMountinfo } from '../lib/mountinfo.ts';
 import { stateDir } from '../lib/names.ts';
+import { quoteArgv } from '../lib/quote.ts';
 import { createStateDir } from '../lib/state.ts';
 
 interface State {
@@ -131,7 +133,8 @@ export default defineLesson<State>({
         const target = path.join(realRoot(ctx.rootfs), 'proc');
         const before = new Set(mountIdsAt(target));
         await mountProcInRootfs(ctx.runner, ctx.cleanup, ctx.rootfs);
-        const ls = await ctx.runner.run(cmd.ls);
+        const ls = await ctx.runner.run(cmd.ls, { reject: false });
+        if (ls.exitCode !== 0 && !onlyEndedProcesses(ls)) throw new CommandError({ ...ls, display: quoteArgv(cmd.ls) });
         ctx.state.runnerPid = process.pid;
         const pids = lines(ls.stdout)
           .flatMap((l) => l.split(/\s+/))

@@ -30,3 +30,17 @@ export async function mountProcInRootfs(runner: Runner, cleanup: CleanupStack, r
   cleanup.push(`unmount ${target}`, () => runner.run(['umount', target]));
   return target;
 }
+
+/**
+ * Whether a failed `ls /proc` failed only because host processes ended while it ran: busybox `ls` lstat()s each
+ * name it read from the directory, and a process that exits in between (a second lesson running next door) is
+ * reported and makes it exit 1. That is a busy host, not a broken lesson.
+ */
+export function onlyEndedProcesses(ls: { exitCode: number; stderr: string }): boolean {
+  const errors = ls.stderr.split('\n').filter((l) => l.trim() !== '');
+  return (
+    ls.exitCode === 1 &&
+    errors.length > 0 &&
+    errors.every((l) => /^ls: \/proc\/\d+: No such file or directory$/.test(l))
+  );
+}
