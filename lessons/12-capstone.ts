@@ -45,7 +45,7 @@ import { hostKey } from '../lib/network/host.ts';
 import { networkDir, portKey, portOwner } from '../lib/network/ipam.ts';
 import { unusedTcpPort } from '../lib/network/ports.ts';
 import { BACKEND_FILE, readRecorded } from '../lib/network/shared.ts';
-import { RUNC_FIX, runcDeleteArgv, runcRunArgv } from '../lib/oci-bundle.ts';
+import { cgroupParentRemovals, RUNC_FIX, runcDeleteArgv, runcRunArgv } from '../lib/oci-bundle.ts';
 import type { OciConfig } from '../lib/oci.ts';
 import { findOnPath, toolPath, type RunResult } from '../lib/runner.ts';
 import { parsePrivileges, readPrivileges, type PrivilegeField } from '../lib/security/breakout.ts';
@@ -310,6 +310,7 @@ function exportImageAsRoot(ctx: Ctx): string[] {
 async function runcOracle(ctx: Ctx, argv: readonly string[], which: 'container' | 'image', c: Comparison) {
   ctx.cleanup.push(`runc delete --force ${runcId(ctx, which)}`, async () => {
     await ctx.runner.run(runcDeleteArgv(runcRoot(ctx), runcId(ctx, which)), { reject: false });
+    for (const op of cgroupParentRemovals()) ctx.runner.apply(op);
   });
   const theirs = await ctx.runner.run(argv, { reject: false });
   if (theirs.exitCode !== 0) throw new Error(`runc failed (exit ${theirs.exitCode}): ${theirs.stderr}`);

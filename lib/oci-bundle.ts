@@ -13,7 +13,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.ts';
+import type { HostOp } from './hostops.ts';
 import { flattenLayers } from './image/flatten.ts';
+import { cgroupParents } from './leftovers.ts';
 import { CGROUP_PARENT } from './names.ts';
 import { toOciConfig, type OciConfig } from './oci.ts';
 import type { ContainerSpec } from './spec.ts';
@@ -74,4 +76,14 @@ export function runcRunArgv(root: string, bundle: string, id: string): string[] 
 /** Take down whatever of a runc container is left (its processes, cgroup and state): the undo of runcRunArgv. */
 export function runcDeleteArgv(root: string, id: string): string[] {
   return ['runc', '--root', root, 'delete', '--force', id];
+}
+
+/**
+ * What `runc delete` leaves: runc makes a bundle's cgroup in every hierarchy the host mounts — on a hybrid host
+ * also blkio, cpuset, freezer, name=systemd and the empty v2 tree, which ctr never uses — and removes only the
+ * leaf. The `scratch` parents it made on the way are the workshop's, removed here once empty (a group another
+ * run still has in one keeps it).
+ */
+export function cgroupParentRemovals(): HostOp[] {
+  return cgroupParents().map((p) => ({ kind: 'rmdir', path: p, ifEmpty: true }));
 }

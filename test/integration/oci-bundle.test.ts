@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { performHostOp } from '../../lib/hostops.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
+import { cgroupParentRemovals } from '../../lib/oci-bundle.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 
@@ -76,6 +78,7 @@ describe.skipIf(!canRunIntegration || !hasRunc)('ctr export-bundle, run by runc'
     } finally {
       await ctr(['rm', '-f', id]);
       await execa('runc', ['delete', '-f', `${id}b`], { reject: false });
+      for (const op of cgroupParentRemovals()) performHostOp(op);
       fs.rmSync(bundle, { recursive: true, force: true });
     }
     expect(await leftoversOf(id)).toEqual([]);
