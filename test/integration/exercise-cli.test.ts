@@ -7,18 +7,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/bundle.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { testId } from '../helpers/lesson.ts';
 
-// Directly in the project, as exercises/ is, so the copies' ../lib/ imports resolve.
-const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.scr-exercises-'));
-const progressFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scr-progress-')), 'progress.json');
+// Directly in the project, as exercises/ is, so the copies' ../lib/ imports resolve. Made in beforeAll, not while
+// the file is collected: a run that filters every test out (-t) runs no hooks, and left them behind.
+let dir = '';
+let progressFile = '';
+let copy = '';
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.scr-exercises-'));
+  progressFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scr-progress-')), 'progress.json');
+  copy = path.join(dir, '01-chroot.ts');
+});
 afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(path.dirname(progressFile), { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (progressFile) fs.rmSync(path.dirname(progressFile), { recursive: true, force: true });
 });
 const env = (id = testId('01')) => ({
   FORCE_COLOR: '0',
@@ -33,7 +40,6 @@ const exercise = (args: string[], id?: string) =>
     input: '',
     env: env(id),
   });
-const copy = path.join(dir, '01-chroot.ts');
 const SOLUTION = "export { chrootArgv } from '../lib/chroot.ts';\n";
 const hasStackTrace = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 

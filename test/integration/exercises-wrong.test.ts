@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLessonFile, loadLesson } from '../../lib/discovery.ts';
 import { PROJECT_ROOT } from '../../lib/bundle.ts';
 import { EXERCISES_DIR, gradeLines, hintCommand, stepFailure, type Exercise } from '../../lib/exercise.ts';
@@ -384,11 +384,16 @@ describe('how a failing check reads with --mine', () => {
 
 describe.skipIf(!canRunIntegration)('npm run exercise with a wrong answer', () => {
   // A directory of the test's own, directly in the project as exercises/ is (its copies import ../lib/).
-  const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.scr-exercises-'));
-  const progress = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scr-progress-')), 'progress.json');
+  // Made in beforeAll, not while the file is collected: a run that filters these tests out runs no hooks.
+  let dir = '';
+  let progress = '';
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(PROJECT_ROOT, '.scr-exercises-'));
+    progress = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scr-progress-')), 'progress.json');
+  });
   afterAll(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(path.dirname(progress), { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (progress) fs.rmSync(path.dirname(progress), { recursive: true, force: true });
   });
   const exercise = (args: string[], id = testId('01')) =>
     execa(process.execPath, ['--import', 'tsx', 'lib/cli/exercise.ts', ...args], {
