@@ -303,10 +303,40 @@ export async function removeContainer(runner: Runner, state: ContainerState, for
   if (s.status === 'running' && s.pid !== undefined) {
     runner.apply({ kind: 'kill', pid: s.pid, signal: 'SIGKILL' });
   }
-  await cgroupOf(s.id, runner).remove();
-  await disconnectContainer(runner, { id: s.id });
-  const dir = s.containerDir ?? overlayPaths(s.id, []).dir;
-  runner.apply({ kind: 'remove', path: dir });
-  if (s.name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, s.name) }, () => releaseName(s.name ?? ''));
-  runner.apply({ kind: 'remove', path: stateDir(s.id) });
+  await removeParts(runner, s.id, s.name, s.containerDir);
+}
+
+async function removeParts(runner: Runner, id: string, name: string | undefined, containerDir?: string) {
+  await cgroupOf(id, runner).remove();
+  await disconnectContainer(runner, { id });
+  runner.apply({ kind: 'remove', path: containerDir ?? overlayPaths(id, []).dir });
+  if (name) runner.apply({ kind: 'remove', path: path.join(NAMES_DIR, name) }, () => releaseName(name));
+  runner.apply({ kind: 'remove', path: stateDir(id) });
+}
+
+/**
+ * A container whose maker was killed before it wrote its state (a SIGKILL while `ctr run` was making it): its
+ * name is reserved, and its state directory, cgroup, root and network may exist, but there is no state to look
+ * it up by. Found by its name (the reservation holds its id) or its id; undefined for anything else.
+ */
+export function halfMade(ref: string): { id: string; name?: string } | undefined {
+  const isId = (x: string | undefined): x is string => x !== undefined && /^[0-9a-f]{10}$/.test(x);
+  let found: { id: string; name?: string } | undefined;
+  try {
+    const held = fs.readdirSync(path.join(NAMES_DIR, ref));
+    if (held.length === 1 && isId(held[0])) found = { id: held[0], name: ref };
+  } catch {
+    // not a reserved name
+  }
+  if (!found && isId(ref) && fs.existsSync(stateDir(ref))) {
+    // Its name, if it had one: the reservation that holds this id.
+    const names = fs.existsSync(NAMES_DIR) ? fs.readdirSync(NAMES_DIR) : [];
+    found = { id: ref, name: names.find((n) => !n.startsWith('.') && fs.existsSync(path.join(NAMES_DIR, n, ref))) };
+  }
+  return found && !readState(found.id) ? found : undefined;
+}
+
+/** `rm -f` of a half-made container: whatever of it is there, taken down by its id. */
+export async function removeHalfMade(runner: Runner, h: { id: string; name?: string }): Promise<void> {
+  await removeParts(runner, h.id, h.name);
 }

@@ -1,7 +1,7 @@
 /**
  * ctr stop, kill, rm, inspect — ending a container, removing it, and looking at everything the host knows of it.
  */
-import { lookup, removeContainer, stopContainer } from '../../container/lifecycle.ts';
+import { halfMade, lookup, removeContainer, removeHalfMade, stopContainer } from '../../container/lifecycle.ts';
 import { isSameProcess } from '../../container/state.ts';
 import { UserError } from '../../errors.ts';
 import type { Command } from '../command.ts';
@@ -58,10 +58,12 @@ export const rm: Command = {
   usage: 'ctr rm [OPTIONS] CONTAINER [CONTAINER...]',
   summary: 'Remove containers (-f: running ones too)',
   interspersed: true,
-  flags: [{ name: 'force', short: 'f', help: 'kill it first if it runs' }],
+  flags: [{ name: 'force', short: 'f', help: 'kill it first if it runs; also one half made by a killed ctr run' }],
   async run(ctx, { flags, rest }) {
     for (const ref of need(rest, 'rm')) {
-      await removeContainer(ctx.runner, lookup(ref), bool(flags.force));
+      const half = bool(flags.force) ? halfMade(ref) : undefined;
+      if (half) await removeHalfMade(ctx.runner, half);
+      else await removeContainer(ctx.runner, lookup(ref), bool(flags.force));
       ctx.out(`${ref}\n`);
     }
     return 0;
