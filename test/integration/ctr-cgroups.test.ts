@@ -6,7 +6,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { detectLayout, isPureV2 } from '../../lib/cgroups/layout.ts';
 import { readState } from '../../lib/container/state.ts';
@@ -14,16 +13,11 @@ import { leftoversOf } from '../../lib/leftovers.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { readCgroups } from '../../lib/proc.ts';
 import { canRunIntegration } from '../helpers/env.ts';
+import { ctrIn } from '../helpers/fleet.ts';
 
-const CTR = path.resolve(import.meta.dirname, '../../bin/ctr.mjs');
 const newId = () => crypto.randomBytes(5).toString('hex');
 /** --network none: these containers need no network, so nothing here touches the host's. */
-const ctr = (args: string[], id?: string) =>
-  execa(process.execPath, [CTR, ...args], {
-    reject: false,
-    input: '',
-    env: { FORCE_COLOR: '0', ...(id ? { SCRATCH_RUN_ID: id } : {}) },
-  });
+const ctr = (args: string[], id?: string) => ctrIn(undefined)(args, { id });
 const pureV2 = isPureV2(detectLayout());
 
 /** The value of the first of `names` found in any of the container's cgroup directories. */

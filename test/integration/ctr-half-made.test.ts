@@ -13,10 +13,10 @@ import { overlayPaths } from '../../lib/container/root.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { STATE_ROOT, stateDir } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
+import { ctrIn } from '../helpers/fleet.ts';
 import { testId } from '../helpers/lesson.ts';
 
-const CTR = path.resolve(import.meta.dirname, '../../bin/ctr.mjs');
-const ctr = (args: string[]) => execa(process.execPath, [CTR, ...args], { reject: false, env: { FORCE_COLOR: '0' } });
+const ctr = ctrIn(undefined);
 
 /** What `ctr run --name NAME` has made by the time it is killed in its create phase. */
 async function halfMadeContainer(id: string, name: string): Promise<void> {

@@ -22,15 +22,10 @@ import { readState } from '../../lib/container/state.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { CGROUP_PARENT, DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
+import { ctrIn } from '../helpers/fleet.ts';
 
-const CTR = path.resolve(import.meta.dirname, '../../bin/ctr.mjs');
 const newId = () => crypto.randomBytes(5).toString('hex');
-const ctr = (args: string[], id?: string) =>
-  execa(process.execPath, [CTR, ...args], {
-    reject: false,
-    input: '',
-    env: { FORCE_COLOR: '0', ...(id ? { SCRATCH_RUN_ID: id } : {}) },
-  });
+const ctr = (args: string[], id?: string) => ctrIn(undefined)(args, { id });
 const layout = detectLayout();
 const DOCKER = foldDeviceRules(DOCKER_DEVICE_RULES);
 
