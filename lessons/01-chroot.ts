@@ -135,6 +135,10 @@ export default defineLesson<State>({
         await mountProcInRootfs(ctx.runner, ctx.cleanup, ctx.rootfs);
         const ls = await ctx.runner.run(cmd.ls, { reject: false });
         if (ls.exitCode !== 0 && !onlyEndedProcesses(ls)) throw new CommandError({ ...ls, display: quoteArgv(cmd.ls) });
+        if (ls.exitCode !== 0) {
+          const ended = lines(ls.stderr).length;
+          ctx.out.note(`ls said "No such file" for ${ended} of them: host processes that ended while it listed /proc`);
+        }
         ctx.state.runnerPid = process.pid;
         const pids = lines(ls.stdout)
           .flatMap((l) => l.split(/\s+/))
