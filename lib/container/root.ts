@@ -13,10 +13,11 @@ import type { CleanupStack } from '../cleanup.ts';
 import { UserError } from '../errors.ts';
 import type { HostOp } from '../hostops.ts';
 import type { Executor } from '../init/plan.ts';
+import { mountsUnder, readMountinfo } from '../mountinfo.ts';
 import { containerDir } from '../names.ts';
 import type { Runner } from '../runner.ts';
 import type { Mount } from '../mounts.ts';
-import type { ContainerSpec, RootfsSource } from '../spec.ts';
+import { hasNamespace, type ContainerSpec, type RootfsSource } from '../spec.ts';
 
 function isDirectory(p: string): boolean {
   try {
@@ -38,9 +39,20 @@ function rootfsHas(rootfs: string, name: string): boolean {
   });
 }
 
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 /**
- * Refuse, with one line and its fix, a root that cannot work: a rootfs that is missing or not a directory, or —
- * for the sh init, which runs the rootfs's own `umount` after pivot_root — a rootfs without `umount`.
+ * Refuse, with one line and its fix, a root that cannot work: a rootfs that is missing or not a directory; for
+ * the sh init, which runs the rootfs's own `umount` after pivot_root, a rootfs without `umount`; and, in a user
+ * namespace, a layer with something mounted below it (a /proc a lesson's shell left in the rootfs): overlayfs
+ * takes a private clone of each lower layer's mount, and the kernel refuses to clone one whose submounts came from
+ * the host's more privileged mount namespace (they are locked), so the mount fails with a bare EINVAL.
  */
 export function assertRoot(spec: ContainerSpec, executor: Executor): void {
   const dirs = spec.rootfs.type === 'overlay' ? spec.rootfs.lower : [spec.root.path];
@@ -49,6 +61,20 @@ export function assertRoot(spec: ContainerSpec, executor: Executor): void {
       throw new UserError(`rootfs ${dir} does not exist`, 'npm run rootfs   (or pass another directory)');
     if (!isDirectory(dir))
       throw new UserError(`rootfs ${dir} is not a directory`, 'pass the directory that holds bin/, etc/, …');
+  }
+  if (spec.rootfs.type === 'overlay' && hasNamespace(spec, 'user')) {
+    const mounts = readMountinfo();
+    for (const dir of dirs) {
+      const below = mountsUnder(realPath(dir), mounts).filter((m) => m.mountPoint !== realPath(dir));
+      const first = below.at(-1);
+      if (first) {
+        throw new UserError(
+          `rootfs ${dir} has ${first.mountPoint} mounted below it, and overlay in a user namespace cannot use a ` +
+            'layer with mounts below it',
+          `sudo umount ${below.map((m) => m.mountPoint).join(' ')}`,
+        );
+      }
+    }
   }
   if (
     executor === 'sh' &&

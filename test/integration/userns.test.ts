@@ -129,4 +129,27 @@ describe.skipIf(!canRunIntegration)('ctr run --userns', () => {
     expect(fs.statSync('/run/scratch').mode & 0o777).toBe(0o711);
     expect(await leftoversOf(id)).toEqual([]);
   });
+
+  it('a rootfs with a mount below it is refused in one line that names the mount and the umount that fixes it', async () => {
+    // A private bind of the busybox rootfs with a tmpfs on its /proc: what a lesson's shell can leave in a rootfs,
+    // made where the shared rootfs (and whatever else runs from it) never sees it.
+    const id = newId();
+    const dir = `/run/scratch/${id}-below`;
+    const root = `${dir}/rootfs`;
+    fs.mkdirSync(root, { recursive: true });
+    try {
+      await execa('mount', ['--bind', '--make-private', DEFAULT_ROOTFS, root]);
+      await execa('mount', ['-t', 'tmpfs', 'scr-below', `${root}/proc`]);
+      const r = await ctr(['run', '--rm', '--userns', '--network', 'none', root, 'true'], { id });
+      expect(r.exitCode).toBe(125);
+      expect(r.stderr).toContain(`rootfs ${root} has ${root}/proc mounted below it`);
+      expect(r.stderr).toContain(`sudo umount ${root}/proc`);
+      expect(r.stderr).not.toMatch(/EINVAL|\n\s+at /);
+    } finally {
+      await execa('umount', ['--lazy', `${root}/proc`], { reject: false });
+      await execa('umount', ['--lazy', root], { reject: false });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await leftoversOf(id)).toEqual([]);
+  });
 });
