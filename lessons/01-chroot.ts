@@ -10,7 +10,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chrootArgv, mountProcInRootfs, onlyEndedProcesses, procMountArgv } from '../lib/chroot.ts';
+import {
+  bindOwnRoot,
+  chrootArgv,
+  mountProcInRootfs,
+  onlyEndedProcesses,
+  ownRootArgv,
+  ownRootPath,
+  procMountArgv,
+} from '../lib/chroot.ts';
 import { CommandError } from '../lib/errors.ts';
 import { argvShape } from '../lib/exercise.ts';
 import { defineLesson, step } from '../lib/lesson.ts';
@@ -21,6 +29,8 @@ import { quoteArgv } from '../lib/quote.ts';
 import { createStateDir } from '../lib/state.ts';
 
 interface State {
+  /** Where this run chroots: its own bind of the rootfs. */
+  root?: string;
   rootfsEntries?: string[];
   containerLs?: string[];
   hostLs?: string[];
@@ -51,15 +61,6 @@ function escapeVia(): string {
   }
 }
 
-/** The rootfs as the mount table names it: a symlinked --rootfs is mounted at its target. */
-function realRoot(rootfs: string): string {
-  try {
-    return fs.realpathSync(rootfs);
-  } catch {
-    return rootfs;
-  }
-}
-
 /** The ids of the mounts at exactly this point in the host's mount table (a mount can hide another). */
 const mountIdsAt = (point: string) =>
   readMountinfo()
@@ -80,13 +81,36 @@ export default defineLesson<State>({
 
   steps: [
     step({
+      title: 'A root of its own for this run',
+      explain:
+        'chroot needs a directory to make the new `/`. This run gives itself one of its own: `mount --bind` ' +
+        'shows the rootfs a second time, at a path under /run/scratch (nothing is copied), and `--make-private` ' +
+        'keeps whatever is mounted below it there. Step 4 mounts /proc in it, so two runs of this lesson at once ' +
+        '(two terminals, a room on one server) never share a mount point, and the rootfs itself stays untouched.',
+      docker: 'docker run gives every container a root of its own: an overlay on the image (lesson 06)',
+      commands: (ctx) => {
+        const root = ownRootPath(ctx.id);
+        return { bind: ownRootArgv(ctx.rootfs, root), hostMounts: ['grep', ` ${root} `, '/proc/self/mountinfo'] };
+      },
+      async run(ctx, cmd) {
+        createStateDir(ctx.cleanup, ctx.id);
+        ctx.state.root = ownRootPath(ctx.id);
+        await bindOwnRoot(ctx.runner, ctx.cleanup, ctx.rootfs, ctx.state.root);
+        const onHost = await ctx.runner.run(cmd.hostMounts, { reject: false });
+        ctx.out.evidence(
+          `the host's mount table: a new mount at ${ctx.state.root}; its 4th field is the directory it shows`,
+          onHost.stdout || '(none)',
+        );
+      },
+    }),
+    step({
       title: 'ls / inside the chroot',
       explain:
         'chroot ROOTFS CMD runs CMD with ROOTFS as its root directory. Every path it opens starts there, so ' +
         '`ls /` lists the rootfs: a single static busybox binary, a link for each command it provides, and ' +
         'empty mount points. Compare it with the host.',
       docker: 'docker run --rm busybox ls /',
-      commands: (ctx) => ({ host: ['ls', '/'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/']) }),
+      commands: (ctx) => ({ host: ['ls', '/'], container: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/ls', '/']) }),
       hint: 2,
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
@@ -105,7 +129,10 @@ export default defineLesson<State>({
         'it is, and gets the same answer inside and outside. (This is why a container cannot run a different ' +
         "operating system, and why a kernel bug is everyone's bug.)",
       docker: 'docker run --rm busybox uname -r',
-      commands: (ctx) => ({ host: ['uname', '-r'], container: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/uname', '-r']) }),
+      commands: (ctx) => ({
+        host: ['uname', '-r'],
+        container: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/uname', '-r']),
+      }),
       hint: 2,
       async run(ctx, cmd) {
         const host = await ctx.runner.run(cmd.host);
@@ -124,15 +151,16 @@ export default defineLesson<State>({
         "there is no mount namespace either, the mount we just made appears in the host's own mount table.",
       docker: "docker run --rm busybox ps   (shows only the container's own processes)",
       commands: (ctx) => ({
-        mount: procMountArgv(ctx.rootfs),
-        ls: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', '/proc']),
-        hostMounts: ['grep', path.join(ctx.rootfs, 'proc'), '/proc/self/mounts'],
+        mount: procMountArgv(ownRootPath(ctx.id)),
+        ls: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/ls', '/proc']),
+        hostMounts: ['grep', path.join(ownRootPath(ctx.id), 'proc'), '/proc/self/mounts'],
       }),
       hint: 2,
       async run(ctx, cmd) {
-        const target = path.join(realRoot(ctx.rootfs), 'proc');
+        const root = ownRootPath(ctx.id);
+        const target = path.join(root, 'proc');
         const before = new Set(mountIdsAt(target));
-        await mountProcInRootfs(ctx.runner, ctx.cleanup, ctx.rootfs);
+        await mountProcInRootfs(ctx.runner, ctx.cleanup, root);
         const ls = await ctx.runner.run(cmd.ls, { reject: false });
         if (ls.exitCode !== 0 && !onlyEndedProcesses(ls)) throw new CommandError({ ...ls, display: quoteArgv(cmd.ls) });
         if (ls.exitCode !== 0) {
@@ -167,13 +195,13 @@ export default defineLesson<State>({
         // Decided before anything runs, by looking (not doing): which root link this host lets us follow.
         const via = escapeVia();
         return {
-          escape: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/cat', `${via}${stateDir(ctx.id)}/host-only.txt`]),
-          look: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/ls', `${via}/`]),
+          escape: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/cat', `${via}${stateDir(ctx.id)}/host-only.txt`]),
+          look: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/ls', `${via}/`]),
         };
       },
       hint: 2,
       async run(ctx, cmd) {
-        const dir = createStateDir(ctx.cleanup, ctx.id);
+        const dir = stateDir(ctx.id); // made in step 1, with this run's root in it
         const secret = `host-only ${crypto.randomBytes(6).toString('hex')}`;
         fs.writeFileSync(path.join(dir, 'host-only.txt'), `${secret}\n`);
         ctx.state.secret = secret;
@@ -205,7 +233,7 @@ export default defineLesson<State>({
       'You are in a shell chrooted into the rootfs, with /proc mounted. Try: `ls /`, `ls /proc`, ' +
       '`hostname`, `ls /proc/1/root/`, `cat /proc/mounts`. Type `exit` (or Ctrl-D) to leave; /proc is then ' +
       'unmounted for you, and so is anything you mount under the rootfs here.',
-    argv: ctx.use(chrootArgv)(ctx.rootfs, ['/bin/sh', '-l']),
+    argv: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/sh', '-l']),
   }),
 
   checks: (s) => [
@@ -239,7 +267,7 @@ export default defineLesson<State>({
     {
       claim: "the /proc mounted inside shows up in the host's mount table",
       ok: s.procMountOnHost === true,
-      expected: 'a new proc mount at <rootfs>/proc in /proc/self/mountinfo',
+      expected: `a new proc mount at ${s.root ?? '<this run’s root>'}/proc in /proc/self/mountinfo`,
       seen: s.procMountOnHost ? 'there' : 'none',
     },
     {

@@ -7,13 +7,43 @@
  * /proc/<pid>/root of a process outside the chroot is a link to *that* process's root — the host's `/`.
  * Lessons 03 and 04 close those doors with PID and mount namespaces and pivot_root.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { CleanupStack } from './cleanup.ts';
+import { stateDir } from './names.ts';
 import type { Runner } from './runner.ts';
 
 /** The argv that runs `command` with `rootfs` as its root directory. */
 export function chrootArgv(rootfs: string, command: readonly string[]): string[] {
   return ['chroot', rootfs, ...command];
+}
+
+/**
+ * Where one run chroots: /run/scratch/<id>/rootfs, its own view of the shared rootfs. Two runs at once (two
+ * terminals, a room on one server) then never mount /proc at the same place, where one run's unmount would take
+ * away the other's mount, or fail because the other is still reading it.
+ */
+export function ownRootPath(id: string): string {
+  return path.join(stateDir(id), 'rootfs');
+}
+
+/**
+ * The argv that makes `root` show the rootfs: a bind mount (the same directory at a second path; nothing is
+ * copied), private, so a mount made below it stays there — where `/` is a shared mount, as systemd makes it, a
+ * bind would otherwise pass every mount below it on to the rootfs itself.
+ */
+export function ownRootArgv(rootfs: string, root: string): string[] {
+  return ['mount', '--bind', '--make-private', rootfs, root];
+}
+
+/** Bind the rootfs at `root`; its unmount (of it and anything still mounted below it) is registered at once. */
+export async function bindOwnRoot(runner: Runner, cleanup: CleanupStack, rootfs: string, root: string): Promise<void> {
+  fs.mkdirSync(root, { recursive: true });
+  await runner.run(ownRootArgv(rootfs, root));
+  // Lazy: a process that still has a file open below it (a Ctrl-C'd ls) must not keep the mount on the host.
+  cleanup.push(`unmount ${root} and anything still mounted below it`, () =>
+    runner.run(['umount', '--recursive', '--lazy', root]),
+  );
 }
 
 export function procMountArgv(rootfs: string): string[] {
@@ -22,7 +52,8 @@ export function procMountArgv(rootfs: string): string[] {
 
 /**
  * Mount a proc filesystem at <rootfs>/proc. Without a mount namespace this mount is made in the host's mount
- * table (that is part of what lesson 01 shows), so it is registered for unmounting at once.
+ * table (that is part of what lesson 01 shows), so it is registered for unmounting at once. Lesson 01 mounts it
+ * in its own root (ownRootPath), never in the shared rootfs.
  */
 export async function mountProcInRootfs(runner: Runner, cleanup: CleanupStack, rootfs: string): Promise<string> {
   const target = path.join(rootfs, 'proc');

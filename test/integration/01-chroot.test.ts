@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import lesson from '../../lessons/01-chroot.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
-import { readMountinfo } from '../../lib/mountinfo.ts';
+import { mountsUnder, readMountinfo } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest } from '../helpers/lesson.ts';
@@ -25,16 +24,22 @@ describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
     expect(r.state.escapeRead).toBe(r.state.secret);
   });
 
-  it('leaves no /proc mount in the rootfs and nothing with the scr prefix', async () => {
+  it('mounts /proc in a root of its own, never in the shared rootfs; leaves nothing with the scr prefix', async () => {
     const r = await runLessonForTest(lesson);
-    const proc = path.join(DEFAULT_ROOTFS, 'proc');
-    expect(readMountinfo().filter((m) => m.mountPoint === proc)).toEqual([]);
+    const root = `/run/scratch/${r.id}/rootfs`;
+    expect(r.state.root).toBe(root);
+    expect(r.output).toContain(`$ mount --bind --make-private ${DEFAULT_ROOTFS} ${root}`);
+    expect(r.output).toContain(`$ chroot ${root} /bin/ls /`);
+    // The lesson's own evidence, read from the host's mount table while it ran: the proc mount is this run's.
+    expect(r.output).toContain(`proc ${root}/proc proc `);
+    expect(mountsUnder(DEFAULT_ROOTFS)).toEqual([]);
+    expect(readMountinfo().filter((m) => m.mountPoint.startsWith(root))).toEqual([]);
     expect(await leftoversOf(r.id)).toEqual([]);
   });
 
   it('explain mode runs nothing: no mount, no state directory', async () => {
     const r = await runLessonForTest(lesson, { mode: 'explain' });
-    expect(r.output).toContain(`$ chroot ${DEFAULT_ROOTFS} /bin/ls /`);
+    expect(r.output).toContain(`$ chroot /run/scratch/${r.id}/rootfs /bin/ls /`);
     expect(r.output).toContain('$ mount -t proc proc');
     expect(r.state.containerLs).toBeUndefined();
     expect(await leftoversOf(r.id)).toEqual([]);

@@ -180,7 +180,7 @@ describe.skipIf(!canRunIntegration)('the lesson runner, as root', () => {
   });
 
   it('step mode with enough Enters runs every step to the checks', async () => {
-    const r = await run(['01', '--step'], { input: '\n\n\n\n' });
+    const r = await run(['01', '--step'], { input: '\n\n\n\n\n' });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Did it work?');
     expect(r.stdout).not.toContain('✘');

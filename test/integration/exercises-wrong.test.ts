@@ -103,7 +103,7 @@ const WRONG: WrongAnswer[] = [
     mistake: 'chrootArgv without the command after the root, with a SHELL the rootfs lacks (/bin/bash)',
     text: 'export function chrootArgv(rootfs: string, command: readonly string[]): string[] {\n  void command;\n  return ["chroot", rootfs];\n}\n',
     shell: '/bin/bash',
-    failing: /step 1, “ls \/ inside the chroot”|ls \/ inside the chroot lists the rootfs/,
+    failing: /step 2, “ls \/ inside the chroot”|ls \/ inside the chroot lists the rootfs/,
     hint: 2,
     seen: /exited with 127: chroot/,
   },
@@ -408,7 +408,7 @@ describe.skipIf(!canRunIntegration)('npm run exercise with a wrong answer', () =
     const id = testId('01');
     const r = await exercise(['01'], id);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/✘ step 1, “ls \/ inside the chroot”|✘ ls \/ inside the chroot lists the rootfs/);
+    expect(r.stdout).toMatch(/✘ step 2, “ls \/ inside the chroot”|✘ ls \/ inside the chroot lists the rootfs/);
     expect(r.stdout).toMatch(/→ expected: /);
     expect(r.stdout).toMatch(/→ seen on the host: /);
     expect(r.stdout).toContain('→ read hint 2: npm run exercise 01 -- --hint 2');

@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../../lib/bundle.ts';
 import { readState } from '../../lib/container/state.ts';
 import { listLessonFiles } from '../../lib/discovery.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
+import { mountsUnder } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { ctrIn, newContainerId, withoutCaCerts } from '../helpers/fleet.ts';
@@ -67,6 +68,8 @@ describe.skipIf(!canRunIntegration)('two runners started at the same moment', ()
       }
       expect(await leftoversOf(a, b)).toEqual([]);
       expect(await net.links()).toEqual([]);
+      // Each run works in a root of its own: nothing is ever mounted in the rootfs they share.
+      expect(mountsUnder(DEFAULT_ROOTFS).map((m) => m.mountPoint)).toEqual([]);
     },
     120_000,
   );
