@@ -67,7 +67,7 @@ describe.skipIf(!canRunIntegration)(
       const id = testId('02');
       const rootfs = `/run/scratch/${id}/rootfs`;
       fs.mkdirSync(rootfs, { recursive: true });
-      await runner.run(['mount', '--bind', DEFAULT_ROOTFS, rootfs]);
+      await runner.run(['mount', '--bind', '--make-private', DEFAULT_ROOTFS, rootfs]);
       try {
         const hint = lesson.shell?.({ id, rootfs } as never).explain ?? '';
         const suggested = [...hint.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '').filter((c) => c !== 'exit');

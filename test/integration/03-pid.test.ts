@@ -115,7 +115,7 @@ describe.skipIf(!canRunIntegration)('lesson 03: PID namespace', () => {
       fs.mkdirSync(rootfs, { recursive: true });
       cleanup.push('remove the test dir', () => fs.rmSync(`/run/scratch/${id}`, { recursive: true, force: true }));
       cleanup.push('unmount the bind', () => runner.run(['umount', '--lazy', rootfs], { reject: false }));
-      await runner.run(['mount', '--bind', DEFAULT_ROOTFS, rootfs]);
+      await runner.run(['mount', '--bind', '--make-private', DEFAULT_ROOTFS, rootfs]);
       cleanup.push('unmount the leftover', () => runner.run(['umount', '--lazy', `${rootfs}/proc`], { reject: false }));
       await runner.run(['mount', '-t', 'proc', 'proc', `${rootfs}/proc`]); // what lesson 02's old hint left
       const r = await runLessonForTest(lesson, { rootfs });
