@@ -313,6 +313,13 @@ function gatedRunner(runner: Runner, allowed: () => boolean): Runner {
 const SETTLE_MS = 5000;
 
 /**
+ * Ctrl-C reaches the whole process group at once: a command the step runs (a `ctr` that exits 130) may end of it,
+ * and fail the step, a moment before this process's own handler has seen the signal. A failing step waits this
+ * long for a signal before it counts as a failure.
+ */
+const SIGNAL_GRACE_MS = 500;
+
+/**
  * Run a lesson in the given mode. The cleanup stack is unwound before this returns, whatever happened —
  * including when `signal` aborts it half-way through a step.
  */
@@ -439,6 +446,7 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
     }
   } catch (error) {
     // A step that failed because the lesson was stopping under it is not an error: the signal is the story.
+    if (phase === 'running') await Promise.race([stopped, new Promise((r) => setTimeout(r, SIGNAL_GRACE_MS))]);
     if (phase === 'running') {
       stepFailed = failureAsCheck(error);
       if (!stepFailed) throw error;

@@ -288,6 +288,39 @@ describe('Ctrl-C in the middle of a step', () => {
     expect(shown).not.toContain('Did it work?');
   });
 
+  it('a command that ends of the Ctrl-C a moment before the runner sees it is an interrupt, not a bug', async () => {
+    // Ctrl-C reaches the whole process group: the step's ctr exits 130 and fails the step; the runner's own handler
+    // runs a moment later.
+    const made: string[] = [];
+    const stop = new AbortController();
+    const interrupted = defineLesson<S>({
+      ...lesson,
+      steps: [
+        step({
+          title: 'runs a ctr',
+          explain: 'Its ctr ends of the Ctrl-C first.',
+          commands: () => ({ a: ['ctr'] }),
+          async run(ctx) {
+            ctx.cleanup.push('undo the ctr', () => made.push('undone'));
+            setTimeout(() => stop.abort('SIGINT'), 30);
+            throw new Error('images failed (exit 130)');
+          },
+        }),
+      ],
+    });
+    const result = await runLesson(interrupted, {
+      runner: new RecordingRunner(),
+      cleanup: new CleanupStack(),
+      out: new Printer({ write: () => {} }),
+      mode: 'run',
+      rootfs: '/r',
+      shell: false,
+      signal: stop.signal,
+    });
+    expect(result).toMatchObject({ completed: false, interrupted: 'SIGINT', checks: [] });
+    expect(made).toEqual(['undone']);
+  });
+
   it('Ctrl-C at the step prompt is an interrupt (exit 130), not a quiet q', async () => {
     const text: string[] = [];
     const result = await runLesson(lesson, {
