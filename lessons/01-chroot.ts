@@ -234,6 +234,7 @@ export default defineLesson<State>({
       '`hostname`, `ls /proc/1/root/`, `cat /proc/mounts`. Type `exit` (or Ctrl-D) to leave; /proc is then ' +
       'unmounted for you, and so is anything you mount under the rootfs here.',
     argv: ctx.use(chrootArgv)(ownRootPath(ctx.id), ['/bin/sh', '-l']),
+    root: ownRootPath(ctx.id),
   }),
 
   checks: (s) => [

@@ -92,6 +92,8 @@ export interface InteractiveShell {
   files?: Record<string, string>;
   /** Start it some other way than running `argv` on the terminal (a container that needs its sync socket). */
   start?: () => Promise<unknown>;
+  /** The host directory that is the shell's `/`, below which what it mounts lands: the lesson's rootfs if unset. */
+  root?: string;
 }
 
 export interface Lesson<S = unknown> {
@@ -519,7 +521,7 @@ function showFilesOnce(out: Printer, cmds: Record<string, Shown>, written: Map<s
  * before the shell starts, from the mounts that were there before it.
  */
 async function runShell<S>(ctx: LessonContext<S>, sh: InteractiveShell): Promise<void> {
-  const root = realRoot(ctx.rootfs);
+  const root = realRoot(sh.root ?? ctx.rootfs);
   const before = new Set(mountsUnder(root).map((m) => m.id));
   pushUnmountNew(ctx, root, before);
   if (sh.start) await sh.start();
