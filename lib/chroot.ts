@@ -58,7 +58,8 @@ export function procMountArgv(rootfs: string): string[] {
 export async function mountProcInRootfs(runner: Runner, cleanup: CleanupStack, rootfs: string): Promise<string> {
   const target = path.join(rootfs, 'proc');
   await runner.run(procMountArgv(rootfs));
-  cleanup.push(`unmount ${target}`, () => runner.run(['umount', target]));
+  // Lazy, as for the root below it: a command stopped by Ctrl-C may not be reaped yet, and would keep it busy.
+  cleanup.push(`unmount ${target}`, () => runner.run(['umount', '--lazy', target]));
   return target;
 }
 
