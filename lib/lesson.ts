@@ -26,7 +26,7 @@ import { mountsUnder } from './mountinfo.ts';
 import { heredocFile, wrap, type Printer } from './output.ts';
 import { quoteArg, quoteArgv } from './quote.ts';
 import { assertRootfsHas } from './rootfs-tools.ts';
-import type { Runner } from './runner.ts';
+import type { Runner, RunOptions } from './runner.ts';
 
 /**
  * A command as shown to the learner, and what the step then does with it: an argv it runs; an argv it starts in
@@ -289,8 +289,12 @@ export class LessonStopped extends Error {
   }
 }
 
-/** A runner that refuses to start anything while `allowed()` is false, and passes everything else through. */
-function gatedRunner(runner: Runner, allowed: () => boolean): Runner {
+/**
+ * A runner that refuses to start anything while `allowed()` is false, and passes everything else through; while
+ * `shielded()`, each command starts in a session of its own, where a second Ctrl-C cannot reach it.
+ */
+function gatedRunner(runner: Runner, allowed: () => boolean, shielded: () => boolean): Runner {
+  const shield = (opts?: RunOptions) => (shielded() ? { ...opts, ownSession: true } : opts);
   return {
     get dryRun() {
       return runner.dryRun;
@@ -298,10 +302,10 @@ function gatedRunner(runner: Runner, allowed: () => boolean): Runner {
     get interactive() {
       return runner.interactive;
     },
-    run: (argv, opts) => (allowed() ? runner.run(argv, opts) : Promise.reject(new LessonStopped())),
+    run: (argv, opts) => (allowed() ? runner.run(argv, shield(opts)) : Promise.reject(new LessonStopped())),
     start: (argv, opts) => {
       if (!allowed()) throw new LessonStopped();
-      return runner.start(argv, opts);
+      return runner.start(argv, shield(opts));
     },
     killAll: (signal) => runner.killAll(signal),
     apply: (op, perform) => {
@@ -343,7 +347,12 @@ export async function runLesson<S>(lesson: Lesson<S>, opts: RunLessonOptions): P
   const impl = opts.impl ?? {};
   const ctx: LessonContext<S> = {
     runner: watchedRunner(
-      gatedRunner(opts.runner, () => phase === 'running' || phase === 'unwinding'),
+      gatedRunner(
+        opts.runner,
+        () => phase === 'running' || phase === 'unwinding',
+        // Cleanup: a learner who presses Ctrl-C again must not kill the undo that is running.
+        () => phase === 'unwinding',
+      ),
       seen,
     ),
     cleanup: opts.cleanup,

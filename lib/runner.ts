@@ -80,6 +80,11 @@ export interface RunOptions {
   /** Append the command's stdout and stderr to this file instead of a pipe (a detached container's log). */
   outputFile?: string;
   /**
+   * Start it in a session of its own (setsid), out of reach of the terminal's Ctrl-C, which goes to the whole
+   * foreground process group: a lesson's undo must finish even when the learner presses Ctrl-C again.
+   */
+  ownSession?: boolean;
+  /**
    * Only for `start` with `stdio: 'inherit' | 'inherit-output'`: stderr comes through a pipe instead, each chunk
    * handed to this function as it arrives (which writes it on) and also kept for the result.
    */
@@ -214,6 +219,7 @@ function spawnCommand(file: string, args: readonly string[], opts: RunOptions, s
       stdio: stdioFor(opts, outputFd),
       env: { ...process.env, ...opts.env, PATH: searchPath },
       cwd: opts.cwd,
+      detached: opts.ownSession === true && opts.stdio !== 'inherit',
     });
   } finally {
     if (outputFd !== undefined) fs.closeSync(outputFd);

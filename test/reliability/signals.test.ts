@@ -331,4 +331,33 @@ describe.skipIf(!canRunIntegration)(`signals at random points (RELIABILITY_SEED=
   it(`signals landed at ${Math.min(30, POINTS)} points or more while a lesson was running and making things`, () => {
     expect(signalled).toBeGreaterThanOrEqual(Math.min(30, POINTS));
   });
+
+  // A learner whose first Ctrl-C seems slow presses it again, and again: every press reaches the whole foreground
+  // process group, so also whatever command the cleanup is running at that moment.
+  it.each(['05', '08', '12'])(
+    'lesson %s, Ctrl-C pressed every 10 ms from the middle of its run on: it stops once and its cleanup finishes whole',
+    async (lesson) => {
+      const cal = calibration.get(lesson);
+      const id = `${lesson}${(seedFor(`hammer${lesson}`) & 0xffff).toString(16).padStart(4, '0')}`;
+      const run = await runLesson(lesson, id);
+      await eventually(() => run.firstOutputMs() >= 0 || run.child.exitCode !== null, 60_000);
+      await Promise.race([sleep(cal ? 0.4 * (cal.ms - cal.firstMs) : 500), run.exited]);
+      let presses = 0;
+      const hammer = setInterval(() => {
+        presses++;
+        send(run, 'SIGINT');
+      }, 10);
+      try {
+        const r = await ended(run, 30_000);
+        const what = `lesson ${lesson}, Ctrl-C ${presses} times (id ${id})`;
+        expect([130, 0], `${what}\n${run.output().slice(-2500)}`).toContain(r.code);
+        expect(run.output(), what).not.toContain('✘');
+        expect(presses, what).toBeGreaterThan(1);
+        await expectNothingLeft(id, run.child.pid ?? 0, what);
+      } finally {
+        clearInterval(hammer);
+      }
+    },
+    60_000,
+  );
 });

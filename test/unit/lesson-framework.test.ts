@@ -72,6 +72,17 @@ describe('the lesson framework', () => {
     expect(result).toMatchObject({ completed: true, ok: true, state: { host: 'host', inside: 'box' } });
   });
 
+  it("starts the cleanup's commands in a session of their own, out of reach of a second Ctrl-C; steps' not", async () => {
+    const { runner } = await run('run');
+    const own = runner.calls.map((c) => [c.argv.join(' '), c.opts.ownSession === true]);
+    expect(own).toEqual([
+      ['hostname', false],
+      ['chroot /r hostname', false],
+      ['echo a b', false],
+      ['undo', true],
+    ]);
+  });
+
   it('explain mode prints every command and runs none', async () => {
     const { runner, result, text } = await run('explain');
     expect(runner.calls).toEqual([]);

@@ -181,3 +181,20 @@ describe('the recording runner', () => {
     expect((await runner.run(['false'], { reject: false })).exitCode).toBe(1);
   });
 });
+
+describe.skipIf(process.platform !== 'linux')('ownSession', () => {
+  // Field 6 of /proc/<pid>/stat is the session id: the 4th after the name in parentheses (which may hold spaces).
+  const sessionOf = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3];
+  const script = ['sh', '-c', 'echo $$; cat /proc/$$/stat'];
+
+  it("starts the command in a session of its own, where the terminal's Ctrl-C does not reach it", async () => {
+    const r = await createRunner().run(script, { ownSession: true });
+    const [pid, stat = ''] = r.stdout.split('\n');
+    expect(sessionOf(stat)).toBe(pid);
+  });
+
+  it("otherwise the command stays in the runner's session", async () => {
+    const r = await createRunner().run(script);
+    expect(sessionOf(r.stdout.split('\n')[1] ?? '')).toBe(sessionOf(fs.readFileSync('/proc/self/stat', 'utf8')));
+  });
+});
