@@ -14,6 +14,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { RESERVATION_DIRS } from '../../lib/leftovers.ts';
+import { STATE_ROOT } from '../../lib/names.ts';
 import { SUITE_IDS_ENV } from '../helpers/reliability.ts';
 
 export interface HostSnapshot {
@@ -93,6 +95,16 @@ export function mountPoints(mountinfo: string): string[] {
     .filter((m) => m !== NETNS_DIR);
 }
 
+/**
+ * The state entries that count, less the registries themselves (/run/scratch/.names, .runs): the first name or run
+ * claimed makes one, and releasing the last name removes `.names` again — neither is a leftover. What is in them
+ * counts.
+ */
+export function countedState(paths: readonly string[]): string[] {
+  const registries = RESERVATION_DIRS.map((d) => path.join(STATE_ROOT, d));
+  return paths.filter((p) => !registries.includes(p));
+}
+
 export function takeSnapshot(): HostSnapshot {
   return {
     mounts: mountPoints(fs.readFileSync('/proc/self/mountinfo', 'utf8')),
@@ -104,7 +116,7 @@ export function takeSnapshot(): HostSnapshot {
         .map((l) => `${save}: ${l}`),
     ),
     cgroups: scratchCgroups(),
-    state: [...walk('/run/scratch', 3), ...walk('/var/lib/scratch/containers', 1)],
+    state: countedState([...walk(STATE_ROOT, 3), ...walk('/var/lib/scratch/containers', 1)]),
   };
 }
 

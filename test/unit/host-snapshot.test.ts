@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { added, checkMode, differences, mountPoints, type HostSnapshot } from '../reliability/host-snapshot.ts';
+import {
+  added,
+  checkMode,
+  countedState,
+  differences,
+  mountPoints,
+  type HostSnapshot,
+} from '../reliability/host-snapshot.ts';
 
 const snap = (over: Partial<HostSnapshot> = {}): HostSnapshot => ({
   mounts: ['/', '/proc'],
@@ -34,6 +41,24 @@ describe('the final host check', () => {
       '91 90 0:4 net:[4026532319] /run/netns/scr05ab12 rw - nsfs nsfs rw',
     ].join('\n');
     expect(mountPoints(info)).toEqual(['/', '/run/netns/scr05ab12']);
+  });
+
+  it('does not count the name and run-id registries themselves, but does count what is in them', () => {
+    expect(
+      countedState([
+        '/run/scratch/.names',
+        '/run/scratch/.names/web',
+        '/run/scratch/.names/web/05ab12',
+        '/run/scratch/.runs',
+        '/run/scratch/.runs/05ab12',
+        '/run/scratch/05ab12',
+      ]),
+    ).toEqual([
+      '/run/scratch/.names/web',
+      '/run/scratch/.names/web/05ab12',
+      '/run/scratch/.runs/05ab12',
+      '/run/scratch/05ab12',
+    ]);
   });
 
   it('is whole in CI, scoped elsewhere, and can be set', () => {
