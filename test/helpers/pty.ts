@@ -66,3 +66,25 @@ export function runInPty(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     done,
   };
 }
+
+/**
+ * A lesson run on a terminal until its shell at the end, where `commands` are typed, each followed by Enter (end
+ * with `exit`); resolves when the run has ended. `args` follow the lesson number (`--rootfs DIR`).
+ */
+export async function lessonShellInPty(
+  lesson: string,
+  id: string,
+  commands: readonly string[],
+  args: readonly string[] = [],
+): Promise<{ exitCode: number | null; output: string }> {
+  const t = runInPty([process.execPath, '--import', 'tsx', 'lib/cli/lesson.ts', lesson, ...args], {
+    ...process.env,
+    FORCE_COLOR: '0',
+    SCRATCH_RUN_ID: id,
+    TERM: 'xterm',
+  });
+  await t.waitFor('Your turn');
+  await t.waitFor('[container');
+  for (const c of commands) t.type(`${c}\r`);
+  return t.done;
+}

@@ -7,7 +7,7 @@ import { mountsUnder, readMountinfo } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
 import { canRunIntegration } from '../helpers/env.ts';
 import { runLessonForTest, testId } from '../helpers/lesson.ts';
-import { runInPty } from '../helpers/pty.ts';
+import { lessonShellInPty } from '../helpers/pty.ts';
 
 describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
   it('the chrooted ls / is the rootfs, the kernel is shared, host processes are visible, the escape works', async () => {
@@ -49,18 +49,10 @@ describe.skipIf(!canRunIntegration)('lesson 01: chroot', () => {
   it("the learner's shell: what they mount in it lands under this run's root, and is unmounted at exit", async () => {
     const id = testId('01');
     const root = `/run/scratch/${id}/rootfs`;
-    const t = runInPty([process.execPath, '--import', 'tsx', 'lib/cli/lesson.ts', '01'], {
-      ...process.env,
-      FORCE_COLOR: '0',
-      SCRATCH_RUN_ID: id,
-      TERM: 'xterm',
-    });
-    await t.waitFor('Your turn');
-    await t.waitFor('[container');
-    for (const c of ['mount -t tmpfs scr-shell /mnt && mount -t proc proc /proc && echo MOUNTED-$((1+1))', 'exit']) {
-      t.type(`${c}\r`);
-    }
-    const { exitCode, output } = await t.done;
+    const { exitCode, output } = await lessonShellInPty('01', id, [
+      'mount -t tmpfs scr-shell /mnt && mount -t proc proc /proc && echo MOUNTED-$((1+1))',
+      'exit',
+    ]);
     expect(exitCode, output.slice(-2000)).toBe(0);
     expect(output).toContain('MOUNTED-2');
     expect(output).toContain(`✔ unmount what your shell left mounted under ${root}`);

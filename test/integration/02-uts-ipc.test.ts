@@ -5,7 +5,7 @@ import lesson from '../../lessons/02-uts-ipc.ts';
 import lesson03 from '../../lessons/03-pid-namespace.ts';
 import { mountsUnder } from '../../lib/mountinfo.ts';
 import { DEFAULT_ROOTFS } from '../../lib/names.ts';
-import { runInPty } from '../helpers/pty.ts';
+import { lessonShellInPty } from '../helpers/pty.ts';
 import { leftoversOf } from '../../lib/leftovers.ts';
 import { parseIpcsQueues } from '../../lib/namespaces.ts';
 import { processExists, readNamespaces } from '../../lib/proc.ts';
@@ -72,16 +72,8 @@ describe.skipIf(!canRunIntegration)(
         const hint = lesson.shell?.({ id, rootfs } as never).explain ?? '';
         const suggested = [...hint.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '').filter((c) => c !== 'exit');
         expect(hint).not.toContain('mount');
-        const t = runInPty([process.execPath, '--import', 'tsx', 'lib/cli/lesson.ts', '02', '--rootfs', rootfs], {
-          ...process.env,
-          FORCE_COLOR: '0',
-          SCRATCH_RUN_ID: id,
-          TERM: 'xterm',
-        });
-        await t.waitFor('Your turn');
-        await t.waitFor('[container');
-        for (const c of [...suggested, 'mount -t proc proc /proc && echo MOUNTED-$((1+1))', 'exit']) t.type(`${c}\r`);
-        const { exitCode, output } = await t.done;
+        const typed = [...suggested, 'mount -t proc proc /proc && echo MOUNTED-$((1+1))', 'exit'];
+        const { exitCode, output } = await lessonShellInPty('02', id, typed, ['--rootfs', rootfs]);
         expect(exitCode, output.slice(-2000)).toBe(0);
         expect(output).toContain('MOUNTED-2'); // the mount was really made, on the host, through the rootfs
         expect(output).toContain(`✔ unmount what your shell left mounted under ${rootfs}`);
