@@ -8,7 +8,6 @@
  * namespace. And PID 1 is special: it adopts orphans and must reap them, and when it exits, the kernel kills
  * everything else in the namespace.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { defineLesson, showArgv, step, writeFile, type LessonContext } from '../lib/lesson.ts';
 import { nsenterExecArgv } from '../lib/container/launch.ts';
@@ -17,7 +16,7 @@ import { startContainer, type Container, type ContainerResult } from '../lib/con
 import { addPidNamespace, build, chrootSpec, withUtsIpc } from '../lib/kit.ts';
 import { unshareArgvFor } from '../lib/container/launch.ts';
 import { argvShape, specShape } from '../lib/exercise.ts';
-import { readMountinfo } from '../lib/mountinfo.ts';
+import { mountTablePath, readMountinfo } from '../lib/mountinfo.ts';
 import type { ContainerSpec } from '../lib/spec.ts';
 import { waitFor } from '../lib/wait.ts';
 import { childrenOf, processesInPidNamespace, readNsPid, readProcessState } from '../lib/namespaces.ts';
@@ -88,11 +87,7 @@ const PS_HOST = ['ps', '-o', 'pid,ppid,comm', '-p'];
 
 /** The rootfs's /proc as the host's mount table names it (a symlinked --rootfs is mounted at its target). */
 function procPoint(rootfs: string): string {
-  try {
-    return path.join(fs.realpathSync(rootfs), 'proc');
-  } catch {
-    return path.join(rootfs, 'proc');
-  }
+  return path.join(mountTablePath(rootfs), 'proc');
 }
 
 const mountIdsAt = (point: string) =>

@@ -17,12 +17,11 @@
  * A lesson keeps what it observed in its `state`, and ends with checks on that state ("the shell is PID 1
  * inside") that tell "it worked" from "it didn't"; tests assert on the same state, from the host.
  */
-import fs from 'node:fs';
 import type { CleanupStack } from './cleanup.ts';
 import { CheckFailed, gradeLines, shownPath, stepFailure, type Exercise, type Grading } from './exercise.ts';
 import { ExerciseError } from './exercise-sandbox.ts';
 import { showHostOp, type HostOp } from './hostops.ts';
-import { mountsUnder } from './mountinfo.ts';
+import { mountsUnder, mountTablePath } from './mountinfo.ts';
 import { heredocFile, wrap, type Printer } from './output.ts';
 import { quoteArg, quoteArgv } from './quote.ts';
 import { assertRootfsHas } from './rootfs-tools.ts';
@@ -530,19 +529,11 @@ function showFilesOnce(out: Printer, cmds: Record<string, Shown>, written: Map<s
  * before the shell starts, from the mounts that were there before it.
  */
 async function runShell<S>(ctx: LessonContext<S>, sh: InteractiveShell): Promise<void> {
-  const root = realRoot(sh.root ?? ctx.rootfs);
+  const root = mountTablePath(sh.root ?? ctx.rootfs);
   const before = new Set(mountsUnder(root).map((m) => m.id));
   pushUnmountNew(ctx, root, before);
   if (sh.start) await sh.start();
   else await ctx.runner.run(sh.argv, { stdio: 'inherit', reject: false });
-}
-
-function realRoot(rootfs: string): string {
-  try {
-    return fs.realpathSync(rootfs);
-  } catch {
-    return rootfs;
-  }
 }
 
 function pushUnmountNew<S>(ctx: LessonContext<S>, root: string, before: Set<number>): void {

@@ -46,6 +46,18 @@ export function readMountinfo(pid: number | 'self' = 'self'): MountEntry[] {
   return parseMountinfo(fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
 }
 
+/**
+ * A path as the kernel's mount table names it: symlinks resolved (a mount made through a symlinked rootfs is listed
+ * at its target), or the path itself while it does not exist.
+ */
+export function mountTablePath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 /** Mounts at or below `dir` (deepest first, the order they must be unmounted in). */
 export function mountsUnder(dir: string, mounts: MountEntry[] = readMountinfo()): MountEntry[] {
   const base = dir.replace(/\/+$/, '');

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.ts';
+import { mountTablePath } from './mountinfo.ts';
 import { DEFAULT_ROOTFS } from './names.ts';
 
 export const BUILD_COMMAND = 'npm run rootfs';
@@ -16,12 +17,7 @@ export const BUILD_COMMAND = 'npm run rootfs';
  * resolved to its target: that is the path the kernel's mount table shows for what is mounted inside it.
  */
 export function resolveRootfs(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = path.resolve(flag ?? env.SCRATCH_ROOTFS ?? DEFAULT_ROOTFS);
-  try {
-    return fs.realpathSync(dir);
-  } catch {
-    return dir;
-  }
+  return mountTablePath(path.resolve(flag ?? env.SCRATCH_ROOTFS ?? DEFAULT_ROOTFS));
 }
 
 /**

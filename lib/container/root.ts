@@ -13,7 +13,7 @@ import type { CleanupStack } from '../cleanup.ts';
 import { UserError } from '../errors.ts';
 import type { HostOp } from '../hostops.ts';
 import type { Executor } from '../init/plan.ts';
-import { mountsUnder, readMountinfo } from '../mountinfo.ts';
+import { mountsUnder, mountTablePath, readMountinfo } from '../mountinfo.ts';
 import { containerDir } from '../names.ts';
 import type { Runner } from '../runner.ts';
 import type { Mount } from '../mounts.ts';
@@ -39,14 +39,6 @@ function rootfsHas(rootfs: string, name: string): boolean {
   });
 }
 
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
-}
-
 /**
  * Refuse, with one line and its fix, a root that cannot work: a rootfs that is missing or not a directory; for
  * the sh init, which runs the rootfs's own `umount` after pivot_root, a rootfs without `umount`; and, in a user
@@ -65,7 +57,7 @@ export function assertRoot(spec: ContainerSpec, executor: Executor): void {
   if (spec.rootfs.type === 'overlay' && hasNamespace(spec, 'user')) {
     const mounts = readMountinfo();
     for (const dir of dirs) {
-      const below = mountsUnder(realPath(dir), mounts).filter((m) => m.mountPoint !== realPath(dir));
+      const below = mountsUnder(mountTablePath(dir), mounts).filter((m) => m.mountPoint !== mountTablePath(dir));
       const first = below.at(-1);
       if (first) {
         throw new UserError(
