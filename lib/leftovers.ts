@@ -83,7 +83,15 @@ export function cgroupParents(root = CGROUP_ROOT): string[] {
 export function scratchCgroups(root = CGROUP_ROOT): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      // Another run removed it (the last run out takes the empty parent) between the listing and now: not there.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const e of entries) {
       if (!e.isDirectory()) continue;
       const child = path.join(dir, e.name);
       walk(child);
