@@ -193,6 +193,21 @@ describe.skipIf(process.platform !== 'linux')('ownSession', () => {
     expect(sessionOf(stat)).toBe(pid);
   });
 
+  it('a command a Ctrl-C still caught on its way to its own session is run again; without one it is not', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scr-session-'));
+    try {
+      // The first start dies of SIGINT, as one caught between fork and setsid does; the second prints ok.
+      const once = ['sh', '-c', `[ -e ${dir}/seen ] || { touch ${dir}/seen; kill -INT $$; }; echo ok`];
+      const r = await createRunner().run(once, { ownSession: true });
+      expect(r.stdout).toBe('ok');
+      fs.rmSync(`${dir}/seen`);
+      const plain = await createRunner().run(once, { reject: false });
+      expect(plain.signal).toBe('SIGINT');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("otherwise the command stays in the runner's session", async () => {
     const r = await createRunner().run(script);
     expect(sessionOf(r.stdout.split('\n')[1] ?? '')).toBe(sessionOf(fs.readFileSync('/proc/self/stat', 'utf8')));
